@@ -1,0 +1,271 @@
+"""The `booking` command line: the terminal adapter and the admin's tools.
+
+Exit status: 0 success; 1 the service refused (stderr says why and what would
+work); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import tzinfo
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from bot import bootstrap
+from bot.terminal import run_chat
+from core.config import ConfigError
+from core.domain import Booking, Refusal, Resources
+from core.messages import booking_dict, booking_line, local_time
+from core.service import BookingRequest, BookingService
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _app() -> bootstrap.App:
+    try:
+        return bootstrap.build()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _refusals(as_json: bool) -> Iterator[None]:
+    """A refusal becomes exit status 1 with the service's own words."""
+    try:
+        yield
+    except Refusal as refusal:
+        if as_json:
+            earliest = refusal.earliest_start.isoformat() if refusal.earliest_start else None
+            error = {"code": refusal.code.value, "message": refusal.message,
+                     "earliest_start": earliest}
+            click.echo(json.dumps({"error": error}))
+        click.echo(f"Refused: {refusal.message}", err=True)
+        sys.exit(1)
+
+
+def _json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def _show(service: BookingService, bookings: list[Booking], as_json: bool) -> None:
+    zones: dict[str, tzinfo] = {}
+
+    def zone(booking: Booking) -> tzinfo:
+        if booking.account not in zones:
+            zones[booking.account] = service.zone_of(service.account(booking.account))
+        return zones[booking.account]
+
+    if as_json:
+        click.echo(json.dumps([booking_dict(b, zone(b)) for b in bookings], indent=2))
+    elif not bookings:
+        click.echo("No bookings.")
+    else:
+        for booking in bookings:
+            click.echo(booking_line(booking, zone(booking)))
+
+
+def _show_one(service: BookingService, booking: Booking, as_json: bool, verb: str) -> None:
+    zone = service.zone_of(service.account(booking.account))
+    if as_json:
+        click.echo(json.dumps(booking_dict(booking, zone), indent=2))
+    else:
+        click.echo(f"{verb}: {booking_line(booking, zone)}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the service does.")
+def main(verbose: bool) -> None:
+    """Book CPUs, memory and GPUs on a shared GPU server."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+def serve() -> None:
+    """Run the service (until the scheduler and chat adapters land: the terminal chat)."""
+    app = _app()
+    with _refusals(False):
+        user = app.service.ensure_local_admin(bootstrap.local_user())
+    run_chat(app.conversation, user)
+
+
+@main.command()
+@click.option("--user", "user_name", help="Talk as this member (default: your login name).")
+def chat(user_name: str | None) -> None:
+    """Talk to the bot in the terminal; reads lines from stdin, prints replies."""
+    app = _app()
+    with _refusals(False):
+        if user_name is None:
+            user = app.service.ensure_local_admin(bootstrap.local_user())
+        else:
+            user = app.service.account(user_name)
+    run_chat(app.conversation, user)
+
+
+@main.command()
+@click.option("--user", "user_name", required=True, help="The member's lab id.")
+@click.option("--cpus", type=click.FloatRange(min=0), required=True)
+@click.option("--memory", type=click.IntRange(min=0), required=True, help="GB (RAM + swap).")
+@click.option("--gpus", type=click.IntRange(min=0), required=True)
+@click.option("--start", required=True, help="now, 2-day, 'YYYY MM DD hh mm', 'tomorrow 9am'...")
+@click.option("--end", required=True, help="3-day, 1-week, 'YYYY MM DD hh mm'... (flags count from the start)")
+@click.option("--image", help="One of the allowed images (default: the configured one).")
+@click.option("--port", type=click.IntRange(1, 65535), help="SSH port (default: yours, or the lowest free).")
+@click.option("--command", "extra_command", help="Extra command run in the container.")
+@_json_option
+def book(
+    user_name: str, cpus: float, memory: int, gpus: int, start: str, end: str,
+    image: str | None, port: int | None, extra_command: str | None, as_json: bool,
+) -> None:
+    """Book resources for a time window."""
+    app = _app()
+    request = BookingRequest(
+        user=user_name, resources=Resources(cpus, memory, gpus), start=start, end=end,
+        image=image, port=port, command=extra_command,
+    )
+    with _refusals(as_json):
+        booking = app.service.book(request)
+        _show_one(app.service, booking, as_json, "Booked")
+
+
+@main.command("ls")
+@click.option("--user", "user_name", help="Only this member's bookings.")
+@click.option("--all", "history", is_flag=True, help="Include finished, failed and cancelled ones.")
+@_json_option
+def list_bookings(user_name: str | None, history: bool, as_json: bool) -> None:
+    """List upcoming and running bookings."""
+    app = _app()
+    with _refusals(as_json):
+        _show(app.service, app.service.bookings(user_name, history=history), as_json)
+
+
+@main.command()
+@click.argument("booking_id", type=int)
+@click.option("--user", "user_name", required=True, help="Who cancels: the owner or an admin.")
+@_json_option
+def cancel(booking_id: int, user_name: str, as_json: bool) -> None:
+    """Cancel a booking before its start, or end a running one now."""
+    app = _app()
+    with _refusals(as_json):
+        booking = app.service.cancel(booking_id, actor=user_name)
+        verb = "Cancelled" if booking.status == "cancelled" else "Ends now"
+        _show_one(app.service, booking, as_json, verb)
+
+
+@main.command()
+@click.argument("booking_id", type=int)
+@click.option("--end", required=True, help="2-day (longer by two days) or a new end time.")
+@click.option("--user", "user_name", required=True, help="Who extends: the owner or an admin.")
+@_json_option
+def extend(booking_id: int, end: str, user_name: str, as_json: bool) -> None:
+    """Make a booking end later, if the longer window still fits."""
+    app = _app()
+    with _refusals(as_json):
+        booking = app.service.extend(booking_id, end, actor=user_name)
+        _show_one(app.service, booking, as_json, "Extended")
+
+
+@main.command()
+@click.option("--start", default="now", show_default=True)
+@click.option("--end", default="1-day", show_default=True, help="Flags count from the start.")
+@_json_option
+def capacity(start: str, end: str, as_json: bool) -> None:
+    """Free CPUs, memory and GPU ids per slot."""
+    app = _app()
+    with _refusals(as_json):
+        slots = app.service.free_slots(start, end)
+    zone = app.service.zone_of(None)
+    if as_json:
+        click.echo(json.dumps([
+            {"start": s.start.astimezone(zone).isoformat(), "end": s.end.astimezone(zone).isoformat(),
+             "cpus": s.cpus, "memory": s.memory, "gpus": len(s.gpu_ids), "gpu_ids": list(s.gpu_ids)}
+            for s in slots
+        ], indent=2))
+        return
+    host = app.service.host
+    click.echo(f"{app.config.server.name}: {host.cpus:g} CPUs, {host.memory} GB, {host.gpus} GPUs")
+    # Consecutive slots with the same free resources are shown as one range.
+    runs: list[list[Any]] = []
+    for s in slots:
+        key = (s.cpus, s.memory, s.gpu_ids)
+        if runs and runs[-1][2] == key:
+            runs[-1][1] = s.end
+        else:
+            runs.append([s.start, s.end, key])
+    for begin, finish, (cpus, memory, gpu_ids) in runs:
+        ids = ",".join(map(str, gpu_ids)) or "none"
+        click.echo(
+            f"{local_time(begin, zone)} -> {local_time(finish, zone)}: "
+            f"{cpus:g} CPUs, {memory} GB, GPUs free: {ids}"
+        )
+
+
+@main.group()
+def users() -> None:
+    """Manage member accounts."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the account an admin.")
+@click.option("--slack", "slack_id", help="The member's Slack user id (U...).")
+@click.option("--discord", "discord_id", help="The member's Discord user id.")
+def users_add(name: str, admin: bool, slack_id: str | None, discord_id: str | None) -> None:
+    """Add a member (or update their links)."""
+    app = _app()
+    with _refusals(False):
+        account = app.service.add_account(name, admin=admin, slack_id=slack_id, discord_id=discord_id)
+    click.echo(f"Account {account.name} ready" + (" (admin)." if account.is_admin else "."))
+
+
+@users.command("ls")
+@_json_option
+def users_ls(as_json: bool) -> None:
+    """List member accounts and their maxima."""
+    app = _app()
+    rows = []
+    for account in app.service.accounts():
+        maximum = app.service.limits_of(account)
+        rows.append({
+            "user": account.name, "admin": app.service.is_admin(account),
+            "slack": account.slack_id, "discord": account.discord_id,
+            "port": account.preferred_port,
+            "max": {"cpus": maximum.cpus, "memory": maximum.memory, "gpus": maximum.gpus},
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No accounts yet: `booking users add ID`.")
+    for row in rows:
+        limits = row["max"]
+        click.echo(
+            f"{row['user']}{' (admin)' if row['admin'] else ''}: max cpus={limits['cpus']:g} "
+            f"memory={limits['memory']} gpus={limits['gpus']}, port {row['port'] or '-'}"
+            + (f", slack {row['slack']}" if row["slack"] else "")
+            + (f", discord {row['discord']}" if row["discord"] else "")
+        )
+
+
+@users.command("limit")
+@click.argument("name")
+@click.option("--cpus", help="A number or max.")
+@click.option("--memory", help="GB, or max.")
+@click.option("--gpus", help="A number or max.")
+def users_limit(name: str, cpus: str | None, memory: str | None, gpus: str | None) -> None:
+    """Set a member's maxima."""
+    values = {k: v for k, v in {"cpus": cpus, "memory": memory, "gpus": gpus}.items() if v is not None}
+    if not values:
+        raise click.UsageError("Give at least one of --cpus, --memory, --gpus.")
+    app = _app()
+    with _refusals(False):
+        account = app.service.set_limits(name, values)
+    click.echo(f"{account.name} may now book up to {app.service.limits_of(account).describe()}.")

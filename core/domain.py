@@ -1,0 +1,112 @@
+"""Domain types of the booking service. Standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    BOOKED = "booked"
+    STARTING = "starting"
+    RUNNING = "running"
+    ENDING = "ending"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A booking holds resources until its container is gone. `ending` still holds
+# them: the container exists while its files are backed up.
+HOLDING = frozenset({Status.BOOKED, Status.STARTING, Status.RUNNING, Status.ENDING})
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float
+    memory: int  # GB, RAM + swap
+    gpus: int
+
+    def describe(self) -> str:
+        cpus = f"{self.cpus:g}"
+        return f"cpus={cpus} memory={self.memory} gpus={self.gpus}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time interval [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def overlaps(self, other: Window) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass
+class Account:
+    name: str  # the lab id, e.g. a student id
+    display_name: str = ""
+    is_admin: bool = False
+    slack_id: str | None = None
+    discord_id: str | None = None
+    # Per-member maxima set by an admin: values are numbers or "max".
+    limits: dict[str, float | int | str] = field(default_factory=dict)
+    preferred_port: int | None = None
+    image: str | None = None
+    command: str | None = None
+    ssh_keys: str = ""
+    timezone: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class Booking:
+    account: str
+    start: datetime
+    end: datetime
+    resources: Resources
+    gpu_ids: tuple[int, ...]
+    port: int
+    image: str
+    command: str | None = None
+    status: Status = Status.BOOKED
+    id: int | None = None
+
+    @property
+    def window(self) -> Window:
+        return Window(self.start, self.end)
+
+    @property
+    def holds_resources(self) -> bool:
+        return self.status in HOLDING
+
+
+class ErrorCode(StrEnum):
+    BAD_TIME = "bad_time"
+    OVER_LIMIT = "over_limit"
+    NO_CAPACITY = "no_capacity"
+    OVERLAP = "overlap"
+    PORT_TAKEN = "port_taken"
+    BAD_IMAGE = "bad_image"
+    UNKNOWN_USER = "unknown_user"
+    NOT_FOUND = "not_found"
+    NOT_OWNER = "not_owner"
+    BAD_INPUT = "bad_input"
+
+
+class Refusal(Exception):
+    """The service said no. `message` says why and what would work."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, *, earliest_start: datetime | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.earliest_start = earliest_start

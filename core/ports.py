@@ -1,0 +1,79 @@
+"""What the core needs from storage. storage/ implements these; tests may fake them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.domain import Account, Booking
+
+
+@dataclass(frozen=True)
+class Event:
+    booking_id: int
+    at: datetime
+    kind: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+class BookingRepository(Protocol):
+    def lock_server(self) -> None:
+        """Serialise every booking decision on this server until commit or rollback."""
+
+    def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
+        """Bookings that hold resources and overlap [start, end)."""
+
+    def get(self, booking_id: int) -> Booking | None: ...
+
+    def add(self, booking: Booking) -> Booking: ...
+
+    def save(self, booking: Booking) -> None: ...
+
+    def of_account(self, account: str, *, after: datetime | None) -> list[Booking]:
+        """The member's bookings; only those ending after `after` when given."""
+
+    def all_after(self, after: datetime) -> list[Booking]:
+        """Every booking on this server that holds resources and ends after `after`."""
+
+    def record(self, booking_id: int, kind: str, actor: str | None, **detail: Any) -> None: ...
+
+    def events(self, booking_id: int) -> list[Event]: ...
+
+
+class AccountRepository(Protocol):
+    def get(self, name: str) -> Account | None: ...
+
+    def by_chat_id(self, platform: str, chat_id: str) -> Account | None: ...
+
+    def add(self, account: Account) -> Account: ...
+
+    def save(self, account: Account) -> None: ...
+
+    def all(self) -> list[Account]: ...
+
+    def count(self) -> int: ...
+
+    def reserved_ports(self, *, except_name: str) -> frozenset[int]:
+        """Preferred ports of every other member."""
+
+
+class ConversationStore(Protocol):
+    def load(self, key: str) -> dict[str, Any]: ...
+
+    def save(self, key: str, state: dict[str, Any]) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Rolls back on exit unless `commit()` was called."""
+
+    bookings: BookingRepository
+    accounts: AccountRepository
+    conversations: ConversationStore
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...

@@ -1,0 +1,73 @@
+"""The container runtime port: what the scheduler needs from a container engine.
+
+core decides *what* to run (a ContainerSpec built from a booking); an adapter
+(core/docker_runtime.py, docker SDK) decides *how*. Tests use a fake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+MANAGED_LABEL = "server-booking.managed"
+BOOKING_LABEL = "server-booking.booking-id"
+ACCOUNT_LABEL = "server-booking.account"
+SERVER_LABEL = "server-booking.server"
+
+
+@dataclass(frozen=True)
+class Mount:
+    host_path: str
+    container_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to create one booking's container."""
+
+    name: str  # booking-<account>-<id>
+    image: str
+    labels: dict[str, str]
+    cpus: float  # -> nano_cpus
+    ram_gb: int  # RAM part of the booked memory -> mem_limit
+    memory_gb: int  # booked memory (RAM + swap) -> memswap_limit
+    shm_gb: int  # the rest -> shm_size
+    gpu_ids: tuple[int, ...]  # -> device_requests
+    ssh_port: int  # host port -> container port 22
+    mounts: tuple[Mount, ...]
+    environment: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] = ()  # argument list, never a shell string
+
+
+@dataclass(frozen=True)
+class ManagedContainer:
+    """A container carrying our labels, as found on the engine."""
+
+    name: str
+    booking_id: int | None
+    running: bool
+
+
+class ContainerError(Exception):
+    """The engine failed; `retryable` tells whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ContainerRuntime(Protocol):
+    def start(self, spec: ContainerSpec) -> None:
+        """Create and start the container; on failure leave nothing behind."""
+
+    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None: ...
+
+    def restart(self, name: str) -> None: ...
+
+    def copy_out(self, name: str, container_path: str, host_path: str) -> None:
+        """Copy a file or folder from the container to the host (backup)."""
+
+    def list_managed(self) -> list[ManagedContainer]: ...
+
+    def is_running(self, name: str) -> bool: ...

@@ -1,0 +1,514 @@
+"""The booking service: every use case the chat adapters and the CLI call.
+
+Each method opens one unit of work. A booking is decided and recorded in one
+transaction that first takes the server's lock, so no interleaving of
+requests can overbook CPUs, memory, a GPU or a port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import tzlocal
+
+from core.allocation import choose_gpus, choose_port, shortages, usage_in
+from core.config import Config
+from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
+from core.ports import UnitOfWork
+from core.timeparse import TimeInputError, parse_duration, parse_end, parse_start, slot_floor
+
+LIMIT_KEYS = ("cpus", "memory", "gpus")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    user: str
+    resources: Resources
+    start: str
+    end: str
+    image: str | None = None
+    port: int | None = None
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotFree:
+    start: datetime
+    end: datetime
+    cpus: float
+    memory: int
+    gpu_ids: tuple[int, ...]
+
+
+class BookingService:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        uow: Callable[[], UnitOfWork],
+        gpu_count: int,
+        clock: Callable[[], datetime] = utcnow,
+        on_change: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._uow = uow
+        self.host = config.host_resources(gpu_count)
+        self._clock = clock
+        self._on_change = on_change or (lambda booking_id: None)
+        self._slot = config.booking.slot_minutes
+
+    # ----- accounts -------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def unit(self) -> UnitOfWork:
+        """A fresh unit of work, for adapters' own small reads and writes."""
+        return self._uow()
+
+    def zone_of(self, account: Account | None) -> tzinfo:
+        name = (account.timezone if account else None) or self.config.server.timezone
+        return ZoneInfo(name) if name else tzlocal.get_localzone()
+
+    def is_admin(self, account: Account) -> bool:
+        return account.is_admin or account.name in self.config.admins
+
+    def account(self, name: str) -> Account:
+        with self._uow() as uow:
+            return self._existing(uow, name)
+
+    def _existing(self, uow: UnitOfWork, name: str) -> Account:
+        account = uow.accounts.get(name)
+        if account is None:
+            raise Refusal(
+                ErrorCode.UNKNOWN_USER,
+                f"`{name}` has no account here. Ask an admin ({self._admins(uow)}) to add you "
+                f"(`booking users add {name}`).",
+            )
+        return account
+
+    def _admins(self, uow: UnitOfWork) -> str:
+        names = {a.name for a in uow.accounts.all() if a.is_admin} | set(self.config.admins)
+        return ", ".join(sorted(names)) or "the server's administrator"
+
+    def chat_account(self, platform: str, chat_id: str, display_name: str = "") -> Account:
+        """The account linked to a chat user; created on first use when registration is open."""
+        with self._uow() as uow:
+            account = uow.accounts.by_chat_id(platform, chat_id)
+            if account is not None:
+                return account
+            if self.config.booking.registration != "open":
+                raise Refusal(
+                    ErrorCode.UNKNOWN_USER,
+                    "You have no booking account yet. Ask an admin "
+                    f"({self._admins(uow)}) to link you to your lab id.",
+                )
+            name = self._free_name(uow, display_name or f"{platform}-{chat_id}")
+            account = Account(name=name, display_name=display_name or name)
+            setattr(account, f"{platform}_id", chat_id)
+            account = uow.accounts.add(account)
+            uow.commit()
+            return account
+
+    @staticmethod
+    def _free_name(uow: UnitOfWork, wanted: str) -> str:
+        base = "".join(ch for ch in wanted.lower() if ch.isalnum() or ch in "-_.") or "member"
+        name, n = base, 1
+        while uow.accounts.get(name) is not None:
+            n += 1
+            name = f"{base}{n}"
+        return name
+
+    def ensure_local_admin(self, name: str) -> Account:
+        """On an empty database, the local operator becomes the first admin."""
+        with self._uow() as uow:
+            account = uow.accounts.get(name)
+            if account is None and uow.accounts.count() == 0:
+                account = uow.accounts.add(Account(name=name, display_name=name, is_admin=True))
+                uow.commit()
+            if account is None:
+                account = self._existing(uow, name)
+            return account
+
+    def add_account(
+        self, name: str, *, admin: bool = False, slack_id: str | None = None,
+        discord_id: str | None = None, display_name: str | None = None,
+    ) -> Account:
+        if not name or any(ch.isspace() for ch in name):
+            raise Refusal(ErrorCode.BAD_INPUT, "A lab id is one word without spaces, e.g. r11922001.")
+        with self._uow() as uow:
+            account = uow.accounts.get(name) or Account(name=name, display_name=display_name or name)
+            account.is_admin = account.is_admin or admin
+            account.slack_id = slack_id or account.slack_id
+            account.discord_id = discord_id or account.discord_id
+            for platform, chat_id in (("slack", slack_id), ("discord", discord_id)):
+                other = uow.accounts.by_chat_id(platform, chat_id) if chat_id else None
+                if other is not None and other.name != name:
+                    raise Refusal(
+                        ErrorCode.BAD_INPUT,
+                        f"{platform} user {chat_id} is already linked to `{other.name}`.",
+                    )
+            if account.id is None:
+                account = uow.accounts.add(account)
+            else:
+                uow.accounts.save(account)
+            uow.commit()
+            return account
+
+    def accounts(self) -> list[Account]:
+        with self._uow() as uow:
+            return sorted(uow.accounts.all(), key=lambda a: a.name)
+
+    def limits_of(self, account: Account) -> Resources:
+        """The member's maxima: admin-set values, then config, then the default."""
+        config_user = self.config.limits.users.get(account.name)
+        values = []
+        for key in LIMIT_KEYS:
+            value = account.limits.get(key)
+            if value is None and config_user is not None:
+                value = getattr(config_user, key)
+            if value is None:
+                value = getattr(self.config.limits.default, key)
+            host_max = getattr(self.host, key)
+            values.append(host_max if value in (None, "max") else min(float(value), host_max))
+        return Resources(float(values[0]), int(values[1]), int(values[2]))
+
+    def set_limits(self, name: str, values: dict[str, str]) -> Account:
+        parsed: dict[str, float | int | str] = {}
+        for key, text in values.items():
+            if key not in LIMIT_KEYS:
+                raise Refusal(ErrorCode.BAD_INPUT, f"Unknown limit `{key}`; use cpus, memory or gpus.")
+            if text == "max":
+                parsed[key] = "max"
+                continue
+            try:
+                number = float(text) if key == "cpus" else int(text)
+            except ValueError:
+                raise Refusal(
+                    ErrorCode.BAD_INPUT, f"`{key}={text}` is not a number; use a number or `max`."
+                ) from None
+            if number < 0:
+                raise Refusal(ErrorCode.BAD_INPUT, f"`{key}` cannot be negative.")
+            parsed[key] = number
+        with self._uow() as uow:
+            account = self._existing(uow, name)
+            account.limits = {**account.limits, **parsed}
+            uow.accounts.save(account)
+            uow.commit()
+            return account
+
+    # ----- bookings -------------------------------------------------------
+
+    def parse_window(self, account: Account, start_text: str, end_text: str) -> Window:
+        now = self.now()
+        zone = self.zone_of(account)
+        try:
+            start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
+            end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        self._check_window(start, end, now)
+        return Window(start, end)
+
+    def parse_start(self, account: Account, text: str) -> datetime:
+        """A start on its own, checked against the window rules that apply to it."""
+        now = self.now()
+        try:
+            start = parse_start(text, zone=self.zone_of(account), now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        self._check_window(start, start + timedelta(minutes=self._slot), now)
+        return start
+
+    def _check_window(self, start: datetime, end: datetime, now: datetime) -> None:
+        max_days = self.config.booking.max_days
+        if start < slot_floor(now, self._slot):
+            raise Refusal(ErrorCode.BAD_TIME, "The start is in the past; use `now` or a later time.")
+        if start > now + timedelta(days=max_days):
+            raise Refusal(
+                ErrorCode.BAD_TIME, f"The start is more than {max_days} days ahead; pick an earlier day."
+            )
+        if end <= start:
+            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start; try `3-day`.")
+        if end - start > timedelta(days=max_days):
+            raise Refusal(
+                ErrorCode.BAD_TIME,
+                f"A booking lasts at most {max_days} days; end it by "
+                f"{(start + timedelta(days=max_days)).isoformat(timespec='minutes')}.",
+            )
+
+    def check_resources(self, account: Account, resources: Resources) -> None:
+        if resources.cpus < 1 or resources.memory < 1 or resources.gpus < 0:
+            raise Refusal(
+                ErrorCode.BAD_INPUT, "cpus must be at least 1, memory at least 1 GB, gpus at least 0."
+            )
+        maximum = self.limits_of(account)
+        if (
+            resources.cpus > maximum.cpus
+            or resources.memory > maximum.memory
+            or resources.gpus > maximum.gpus
+        ):
+            raise Refusal(
+                ErrorCode.OVER_LIMIT,
+                f"Over your maximum: you may book up to {maximum.describe()}.",
+            )
+
+    def _image(self, account: Account, wanted: str | None) -> str:
+        image = wanted or account.image or self.config.images.default
+        if image not in self.config.images.allowed:
+            allowed = ", ".join(self.config.images.allowed)
+            raise Refusal(ErrorCode.BAD_IMAGE, f"Image `{image}` is not allowed; choose one of: {allowed}.")
+        return image
+
+    def book(self, request: BookingRequest, *, actor: str | None = None) -> Booking:
+        with self._uow() as uow:
+            account = self._existing(uow, request.user)
+            if actor is not None and actor != account.name:
+                self._require_admin(uow, actor)
+            self.check_resources(account, request.resources)
+            image = self._image(account, request.image)
+            window = self.parse_window(account, request.start, request.end)
+            uow.bookings.lock_server()
+            booking = self._decide(uow, account, request, window, image)
+            booking = uow.bookings.add(booking)
+            assert booking.id is not None
+            uow.bookings.record(booking.id, "created", actor or account.name)
+            if account.preferred_port is None and booking.port not in uow.accounts.reserved_ports(
+                except_name=account.name
+            ):
+                account.preferred_port = booking.port
+                uow.accounts.save(account)
+            uow.commit()
+        self._on_change(booking.id)
+        return booking
+
+    def _decide(
+        self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window, image: str
+    ) -> Booking:
+        others = uow.bookings.holding_between(window.start, window.end)
+        reserved = uow.accounts.reserved_ports(except_name=account.name)
+        problem = self._problem(account, request, window, others, reserved)
+        if problem is not None:
+            code, message = problem
+            earliest = self._earliest(uow, account, request, window, reserved)
+            raise Refusal(code, message + self._offer(account, earliest), earliest_start=earliest)
+        usage = usage_in(window, others)
+        free_gpus = [g for g in range(self.host.gpus) if g not in usage.busy_gpus]
+        port = request.port or choose_port(
+            preferred=account.preferred_port, port_range=self.config.booking.ports,
+            busy=usage.busy_ports, reserved=reserved,
+        )
+        assert port is not None  # _problem checked that a port is free
+        return Booking(
+            account=account.name, start=window.start, end=window.end,
+            resources=request.resources, gpu_ids=choose_gpus(free_gpus, request.resources.gpus),
+            port=port, image=image, command=request.command or account.command,
+        )
+
+    def _problem(
+        self, account: Account, request: BookingRequest, window: Window,
+        others: list[Booking], reserved: frozenset[int],
+    ) -> tuple[ErrorCode, str] | None:
+        """Why `request` cannot have `window`, or None when it fits."""
+        own = [b for b in others if b.account == account.name and b.window.overlaps(window)]
+        if own:
+            return ErrorCode.OVERLAP, f"You already hold booking #{own[0].id} at that time."
+        usage = usage_in(window, others)
+        short = shortages(request.resources, self.host, usage)
+        if short:
+            return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
+        low, high = self.config.booking.ports
+        if request.port is not None:
+            if not low <= request.port <= high:
+                return ErrorCode.PORT_TAKEN, f"Port {request.port} is outside {low}-{high}."
+            if request.port in reserved:
+                return ErrorCode.PORT_TAKEN, f"Port {request.port} belongs to another member."
+            if request.port in usage.busy_ports:
+                return ErrorCode.PORT_TAKEN, f"Port {request.port} is taken at that time."
+        elif choose_port(
+            preferred=account.preferred_port, port_range=(low, high),
+            busy=usage.busy_ports, reserved=reserved,
+        ) is None:
+            return ErrorCode.NO_CAPACITY, f"No SSH port in {low}-{high} is free at that time."
+        return None
+
+    def _earliest(
+        self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window,
+        reserved: frozenset[int],
+    ) -> datetime | None:
+        """The earliest start, same duration and resources, that fits in the horizon.
+
+        What is free only grows when a booking ends, so the candidates are the
+        asked start and every end of a booking after it.
+        """
+        latest = self.now() + timedelta(days=self.config.booking.max_days)
+        duration = window.duration
+        upcoming = uow.bookings.holding_between(window.start, latest + duration)
+        candidates = sorted(
+            {window.start} | {b.end for b in upcoming if window.start < b.end <= latest}
+        )
+        for start in candidates:
+            trial = Window(start, start + duration)
+            nearby = [b for b in upcoming if b.window.overlaps(trial)]
+            if self._problem(account, request, trial, nearby, reserved) is None:
+                return start
+        return None
+
+    def _offer(self, account: Account, earliest: datetime | None) -> str:
+        if earliest is None:
+            return " Nothing of that size fits within the booking horizon; try fewer resources."
+        local = earliest.astimezone(self.zone_of(account))
+        return f" The earliest start that fits is {local:%Y %m %d %H %M} ({local.tzname()})."
+
+    def _require_admin(self, uow: UnitOfWork, actor: str) -> Account:
+        account = self._existing(uow, actor)
+        if not self.is_admin(account):
+            raise Refusal(ErrorCode.NOT_OWNER, "Only the owner or an admin may change that booking.")
+        return account
+
+    def _owned(self, uow: UnitOfWork, booking_id: int, actor: str | None) -> Booking:
+        booking = uow.bookings.get(booking_id)
+        if booking is None:
+            raise Refusal(
+                ErrorCode.NOT_FOUND, f"There is no booking #{booking_id}; `list` shows yours."
+            )
+        if actor is not None and actor != booking.account:
+            self._require_admin(uow, actor)
+        return booking
+
+    def get(self, booking_id: int, *, actor: str | None = None) -> Booking:
+        with self._uow() as uow:
+            return self._owned(uow, booking_id, actor)
+
+    def cancel(self, booking_id: int, *, actor: str | None) -> Booking:
+        """Cancel before the start; end a running booking now."""
+        with self._uow() as uow:
+            uow.bookings.lock_server()
+            booking = self._owned(uow, booking_id, actor)
+            now = self.now()
+            if not booking.holds_resources or booking.end <= now:
+                raise Refusal(
+                    ErrorCode.NOT_FOUND, f"Booking #{booking_id} is already {booking.status.value}."
+                )
+            if booking.status == Status.BOOKED:
+                booking = replace(booking, status=Status.CANCELLED)
+                kind = "cancelled"
+            else:
+                booking = replace(booking, end=max(now, booking.start))
+                kind = "ended_early"
+            uow.bookings.save(booking)
+            uow.bookings.record(booking_id, kind, actor)
+            uow.commit()
+        self._on_change(booking_id)
+        return booking
+
+    def extend(self, booking_id: int, end_text: str, *, actor: str | None) -> Booking:
+        """Move the end later. `2-day` extends by two days; a date sets the new end."""
+        with self._uow() as uow:
+            uow.bookings.lock_server()
+            booking = self._owned(uow, booking_id, actor)
+            now = self.now()
+            if not booking.holds_resources or booking.end <= now:
+                raise Refusal(
+                    ErrorCode.NOT_FOUND, f"Booking #{booking_id} is {booking.status.value}; book anew."
+                )
+            account = self._existing(uow, booking.account)
+            new_end = self._new_end(account, booking, end_text, now)
+            extra = Window(booking.end, new_end)
+            others = [b for b in uow.bookings.holding_between(extra.start, extra.end)
+                      if b.id != booking.id]
+            self._check_extension(booking, extra, others)
+            old_end = booking.end
+            booking = replace(booking, end=new_end)
+            uow.bookings.save(booking)
+            uow.bookings.record(
+                booking_id, "extended", actor, old_end=old_end.isoformat(), new_end=new_end.isoformat()
+            )
+            uow.commit()
+        self._on_change(booking_id)
+        return booking
+
+    def _new_end(self, account: Account, booking: Booking, text: str, now: datetime) -> datetime:
+        try:
+            by = parse_duration(text.strip().lower())
+            new_end = booking.end + by if by is not None else parse_end(
+                text, start=booking.start, zone=self.zone_of(account), now=now,
+                slot_minutes=self._slot,
+            )
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        max_days = self.config.booking.max_days
+        if new_end <= booking.end:
+            raise Refusal(ErrorCode.BAD_TIME, "The new end must be after the current end; try `1-day`.")
+        if new_end - booking.start > timedelta(days=max_days):
+            limit = (booking.start + timedelta(days=max_days)).astimezone(self.zone_of(account))
+            raise Refusal(
+                ErrorCode.BAD_TIME,
+                f"A booking lasts at most {max_days} days; it can end at {limit:%Y %m %d %H %M} latest.",
+            )
+        return new_end
+
+    def _check_extension(self, booking: Booking, extra: Window, others: list[Booking]) -> None:
+        own = [b for b in others if b.account == booking.account]
+        if own:
+            raise Refusal(ErrorCode.OVERLAP, f"Your booking #{own[0].id} starts before the new end.")
+        usage = usage_in(extra, others)
+        taken = sorted(set(booking.gpu_ids) & usage.busy_gpus)
+        short = shortages(replace(booking.resources, gpus=0), self.host, usage)
+        if taken:
+            short.append("GPU " + ", ".join(map(str, taken)) + " (booked by someone else)")
+        if booking.port in usage.busy_ports:
+            short.append(f"port {booking.port}")
+        if short:
+            raise Refusal(
+                ErrorCode.NO_CAPACITY,
+                "The longer window does not fit: " + ", ".join(short) + " is short. "
+                "Try a shorter extension.",
+            )
+
+    def bookings(self, user: str | None = None, *, history: bool = False) -> list[Booking]:
+        """Upcoming and running bookings (all of them with `history`)."""
+        after = None if history else self.now()
+        with self._uow() as uow:
+            if user is not None:
+                self._existing(uow, user)
+                found = uow.bookings.of_account(user, after=after)
+            else:
+                found = uow.bookings.all_after(after or datetime(1970, 1, 1, tzinfo=UTC))
+        if not history:
+            found = [b for b in found if b.holds_resources]
+        return sorted(found, key=lambda b: (b.start, b.id or 0))
+
+    def free_slots(self, start_text: str = "now", end_text: str = "1-day") -> list[SlotFree]:
+        now = self.now()
+        zone = self.zone_of(None)
+        try:
+            start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
+            end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        if end <= start:
+            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start.")
+        end = min(end, start + timedelta(days=self.config.booking.max_days * 2))
+        with self._uow() as uow:
+            held = uow.bookings.holding_between(start, end)
+        slot = timedelta(minutes=self._slot)
+        slots = []
+        moment = start
+        while moment < end:
+            window = Window(moment, min(moment + slot, end))
+            usage = usage_in(window, held)
+            slots.append(SlotFree(
+                window.start, window.end,
+                round(self.host.cpus - usage.peak_cpus, 6), self.host.memory - usage.peak_memory,
+                tuple(g for g in range(self.host.gpus) if g not in usage.busy_gpus),
+            ))
+            moment += slot
+        return slots

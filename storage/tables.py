@@ -1,0 +1,78 @@
+"""SQLModel tables. Times are aware datetimes, stored in UTC (SQLModel's UTCDateTime)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ServerRow(SQLModel, table=True):
+    __tablename__ = "server"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+
+
+class AccountRow(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    display_name: str = Field(default="", max_length=200)
+    slack_id: str | None = Field(default=None, unique=True, max_length=64)
+    discord_id: str | None = Field(default=None, unique=True, max_length=64)
+    is_admin: bool = False
+    limits: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    preferred_port: int | None = None
+    image: str | None = Field(default=None, max_length=300)
+    command: str | None = Field(default=None, max_length=2000)
+    ssh_keys: str = Field(default="", max_length=20000)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class BookingRow(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (
+        # Overlap queries look up holding bookings by server and end: past
+        # bookings fall outside the range scan, so history does not slow them.
+        Index("ix_booking_server_end", "server_id", "end_at"),
+        Index("ix_booking_account_end", "account_id", "end_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    server_id: int = Field(foreign_key="server.id")
+    account_id: int = Field(foreign_key="account.id")
+    status: str = Field(max_length=16)
+    start_at: datetime
+    end_at: datetime
+    cpus: float
+    memory: int
+    gpus: int
+    gpu_ids: str = Field(default="", max_length=200)  # "0,1"
+    port: int
+    image: str = Field(max_length=300)
+    command: str | None = Field(default=None, max_length=2000)
+    created_at: datetime
+
+
+class BookingEventRow(SQLModel, table=True):
+    __tablename__ = "booking_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    at: datetime
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=64)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+
+
+class ConversationRow(SQLModel, table=True):
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    updated_at: datetime

@@ -1,0 +1,238 @@
+"""The SQL unit of work: repositories over one session, one transaction.
+
+The session never commits on its own; `commit()` is the only way out that
+keeps changes, so "check capacity, then insert" is one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from core.domain import HOLDING, Account, Booking, Resources, Status
+from core.ports import Event
+from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
+
+_HOLDING = [status.value for status in HOLDING]
+
+
+def _gpu_text(ids: tuple[int, ...]) -> str:
+    return ",".join(str(i) for i in ids)
+
+
+def _gpu_ids(text_value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text_value.split(",") if part)
+
+
+class SqlBookings:
+    def __init__(self, session: Session, server_id: int) -> None:
+        self._session = session
+        self._server_id = server_id
+
+    def lock_server(self) -> None:
+        # SQLite already holds the database write lock (BEGIN IMMEDIATE);
+        # PostgreSQL takes the server's row lock for the rest of the transaction.
+        if self._session.get_bind().dialect.name != "sqlite":
+            self._session.execute(
+                select(ServerRow.id).where(ServerRow.id == self._server_id).with_for_update()  # type: ignore[call-overload]
+            ).all()
+
+    def _to_domain(self, row: BookingRow, account: str) -> Booking:
+        assert row.id is not None
+        return Booking(
+            id=row.id, account=account, status=Status(row.status),
+            start=row.start_at, end=row.end_at,
+            resources=Resources(row.cpus, row.memory, row.gpus),
+            gpu_ids=_gpu_ids(row.gpu_ids), port=row.port, image=row.image, command=row.command,
+        )
+
+    def _query(self, *conditions: Any) -> list[Booking]:
+        statement = (
+            select(BookingRow, AccountRow.name)
+            .join(AccountRow, AccountRow.id == BookingRow.account_id)  # type: ignore[arg-type]
+            .where(BookingRow.server_id == self._server_id, *conditions)
+        )
+        rows = self._session.execute(statement).all()  # type: ignore[call-overload]
+        return [self._to_domain(row, name) for row, name in rows]
+
+    def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
+        return self._query(
+            BookingRow.end_at > start,
+            BookingRow.start_at < end,
+            BookingRow.status.in_(_HOLDING),  # type: ignore[attr-defined]
+        )
+
+    def get(self, booking_id: int) -> Booking | None:
+        found = self._query(BookingRow.id == booking_id)
+        return found[0] if found else None
+
+    def add(self, booking: Booking) -> Booking:
+        account_id = self._session.scalars(
+            select(AccountRow.id).where(AccountRow.name == booking.account)  # type: ignore[call-overload]
+        ).one()
+        row = BookingRow(
+            server_id=self._server_id, account_id=account_id, status=booking.status.value,
+            start_at=booking.start, end_at=booking.end, cpus=booking.resources.cpus,
+            memory=booking.resources.memory, gpus=booking.resources.gpus,
+            gpu_ids=_gpu_text(booking.gpu_ids), port=booking.port, image=booking.image,
+            command=booking.command, created_at=datetime.now(UTC),
+        )
+        self._session.add(row)
+        self._session.flush()
+        assert row.id is not None
+        booking.id = row.id
+        return booking
+
+    def save(self, booking: Booking) -> None:
+        row = self._session.get(BookingRow, booking.id)
+        if row is None:
+            raise LookupError(f"booking {booking.id} vanished")
+        row.status = booking.status.value
+        row.start_at = booking.start
+        row.end_at = booking.end
+        row.gpu_ids = _gpu_text(booking.gpu_ids)
+        row.port = booking.port
+        self._session.add(row)
+        self._session.flush()
+
+    def of_account(self, account: str, *, after: datetime | None) -> list[Booking]:
+        conditions: list[Any] = [AccountRow.name == account]
+        if after is not None:
+            conditions.append(BookingRow.end_at > after)
+        return self._query(*conditions)
+
+    def all_after(self, after: datetime) -> list[Booking]:
+        return self._query(BookingRow.end_at > after)
+
+    def record(self, booking_id: int, kind: str, actor: str | None, **detail: Any) -> None:
+        self._session.add(BookingEventRow(
+            booking_id=booking_id, at=datetime.now(UTC), kind=kind, actor=actor, detail=detail,
+        ))
+
+    def events(self, booking_id: int) -> list[Event]:
+        rows = self._session.scalars(
+            select(BookingEventRow)
+            .where(BookingEventRow.booking_id == booking_id)  # type: ignore[arg-type]
+            .order_by(BookingEventRow.id)  # type: ignore[arg-type]
+        ).all()
+        return [Event(r.booking_id, r.at, r.kind, r.actor, dict(r.detail)) for r in rows]
+
+
+def _account(row: AccountRow) -> Account:
+    return Account(
+        id=row.id, name=row.name, display_name=row.display_name, is_admin=row.is_admin,
+        slack_id=row.slack_id, discord_id=row.discord_id, limits=dict(row.limits),
+        preferred_port=row.preferred_port, image=row.image, command=row.command,
+        ssh_keys=row.ssh_keys, timezone=row.timezone,
+    )
+
+
+_ACCOUNT_FIELDS = (
+    "name", "display_name", "is_admin", "slack_id", "discord_id", "limits", "preferred_port",
+    "image", "command", "ssh_keys", "timezone",
+)
+
+
+class SqlAccounts:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _one(self, *conditions: Any) -> Account | None:
+        row = self._session.scalars(select(AccountRow).where(*conditions)).first()
+        return _account(row) if row is not None else None
+
+    def get(self, name: str) -> Account | None:
+        return self._one(AccountRow.name == name)
+
+    def by_chat_id(self, platform: str, chat_id: str) -> Account | None:
+        column = {"slack": AccountRow.slack_id, "discord": AccountRow.discord_id}[platform]
+        return self._one(column == chat_id)
+
+    def add(self, account: Account) -> Account:
+        row = AccountRow(**{name: getattr(account, name) for name in _ACCOUNT_FIELDS})
+        self._session.add(row)
+        self._session.flush()
+        account.id = row.id
+        return account
+
+    def save(self, account: Account) -> None:
+        row = self._session.get(AccountRow, account.id)
+        if row is None:
+            raise LookupError(f"account {account.name} vanished")
+        for name in _ACCOUNT_FIELDS:
+            setattr(row, name, getattr(account, name))
+        self._session.add(row)
+        self._session.flush()
+
+    def all(self) -> list[Account]:
+        return [_account(r) for r in self._session.scalars(select(AccountRow)).all()]
+
+    def count(self) -> int:
+        return int(self._session.scalars(select(func.count()).select_from(AccountRow)).one())
+
+    def reserved_ports(self, *, except_name: str) -> frozenset[int]:
+        ports = self._session.scalars(
+            select(AccountRow.preferred_port).where(  # type: ignore[call-overload]
+                AccountRow.name != except_name,
+                AccountRow.preferred_port.is_not(None),  # type: ignore[union-attr]
+            )
+        ).all()
+        return frozenset(ports)
+
+
+class SqlConversations:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _row(self, key: str) -> ConversationRow | None:
+        return self._session.scalars(
+            select(ConversationRow).where(ConversationRow.key == key)
+        ).first()
+
+    def load(self, key: str) -> dict[str, Any]:
+        row = self._row(key)
+        return dict(row.state) if row is not None else {}
+
+    def save(self, key: str, state: dict[str, Any]) -> None:
+        row = self._row(key) or ConversationRow(key=key, state={}, updated_at=datetime.now(UTC))
+        row.state = dict(state)
+        row.updated_at = datetime.now(UTC)
+        self._session.add(row)
+        self._session.flush()
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, server_id: int) -> None:
+        self._engine = engine
+        self._server_id = server_id
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._session = Session(self._engine, expire_on_commit=False)
+        self.bookings = SqlBookings(self._session, self._server_id)
+        self.accounts = SqlAccounts(self._session)
+        self.conversations = SqlConversations(self._session)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._session.rollback()
+        self._session.close()
+
+    def commit(self) -> None:
+        self._session.commit()
+
+
+def ensure_server(engine: Engine, name: str) -> int:
+    """The id of the configured server's row, created on first start."""
+    with Session(engine) as session:
+        row = session.scalars(select(ServerRow).where(ServerRow.name == name)).first()
+        if row is not None and row.id is not None:
+            return row.id
+        server = ServerRow(name=name)
+        session.add(server)
+        session.commit()
+        assert server.id is not None
+        return server.id
+

@@ -1,0 +1,301 @@
+"""DockerRuntime against a real Docker engine and the tiny SSH image.
+
+Fixtures come from tests.support.docker_fixtures (loaded by tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+from core.docker_runtime import DockerRuntime, _extract_archive, wait_for_ssh
+from core.runtime import (
+    BOOKING_LABEL,
+    MANAGED_LABEL,
+    ContainerError,
+    ContainerSpec,
+    Mount,
+)
+from tests.support.docker_fixtures import free_tcp_port, ssh_run, unique_container_name
+
+pytestmark = pytest.mark.docker
+
+GIB = 1024**3
+PASSWORD = "s3cret-Pass"
+SpecFactory = Callable[..., ContainerSpec]
+
+
+@pytest.fixture
+def runtime(docker_host: str) -> DockerRuntime:
+    return DockerRuntime(base_url=docker_host)
+
+
+@pytest.fixture
+def make_spec(ssh_image: str, container_names: list[str]) -> SpecFactory:
+    """Build a spec with a fresh name (removed after the test) and port."""
+
+    def factory(**overrides: object) -> ContainerSpec:
+        name = unique_container_name()
+        container_names.append(name)
+        values: dict[str, object] = {
+            "name": name,
+            "image": ssh_image,
+            "labels": {MANAGED_LABEL: "true", BOOKING_LABEL: "42"},
+            "cpus": 0.5,
+            "ram_gb": 1,
+            "memory_gb": 1,
+            "shm_gb": 0,
+            "gpu_ids": (),
+            "ssh_port": free_tcp_port(),
+            "mounts": (),
+            "environment": {"PASSWORD": PASSWORD},
+        }
+        values.update(overrides)
+        return ContainerSpec(**values)  # type: ignore[arg-type]
+
+    return factory
+
+
+def _exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.containers.get(name)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def test_start_applies_limits_mounts_and_port(
+    runtime: DockerRuntime,
+    make_spec: SpecFactory,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    home, dataset = tmp_path / "home", tmp_path / "dataset"
+    home.mkdir()
+    dataset.mkdir()
+    (dataset / "data.txt").write_text("read me\n")
+    spec = make_spec(
+        cpus=1.5,
+        ram_gb=3,
+        memory_gb=4,
+        shm_gb=1,
+        mounts=(
+            Mount(str(home), "/root/work"),
+            Mount(str(dataset), "/dataset", read_only=True),
+        ),
+    )
+    runtime.start(spec)
+
+    host_config = docker_client.containers.get(spec.name).attrs["HostConfig"]
+    assert host_config["NanoCpus"] == 1_500_000_000
+    assert host_config["Memory"] == 3 * GIB
+    assert host_config["MemorySwap"] == 4 * GIB
+    assert host_config["ShmSize"] == 1 * GIB
+    assert f"{dataset}:/dataset:ro" in host_config["Binds"]
+    assert f"{home}:/root/work:rw" in host_config["Binds"]
+    assert host_config["PortBindings"]["22/tcp"] == [
+        {"HostIp": "0.0.0.0", "HostPort": str(spec.ssh_port)}
+    ]
+    assert host_config["RestartPolicy"]["Name"] in ("no", "")
+    assert not host_config.get("DeviceRequests")
+    assert runtime.is_running(spec.name)
+
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    result = ssh_run(
+        spec.ssh_port,
+        PASSWORD,
+        "echo hello; cat /dataset/data.txt; echo x > /root/work/made-in-container; "
+        "touch /dataset/nope 2>/dev/null || echo read-only",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["hello", "read", "me", "read-only"]
+    assert (home / "made-in-container").read_text() == "x\n"
+
+
+def test_wrong_password_is_refused(runtime: DockerRuntime, make_spec: SpecFactory) -> None:
+    spec = make_spec()
+    runtime.start(spec)
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    result = ssh_run(spec.ssh_port, "wrong", "echo hello")
+    assert result.returncode != 0
+    assert "hello" not in result.stdout
+
+
+def test_command_runs_and_copy_out_reaches_host(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    script = (
+        "mkdir -p /root/out/sub && echo one > /root/out/a.txt && echo two > /root/out/sub/b.txt"
+    )
+    spec = make_spec(command=("sh", "-c", script))
+    runtime.start(spec)
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+
+    file_target = tmp_path / "backup" / "nested" / "a-copy.txt"
+    runtime.copy_out(spec.name, "/root/out/a.txt", str(file_target))
+    assert file_target.read_text() == "one\n"
+
+    folder_target = tmp_path / "backup" / "out-copy"
+    runtime.copy_out(spec.name, "/root/out", str(folder_target))
+    assert (folder_target / "a.txt").read_text() == "one\n"
+    assert (folder_target / "sub" / "b.txt").read_text() == "two\n"
+
+    # A second copy replaces the first; no scratch folders are left behind.
+    runtime.copy_out(spec.name, "/root/out", str(folder_target))
+    assert sorted(os.listdir(tmp_path / "backup")) == ["nested", "out-copy"]
+
+
+def test_copy_out_of_missing_path_is_not_retryable(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    spec = make_spec()
+    runtime.start(spec)
+    with pytest.raises(ContainerError) as caught:
+        runtime.copy_out(spec.name, "/no/such/file", str(tmp_path / "x"))
+    assert not caught.value.retryable
+    assert not (tmp_path / "x").exists()
+
+
+def test_gpu_request_without_nvidia_runtime_fails_cleanly(
+    runtime: DockerRuntime,
+    make_spec: SpecFactory,
+    docker_client: docker.DockerClient,
+) -> None:
+    info = docker_client.info()
+    if "nvidia" in (info.get("Runtimes") or {}):
+        pytest.skip("this engine has the NVIDIA runtime")
+    spec = make_spec(gpu_ids=(0,))
+    with pytest.raises(ContainerError) as caught:
+        runtime.start(spec)
+    assert not caught.value.retryable
+    assert "nvidia" in str(caught.value)
+    assert not _exists(docker_client, spec.name)
+
+
+def test_missing_image_is_not_retryable(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    spec = make_spec(image="server-booking-test/does-not-exist:1")
+    with pytest.raises(ContainerError) as caught:
+        runtime.start(spec)
+    assert not caught.value.retryable
+    assert "server-booking-test/does-not-exist:1" in str(caught.value)
+    assert not _exists(docker_client, spec.name)
+
+
+def test_unreachable_engine_is_retryable(make_spec: SpecFactory, tmp_path: Path) -> None:
+    runtime = DockerRuntime(base_url=f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(ContainerError) as caught:
+        runtime.start(make_spec())
+    assert caught.value.retryable
+
+
+def test_start_is_idempotent_and_recreates_stopped(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    spec = make_spec()
+    runtime.start(spec)
+    first_id = docker_client.containers.get(spec.name).id
+    runtime.start(spec)  # already running: nothing happens
+    assert docker_client.containers.get(spec.name).id == first_id
+
+    docker_client.containers.get(spec.name).stop(timeout=0)
+    assert not runtime.is_running(spec.name)
+    runtime.start(spec)  # stopped: removed and made again
+    assert docker_client.containers.get(spec.name).id != first_id
+    assert runtime.is_running(spec.name)
+
+
+def test_start_refuses_foreign_container_of_same_name(
+    runtime: DockerRuntime,
+    make_spec: SpecFactory,
+    docker_client: docker.DockerClient,
+    ssh_image: str,
+) -> None:
+    spec = make_spec()
+    foreign = docker_client.containers.create(ssh_image, name=spec.name)
+    with pytest.raises(ContainerError) as caught:
+        runtime.start(spec)
+    assert not caught.value.retryable
+    assert docker_client.containers.get(spec.name).id == foreign.id
+
+
+def test_restart_and_stop_and_remove(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    spec = make_spec()
+    runtime.start(spec)
+    runtime.restart(spec.name)
+    assert runtime.is_running(spec.name)
+
+    runtime.stop_and_remove(spec.name, grace_seconds=1)
+    assert not _exists(docker_client, spec.name)
+    assert not runtime.is_running(spec.name)
+    runtime.stop_and_remove(spec.name, grace_seconds=1)  # already gone: fine
+
+    with pytest.raises(ContainerError) as caught:
+        runtime.restart(spec.name)
+    assert not caught.value.retryable
+
+
+def test_list_managed_finds_labeled_containers_only(
+    runtime: DockerRuntime,
+    make_spec: SpecFactory,
+    docker_client: docker.DockerClient,
+    container_names: list[str],
+    ssh_image: str,
+) -> None:
+    running = make_spec(labels={MANAGED_LABEL: "true", BOOKING_LABEL: "7"})
+    stopped = make_spec(labels={MANAGED_LABEL: "true"})
+    runtime.start(running)
+    runtime.start(stopped)
+    docker_client.containers.get(stopped.name).stop(timeout=0)
+    unlabeled = unique_container_name()
+    container_names.append(unlabeled)
+    docker_client.containers.create(ssh_image, name=unlabeled)
+
+    found = {c.name: c for c in runtime.list_managed()}
+    assert unlabeled not in found
+    assert found[running.name].booking_id == 7
+    assert found[running.name].running
+    assert found[stopped.name].booking_id is None
+    assert not found[stopped.name].running
+
+
+def test_wait_for_ssh_is_false_without_a_server() -> None:
+    assert not wait_for_ssh("127.0.0.1", free_tcp_port(), timeout=0.5)
+
+
+def _tar_of(*members: tuple[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("out/../../escape.txt", b"x")],
+        [("/etc/escape.txt", b"x")],
+        [("out/a.txt", b"x"), ("other/b.txt", b"y")],
+    ],
+)
+def test_copy_out_rejects_unsafe_archives(members: list[tuple[str, bytes]], tmp_path: Path) -> None:
+    target = tmp_path / "dest" / "out"
+    data = _tar_of(*members)
+    with pytest.raises(ContainerError):
+        _extract_archive([data[:700], data[700:]], str(target))
+    assert not target.exists()
+    assert os.listdir(tmp_path / "dest") == []
+    assert not (tmp_path / "escape.txt").exists()
