@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from core.domain import Account, ErrorCode, Refusal, Resources
-from core.messages import HELP, booked, booking_line
+from core.messages import HELP, Action, Reply, booked, booking_line
 from core.request_text import ParsedRequest, parse_request, parse_resources
 from core.service import BookingRequest, BookingService
 from core.timeparse import FORMATS_HELP
@@ -28,19 +27,6 @@ log = logging.getLogger(__name__)
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}
 _COMMAND = re.compile(r"^(book|list|ls|cancel|end|extend|help)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Action:
-    label: str
-    command: str
-    style: str = ""  # "primary" or "danger" where an adapter can show it
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    actions: tuple[Action, ...] = ()
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from core.domain import Booking, Resources
 from core.timeparse import FORMATS_HELP
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the member can do next: a command for the conversation engine.
+
+    Adapters render it as a button whose click sends `command` back as if typed.
+    """
+
+    label: str
+    command: str
+    style: str = ""  # "primary" or "danger" where an adapter can show it
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    actions: tuple[Action, ...] = ()
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
