@@ -1,0 +1,121 @@
+"""The conversation engine, as a member sees it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.conversation import ConversationEngine
+from core.domain import Status
+from core.messages import Reply
+from tests.factories import fake_service
+
+
+def chat(engine: ConversationEngine, service, user: str, *lines: str) -> list[Reply]:  # type: ignore[no-untyped-def]
+    replies: list[Reply] = []
+    for line in lines:
+        replies = engine.handle(service.account(user), line)
+    return replies
+
+
+@pytest.fixture
+def setup():  # type: ignore[no-untyped-def]
+    service, store = fake_service()
+    return ConversationEngine(service), service, store
+
+
+def test_one_line_books_everything(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    [reply] = chat(engine, service, "bob", "book 2 gpus 8 cpus 32g now 3-day")
+    assert reply.text.startswith("Booked: #1 [booked] bob: 2026-11-29 12:00 CST -> 2026-12-02 12:00 CST")
+    assert "8 CPUs, 32 GB, 2 GPUs (ids 0,1)" in reply.text
+    assert [a.command for a in reply.actions] == ["cancel 1", "extend 1 1-day"]
+
+
+def test_unnamed_resources_take_the_configured_defaults(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    [reply] = chat(engine, service, "bob", "book 1 gpu tomorrow 9am for 1-week")
+    assert "2026-11-30 09:00 CST -> 2026-12-07 09:00 CST, 4 CPUs, 16 GB, 1 GPU" in reply.text
+
+
+def test_missing_parts_are_asked_in_the_old_order(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    [ask] = chat(engine, service, "bob", "book")
+    assert "Your maximum: cpus=8 memory=32 gpus=2" in ask.text
+    [ask] = chat(engine, service, "bob", "9 32 1")
+    assert "Over your maximum" in ask.text and "How much do you need?" in ask.text
+    [ask] = chat(engine, service, "bob", "4 16 1")
+    assert ask.text.startswith("When should it start?")
+    [ask] = chat(engine, service, "bob", "yesterday at noon")
+    assert "start is in the past" in ask.text and "When should it start?" in ask.text
+    [ask] = chat(engine, service, "bob", "tomorrow 9am")
+    assert ask.text.startswith("When should it end?")
+    [done] = chat(engine, service, "bob", "3-day")
+    assert "2026-11-30 09:00 CST -> 2026-12-03 09:00 CST, 4 CPUs, 16 GB, 1 GPU" in done.text
+    assert store.conversations["bob"] == {}
+
+
+def test_state_survives_a_new_engine(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "bob", "book 1 gpu now")
+    restarted = ConversationEngine(service)  # as after a restart: state is in the store
+    [done] = chat(restarted, service, "bob", "1-day")
+    assert done.text.startswith("Booked: #1")
+
+
+def test_abort_forgets_the_request(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "bob", "book 1 gpu")
+    [reply] = chat(engine, service, "bob", "abort")
+    assert "forgot" in reply.text
+    [reply] = chat(engine, service, "bob", "now")
+    assert "did not understand" in reply.text
+    assert store.bookings == {}
+
+
+def test_a_refusal_offers_the_earliest_start_and_yes_takes_it(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "alice", "book 4 gpus 2 cpus 8g now 1-day")
+    [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
+    assert "GPUs (1 asked, 0 free)" in offer.text
+    assert "earliest start that fits is 2026 11 30 12 00 (CST)" in offer.text
+    assert [a.command for a in offer.actions] == ["yes"]
+    [done] = chat(engine, service, "bob", "yes")
+    assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST" in done.text
+
+
+def test_list_cancel_and_extend(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "bob", "book 1 gpu 1-day for 1-day")
+    [listing] = chat(engine, service, "bob", "list")
+    assert "#1 [booked] bob: 2026-11-30 12:00 CST -> 2026-12-01 12:00 CST" in listing.text
+    [extended] = chat(engine, service, "bob", "extend 1 2-day")
+    assert "-> 2026-12-03 12:00 CST" in extended.text
+    [other] = chat(engine, service, "carol", "cancel 1")
+    assert "Only the owner or an admin" in other.text
+    [cancelled] = chat(engine, service, "bob", "cancel #1")
+    assert cancelled.text == "Booking #1 is cancelled."
+    assert store.bookings[1].status == Status.CANCELLED
+    [empty] = chat(engine, service, "bob", "list")
+    assert "no upcoming or running bookings" in empty.text
+
+
+def test_help_and_nonsense(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    [reply] = chat(engine, service, "bob", "help")
+    assert "book 1 gpu 8 cpus 32g now 3-day" in reply.text
+    [reply] = chat(engine, service, "bob", "make me a sandwich")
+    assert "I did not understand" in reply.text
+    [reply] = chat(engine, service, "bob", "extend")
+    assert "Which booking?" in reply.text
+
+
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=6))
+def test_random_text_never_crashes_the_conversation(lines: list[str]) -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    for line in lines:
+        for reply in engine.handle(service.account("bob"), line):
+            assert reply.text
+            assert "Something went wrong" not in reply.text
