@@ -269,3 +269,7 @@ def users_limit(name: str, cpus: str | None, memory: str | None, gpus: str | Non
     with _refusals(False):
         account = app.service.set_limits(name, values)
     click.echo(f"{account.name} may now book up to {app.service.limits_of(account).describe()}.")
+
+
+if __name__ == "__main__":
+    main()

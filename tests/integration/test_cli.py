@@ -1,0 +1,99 @@
+"""The `booking` command line as an admin and members use it: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import write_config
+
+
+@pytest.fixture
+def booking(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path / "booking.yaml")
+    env = {**os.environ, "BOOKING_CONFIG": str(config),
+           "BOOKING_DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'booking.db'}"}
+
+    def run(*args: str, stdin: str | None = None, config_path: Path | None = None):  # type: ignore[no-untyped-def]
+        run_env = dict(env)
+        if config_path is not None:
+            run_env["BOOKING_CONFIG"] = str(config_path)
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True,
+            text=True, env=run_env, cwd=tmp_path, timeout=120,
+        )
+
+    return run
+
+
+def test_admin_adds_members_who_book_list_extend_and_cancel(booking) -> None:  # type: ignore[no-untyped-def]
+    assert booking("users", "add", "bob").stdout == "Account bob ready.\n"
+    assert booking("users", "add", "carol", "--slack", "U1").returncode == 0
+    made = booking("book", "--user", "bob", "--cpus", "4", "--memory", "16", "--gpus", "1",
+                   "--start", "now", "--end", "3-day", "--json")
+    assert made.returncode == 0, made.stderr
+    result = json.loads(made.stdout)
+    assert set(result) == {"id", "user", "status", "start", "end", "cpus", "memory", "gpus",
+                           "gpu_ids", "port", "image", "command"}
+    assert (result["user"], result["status"], result["gpu_ids"], result["port"]) == (
+        "bob", "booked", [0], 10001)
+    assert result["start"].endswith("+08:00")  # ISO 8601 with the offset
+    listing = json.loads(booking("ls", "--json").stdout)
+    assert [b["id"] for b in listing] == [result["id"]]
+    extended = booking("extend", str(result["id"]), "--end", "1-day", "--user", "bob")
+    assert extended.returncode == 0 and extended.stdout.startswith("Extended: #1")
+    cancelled = booking("cancel", str(result["id"]), "--user", "bob")
+    assert cancelled.stdout.startswith("Cancelled: #1 [cancelled]")
+    assert booking("ls").stdout == "No bookings.\n"
+    assert "#1 [cancelled]" in booking("ls", "--all").stdout
+
+
+def test_a_refusal_exits_1_with_the_reason_and_json_error(booking) -> None:  # type: ignore[no-untyped-def]
+    booking("users", "add", "bob")
+    booking("users", "add", "carol")
+    booking("book", "--user", "bob", "--cpus", "8", "--memory", "8", "--gpus", "2",
+            "--start", "now", "--end", "1-day")
+    booking("users", "limit", "carol", "--gpus", "max")
+    refused = booking("book", "--user", "carol", "--cpus", "1", "--memory", "1", "--gpus", "3",
+                      "--start", "now", "--end", "1-day", "--json")
+    assert refused.returncode == 1
+    error = json.loads(refused.stdout)["error"]
+    assert error["code"] == "no_capacity"
+    assert "GPUs (3 asked, 2 free)" in error["message"]
+    assert error["earliest_start"].endswith("+00:00")
+    assert refused.stderr.startswith("Refused: Not enough free")
+    unknown = booking("cancel", "99", "--user", "bob")
+    assert (unknown.returncode, unknown.stderr) == (1, "Refused: There is no booking #99; `list` shows yours.\n")
+
+
+def test_usage_errors_exit_2(booking) -> None:  # type: ignore[no-untyped-def]
+    assert booking("book", "--user", "bob").returncode == 2
+    assert booking("book", "--user", "bob", "--cpus", "x", "--memory", "1", "--gpus", "0",
+                   "--start", "now", "--end", "1-day").returncode == 2
+    assert booking("users", "limit", "bob").returncode == 2
+
+
+def test_a_bad_config_stops_start_up_with_one_line(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("capacity:\n  cpus: lots\n  ram: 30\nimages: {default: a, allowed: [a]}\n")
+    result = booking("ls", config_path=bad)
+    assert result.returncode == 1
+    assert result.stderr == f"Error: {bad}: capacity.cpus: Input should be a valid number, unable to parse string as a number\n"
+    missing = booking("ls", config_path=tmp_path / "nope.yaml")
+    assert "nope.yaml: file not found" in missing.stderr and "Traceback" not in missing.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("capacity: [\n")
+    assert "broken.yaml (line 2)" in booking("ls", config_path=broken).stderr
+
+
+def test_piped_chat_books_and_the_first_local_user_is_admin(booking) -> None:  # type: ignore[no-untyped-def]
+    result = booking("chat", stdin="book 1 gpu 4 cpus 16g now 1-day\nlist\n")
+    assert result.returncode == 0, result.stderr
+    assert "Booked: #1 [booked]" in result.stdout
+    users = json.loads(booking("users", "ls", "--json").stdout)
+    assert [u["admin"] for u in users] == [True]
