@@ -87,7 +87,7 @@ def _parse_natural(text: str, zone: tzinfo, now: datetime, slot_minutes: int) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = dateparser.parse(text, settings=settings)  # type: ignore[arg-type]
+            parsed = dateparser.parse(text, settings=settings)
     except Exception:  # dateparser raises assorted errors on odd input
         parsed = None
     if parsed is None:

@@ -66,7 +66,7 @@ def test_conversation_state_is_kept_in_the_database(make_app: Callable[..., App]
     assert reply.text.startswith("Booked: #1 [booked] bob")
 
 
-def _race_worker(config: str, url: str, members: list[str], results: "multiprocessing.Queue[str]") -> None:
+def _race_worker(config: str, url: str, members: list[str], results: multiprocessing.Queue[str]) -> None:
     import threading
 
     app = build(Environment(booking_config=Path(config), booking_database_url=url))

@@ -26,7 +26,7 @@ def setup():  # type: ignore[no-untyped-def]
 
 
 def test_one_line_books_everything(setup) -> None:  # type: ignore[no-untyped-def]
-    engine, service, store = setup
+    engine, service, _store = setup
     [reply] = chat(engine, service, "bob", "book 2 gpus 8 cpus 32g now 3-day")
     assert reply.text.startswith("Booked: #1 [booked] bob: 2026-11-29 12:00 CST -> 2026-12-02 12:00 CST")
     assert "8 CPUs, 32 GB, 2 GPUs (ids 0,1)" in reply.text
@@ -34,7 +34,7 @@ def test_one_line_books_everything(setup) -> None:  # type: ignore[no-untyped-de
 
 
 def test_unnamed_resources_take_the_configured_defaults(setup) -> None:  # type: ignore[no-untyped-def]
-    engine, service, store = setup
+    engine, service, _store = setup
     [reply] = chat(engine, service, "bob", "book 1 gpu tomorrow 9am for 1-week")
     assert "2026-11-30 09:00 CST -> 2026-12-07 09:00 CST, 4 CPUs, 16 GB, 1 GPU" in reply.text
 
@@ -57,7 +57,7 @@ def test_missing_parts_are_asked_in_the_old_order(setup) -> None:  # type: ignor
 
 
 def test_state_survives_a_new_engine(setup) -> None:  # type: ignore[no-untyped-def]
-    engine, service, store = setup
+    engine, service, _store = setup
     chat(engine, service, "bob", "book 1 gpu now")
     restarted = ConversationEngine(service)  # as after a restart: state is in the store
     [done] = chat(restarted, service, "bob", "1-day")
@@ -75,7 +75,7 @@ def test_abort_forgets_the_request(setup) -> None:  # type: ignore[no-untyped-de
 
 
 def test_a_refusal_offers_the_earliest_start_and_yes_takes_it(setup) -> None:  # type: ignore[no-untyped-def]
-    engine, service, store = setup
+    engine, service, _store = setup
     chat(engine, service, "alice", "book 4 gpus 2 cpus 8g now 1-day")
     [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
     assert "GPUs (1 asked, 0 free)" in offer.text
@@ -102,7 +102,7 @@ def test_list_cancel_and_extend(setup) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_help_and_nonsense(setup) -> None:  # type: ignore[no-untyped-def]
-    engine, service, store = setup
+    engine, service, _store = setup
     [reply] = chat(engine, service, "bob", "help")
     assert "book 1 gpu 8 cpus 32g now 3-day" in reply.text
     [reply] = chat(engine, service, "bob", "make me a sandwich")
@@ -113,7 +113,7 @@ def test_help_and_nonsense(setup) -> None:  # type: ignore[no-untyped-def]
 
 @given(st.lists(st.text(max_size=40), min_size=1, max_size=6))
 def test_random_text_never_crashes_the_conversation(lines: list[str]) -> None:
-    service, store = fake_service()
+    service, _store = fake_service()
     engine = ConversationEngine(service)
     for line in lines:
         for reply in engine.handle(service.account("bob"), line):
