@@ -7,14 +7,17 @@ temporary database.
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
 
 from core.config import Config, load_config
 from core.conversation import ConversationEngine
 from core.gpu_inventory import gpu_count
+from core.notifier import Notifier
 from core.service import BookingService
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
@@ -27,6 +30,22 @@ class Environment(BaseSettings):
 
     booking_config: Path = Path("cfg/booking.yaml")
     booking_database_url: str = "sqlite:///data/booking.db"
+    # Slack (bot/slack): the adapter starts when slack_bot_token is set.
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None  # xapp-...: Socket Mode; unset: HTTP mode
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    booking_slack_port: int = 3000
+    # Scheduler (bot/serve.py): the Docker engine (default: the local socket),
+    # the secret passwords are derived from (default: a 0600 file under the
+    # data folder, made once), and that data folder.
+    docker_host: str | None = None
+    booking_secret: str | None = None
+    booking_data_dir: Path = Path("data")
+    # Discord (bot/discord): the adapter starts when discord_token is set; commands
+    # sync to discord_guild_id at once when set, else globally (up to an hour).
+    discord_token: str | None = None
+    discord_guild_id: int | None = None
 
 
 @dataclass
@@ -34,6 +53,13 @@ class App:
     config: Config
     service: BookingService
     conversation: ConversationEngine
+    environment: Environment | None = None
+    engine: Engine | None = None
+    server_id: int = 0
+    # Called with a booking id after the service changed it (the scheduler listens).
+    change_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    # Chat notifiers (name, Notifier) that adapters add; serve falls back to stdout.
+    notifiers: list[tuple[str, Notifier]] = field(default_factory=list)
 
 
 def build(environment: Environment | None = None) -> App:
@@ -42,12 +68,20 @@ def build(environment: Environment | None = None) -> App:
     engine = make_engine(environment.booking_database_url)
     migrate(engine)
     server_id = ensure_server(engine, config.server.name)
+    listeners: list[Callable[[int], None]] = []
+
+    def changed(booking_id: int) -> None:
+        for listener in listeners:
+            listener(booking_id)
+
     service = BookingService(
         config=config,
         uow=lambda: SqlUnitOfWork(engine, server_id),
         gpu_count=gpu_count(config.capacity.gpus),
+        on_change=changed,
     )
-    return App(config, service, ConversationEngine(service))
+    return App(config, service, ConversationEngine(service), environment, engine, server_id,
+               listeners)
 
 
 def local_user() -> str:

@@ -50,6 +50,10 @@ class CapacitySection(_Strict):
     gpus: NonNeg | Literal["auto"] = "auto"
 
 
+def _default_request() -> dict[Literal["cpus", "memory", "gpus"], float]:
+    return {"cpus": 4, "memory": 16, "gpus": 0}
+
+
 class BookingSection(_Strict):
     slot_minutes: Annotated[int, Field(gt=0, le=1440)] = 30
     max_days: Annotated[int, Field(gt=0, le=365)] = 14
@@ -57,7 +61,7 @@ class BookingSection(_Strict):
     registration: Literal["open", "closed"] = "closed"
     # What a one-line request that names some resources gets for the others.
     default_request: dict[Literal["cpus", "memory", "gpus"], float] = Field(
-        default_factory=lambda: {"cpus": 4, "memory": 16, "gpus": 0}
+        default_factory=_default_request
     )
 
     @field_validator("slot_minutes")
@@ -107,6 +111,27 @@ class VolumesSection(_Strict):
     backup: str = "/mnt/Backup"
 
 
+class SchedulerSection(_Strict):
+    """When and how `booking serve` starts and ends containers."""
+
+    reconcile_seconds: Annotated[float, Field(gt=0)] = 30
+    reminder_minutes: NonNeg = 30
+    start_deadline_minutes: Annotated[float, Field(gt=0)] = 10
+    stop_grace_seconds: NonNeg = 30
+    ssh_wait_seconds: Annotated[float, Field(gt=0)] = 60
+    ssh_check_host: str = "127.0.0.1"
+    workers: Annotated[int, Field(gt=0, le=256)] = 8
+
+
+class ContainerSection(_Strict):
+    """Where a member's folders appear inside the container, and who logs in."""
+
+    user: str = "root"
+    work_mount: str = "/root/work"
+    dataset_mount: str = "/root/dataset"
+    backup_mount: str = "/root/backup"
+
+
 class Config(_Strict):
     server: ServerSection = ServerSection()
     capacity: CapacitySection
@@ -114,6 +139,8 @@ class Config(_Strict):
     limits: LimitsSection = LimitsSection()
     images: ImagesSection
     volumes: VolumesSection = VolumesSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    container: ContainerSection = ContainerSection()
     admins: list[str] = Field(default_factory=list)
 
     @property

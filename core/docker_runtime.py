@@ -34,6 +34,7 @@ from docker.types import DeviceRequest
 from core.runtime import (
     BOOKING_LABEL,
     MANAGED_LABEL,
+    SERVER_LABEL,
     ContainerError,
     ContainerSpec,
     ManagedContainer,
@@ -237,6 +238,7 @@ def _managed_from_row(row: dict[str, Any]) -> ManagedContainer:
         name=str(names[0]).lstrip("/"),
         booking_id=booking,
         running=row.get("State") == "running",
+        server=labels.get(SERVER_LABEL),
     )
 
 

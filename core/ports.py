@@ -68,12 +68,56 @@ class ConversationStore(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` was called."""
 
-    bookings: BookingRepository
-    accounts: AccountRepository
-    conversations: ConversationStore
+    @property
+    def bookings(self) -> BookingRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def conversations(self) -> ConversationStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
     def commit(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message to a member, recorded before it is sent (see core/outbox.py)."""
+
+    id: int
+    recipient: str  # account name
+    kind: str
+    text: str  # may hold core.passwords.PASSWORD_PLACEHOLDER, rendered at send time
+    booking_id: int | None
+    actions: list[dict[str, str]]
+    attempts: int
+    created_at: datetime
+
+
+class OutboxRepository(Protocol):
+    def add(
+        self, *, recipient: str, kind: str, text: str, booking_id: int | None,
+        actions: list[dict[str, str]], now: datetime,
+    ) -> int: ...
+
+    def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Unsent messages whose next attempt is due, oldest first."""
+
+    def mark_sent(self, item_id: int, at: datetime, channel: str) -> None: ...
+
+    def mark_attempt(self, item_id: int, error: str, retry_at: datetime) -> None: ...
+
+    def sent(self, booking_id: int) -> list[OutboxItem]:
+        """Messages already sent about a booking, oldest first."""
+
+
+class SchedulerUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work the scheduler needs: the service's, plus the outbox."""
+
+    outbox: OutboxRepository
+
+    def __enter__(self) -> SchedulerUnitOfWork: ...

@@ -47,6 +47,7 @@ class ManagedContainer:
     name: str
     booking_id: int | None
     running: bool
+    server: str | None = None  # SERVER_LABEL: the server whose scheduler owns it
 
 
 class ContainerError(Exception):

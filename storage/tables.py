@@ -24,7 +24,7 @@ class AccountRow(SQLModel, table=True):
     slack_id: str | None = Field(default=None, unique=True, max_length=64)
     discord_id: str | None = Field(default=None, unique=True, max_length=64)
     is_admin: bool = False
-    limits: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    limits: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     preferred_port: int | None = None
     image: str | None = Field(default=None, max_length=300)
     command: str | None = Field(default=None, max_length=2000)
@@ -65,7 +65,7 @@ class BookingEventRow(SQLModel, table=True):
     at: datetime
     kind: str = Field(max_length=32)
     actor: str | None = Field(default=None, max_length=64)
-    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class ConversationRow(SQLModel, table=True):
@@ -74,5 +74,26 @@ class ConversationRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=128)
-    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+class OutboxRow(SQLModel, table=True):
+    """A member's message, recorded in the transaction that caused it; sent later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    server_id: int = Field(foreign_key="server.id")
+    recipient: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    text: str = Field(max_length=8000)
+    booking_id: int | None = Field(default=None, index=True)
+    actions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None = None
+    channel: str | None = Field(default=None, max_length=32)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
 from core.domain import HOLDING, Account, Booking, Resources, Status
 from core.ports import Event
+from storage.outbox import SqlOutbox
 from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
 
 _HOLDING = [status.value for status in HOLDING]
@@ -40,23 +41,29 @@ class SqlBookings:
                 select(ServerRow.id).where(ServerRow.id == self._server_id).with_for_update()  # type: ignore[call-overload]
             ).all()
 
-    def _to_domain(self, row: BookingRow, account: str) -> Booking:
-        assert row.id is not None
-        return Booking(
-            id=row.id, account=account, status=Status(row.status),
-            start=row.start_at, end=row.end_at,
-            resources=Resources(row.cpus, row.memory, row.gpus),
-            gpu_ids=_gpu_ids(row.gpu_ids), port=row.port, image=row.image, command=row.command,
-        )
+    # Plain columns, not ORM entities: the overlap query is on the hot path of
+    # every decision and needs no identity map.
+    _COLUMNS = (
+        BookingRow.id, AccountRow.name, BookingRow.status, BookingRow.start_at,
+        BookingRow.end_at, BookingRow.cpus, BookingRow.memory, BookingRow.gpus,
+        BookingRow.gpu_ids, BookingRow.port, BookingRow.image, BookingRow.command,
+    )
 
     def _query(self, *conditions: Any) -> list[Booking]:
         statement = (
-            select(BookingRow, AccountRow.name)
-            .join(AccountRow, AccountRow.id == BookingRow.account_id)  # type: ignore[arg-type]
+            select(*self._COLUMNS)  # type: ignore[call-overload]
+            .join(AccountRow, AccountRow.id == BookingRow.account_id)
             .where(BookingRow.server_id == self._server_id, *conditions)
         )
-        rows = self._session.execute(statement).all()  # type: ignore[call-overload]
-        return [self._to_domain(row, name) for row, name in rows]
+        return [
+            Booking(
+                id=row_id, account=account, status=Status(status), start=start, end=end,
+                resources=Resources(cpus, memory, gpus), gpu_ids=_gpu_ids(gpu_ids), port=port,
+                image=image, command=command,
+            )
+            for (row_id, account, status, start, end, cpus, memory, gpus, gpu_ids, port, image,
+                 command) in self._session.execute(statement)
+        ]
 
     def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
         return self._query(
@@ -70,20 +77,17 @@ class SqlBookings:
         return found[0] if found else None
 
     def add(self, booking: Booking) -> Booking:
-        account_id = self._session.scalars(
-            select(AccountRow.id).where(AccountRow.name == booking.account)  # type: ignore[call-overload]
-        ).one()
-        row = BookingRow(
+        account_id = (
+            select(AccountRow.id).where(AccountRow.name == booking.account).scalar_subquery()  # type: ignore[call-overload]
+        )
+        statement = insert(BookingRow).values(  # type: ignore[call-overload]
             server_id=self._server_id, account_id=account_id, status=booking.status.value,
             start_at=booking.start, end_at=booking.end, cpus=booking.resources.cpus,
             memory=booking.resources.memory, gpus=booking.resources.gpus,
             gpu_ids=_gpu_text(booking.gpu_ids), port=booking.port, image=booking.image,
             command=booking.command, created_at=datetime.now(UTC),
-        )
-        self._session.add(row)
-        self._session.flush()
-        assert row.id is not None
-        booking.id = row.id
+        ).returning(BookingRow.id)
+        booking.id = int(self._session.execute(statement).scalar_one())
         return booking
 
     def save(self, booking: Booking) -> None:
@@ -189,7 +193,7 @@ class SqlConversations:
 
     def _row(self, key: str) -> ConversationRow | None:
         return self._session.scalars(
-            select(ConversationRow).where(ConversationRow.key == key)
+            select(ConversationRow).where(ConversationRow.key == key)  # type: ignore[arg-type]
         ).first()
 
     def load(self, key: str) -> dict[str, Any]:
@@ -214,6 +218,7 @@ class SqlUnitOfWork:
         self.bookings = SqlBookings(self._session, self._server_id)
         self.accounts = SqlAccounts(self._session)
         self.conversations = SqlConversations(self._session)
+        self.outbox = SqlOutbox(self._session, self._server_id)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -227,7 +232,7 @@ class SqlUnitOfWork:
 def ensure_server(engine: Engine, name: str) -> int:
     """The id of the configured server's row, created on first start."""
     with Session(engine) as session:
-        row = session.scalars(select(ServerRow).where(ServerRow.name == name)).first()
+        row = session.scalars(select(ServerRow).where(ServerRow.name == name)).first()  # type: ignore[arg-type]
         if row is not None and row.id is not None:
             return row.id
         server = ServerRow(name=name)

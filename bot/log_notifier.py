@@ -1,0 +1,36 @@
+"""The notifier of last resort: the service's standard output, and a line in the log.
+
+Used whenever no chat adapter reaches the member (for example none is
+configured). The message text, password included, goes to stdout on purpose:
+that is the delivery. The log line names the message but not its text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import TextIO
+
+from core.domain import Account
+from core.notifier import Message
+
+log = logging.getLogger(__name__)
+
+
+class LogNotifier:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def deliver(self, account: Account, message: Message) -> bool:
+        stream = self._stream or sys.stdout
+        booking = f" booking #{message.booking_id}" if message.booking_id is not None else ""
+        lines = [f"[message to {account.name}, {message.kind.value}{booking}]", message.text]
+        lines += [f"  [{a.label}] -> type: {a.command}" for a in message.actions]
+        with self._lock:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+        log.info("message (%s%s) for %s written to stdout", message.kind.value, booking,
+                 account.name)
+        return True

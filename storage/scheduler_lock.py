@@ -1,0 +1,60 @@
+"""Only one scheduler acts on a server's bookings at a time.
+
+SQLite: an exclusive `flock` on a file beside the database. PostgreSQL: a
+session advisory lock held on a dedicated connection. Either is released by
+the operating system or the server when the process dies, even by kill -9.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection, make_url
+
+log = logging.getLogger(__name__)
+
+_ADVISORY_CLASS = 0x5B0C  # first key of pg_try_advisory_lock(int, int): "booking"
+
+
+class SchedulerLock:
+    def __init__(self, fd: int | None = None, connection: Connection | None = None) -> None:
+        self._fd = fd
+        self._connection = connection
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+        if self._connection is not None:
+            self._connection.close()  # ending the session drops the advisory lock
+            self._connection = None
+
+
+def try_scheduler_lock(engine: Engine, server_id: int) -> SchedulerLock | None:
+    """The lock, or None while another scheduler holds it."""
+    url = make_url(str(engine.url))
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            return SchedulerLock()
+        path = Path(f"{url.database}.scheduler-{server_id}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return SchedulerLock(fd=fd)
+    connection = engine.connect()
+    got = connection.execute(
+        text("SELECT pg_try_advisory_lock(:kind, :server)"),
+        {"kind": _ADVISORY_CLASS, "server": server_id},
+    ).scalar()
+    connection.commit()
+    if not got:
+        connection.close()
+        return None
+    return SchedulerLock(connection=connection)

@@ -1,0 +1,157 @@
+"""Bookings run in real containers: start, login, backup, end, failure.
+
+Real SQLite, real dockerd, the tiny SSH image, and the real scheduler; the
+member's view is the message text a chat channel receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from core.docker_runtime import DockerRuntime
+from core.domain import Status
+from tests.integration.scheduler_world import (
+    World,
+    password_in,
+    remove_server_containers,
+    running_world,
+    server_containers,
+    world_config,
+)
+from tests.support.docker_fixtures import free_tcp_port, ssh_run
+
+pytestmark = pytest.mark.docker
+GIB = 1024**3
+
+
+class RecordingRuntime(DockerRuntime):
+    """The real runtime, remembering each created container's HostConfig."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url=base_url)
+        self.host_configs: dict[str, dict[str, Any]] = {}
+
+    def _create(self, spec):  # type: ignore[no-untyped-def]
+        container = super()._create(spec)
+        container.reload()
+        self.host_configs[spec.name] = container.attrs["HostConfig"]
+        return container
+
+
+@pytest.fixture
+def runtime(docker_host: str) -> RecordingRuntime:
+    return RecordingRuntime(docker_host)
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, ssh_image: str, runtime: RecordingRuntime, docker_client: docker.DockerClient
+) -> Iterator[World]:
+    config = world_config(tmp_path, ssh_image)
+    (tmp_path / "dataset" / "data.txt").write_text("shared data\n")
+    try:
+        with running_world(tmp_path, config, runtime) as built:
+            yield built
+    finally:
+        remove_server_containers(docker_client, config.server.name)
+
+
+def test_booking_runs_logs_in_backs_up_and_ends(
+    world: World, runtime: RecordingRuntime, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    port = free_tcp_port()
+    first = world.book("bob", port=port, cpus=1.5, memory=4)
+    assert first.id is not None
+    ready = world.wait_for_message("bob", first.id, "is ready")
+    world.wait_for(first.id, Status.RUNNING)
+
+    name = f"booking-bob-{first.id}"
+    host_config = docker_client.containers.get(name).attrs["HostConfig"]
+    assert host_config["NanoCpus"] == 1_500_000_000
+    assert host_config["Memory"] == 3 * GIB  # ceil(4 x 3/(3+1))
+    assert host_config["MemorySwap"] == 4 * GIB
+    assert host_config["ShmSize"] == 1 * GIB
+    assert f"{tmp_path}/dataset:/root/dataset:ro" in host_config["Binds"]
+    assert f"{tmp_path}/work/bob:/root/work:rw" in host_config["Binds"]
+    assert f"{tmp_path}/backup/bob:/root/backup:rw" in host_config["Binds"]
+    assert host_config["PortBindings"]["22/tcp"][0]["HostPort"] == str(port)
+
+    assert f"ssh -p {port} root@127.0.0.1" in ready
+    password = password_in(ready)
+    with world.uow() as uow:  # the database never holds the password
+        stored = [m.text for m in uow.outbox.sent(first.id)]
+    assert stored and all(password not in text for text in stored)
+
+    login = ssh_run(port, password, "cat /root/dataset/data.txt; echo remembered > /root/.bashrc")
+    assert login.returncode == 0, login.stderr
+    assert login.stdout == "shared data\n"
+    assert ssh_run(port, "not-the-password", "true").returncode != 0
+
+    world.service.cancel(first.id, actor="bob")  # end early: the same end sequence
+    ended = world.wait_for_message("bob", first.id, "has ended")
+    world.wait_for(first.id, Status.FINISHED)
+    assert "Backed up to" in ended and "bashrc" in ended
+    assert "/root/.ssh" in ended  # in the plan but not in the container
+    assert server_containers(docker_client, world.config.server.name) == []
+    assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "remembered\n"
+
+    second = world.book("bob", port=port)
+    assert second.id is not None
+    password_two = password_in(world.wait_for_message("bob", second.id, "is ready"))
+    assert password_two != password  # a fresh password per booking
+    again = ssh_run(port, password_two, "cat /root/.bashrc")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "remembered\n"
+
+
+def test_gpu_start_without_nvidia_runtime_fails_cleanly(
+    world: World, runtime: RecordingRuntime, docker_client: docker.DockerClient
+) -> None:
+    if "nvidia" in (docker_client.info().get("Runtimes") or {}):
+        pytest.skip("this engine has the NVIDIA runtime")
+    booking = world.book("carol", port=free_tcp_port(), gpus=1)
+    assert booking.id is not None
+    failed = world.wait_for_message("carol", booking.id, "could not start")
+    world.wait_for(booking.id, Status.FAILED)
+
+    name = f"booking-carol-{booking.id}"
+    requests = runtime.host_configs[name]["DeviceRequests"]
+    assert [r["DeviceIDs"] for r in requests] == [[str(i) for i in booking.gpu_ids]]
+    assert "nvidia" in failed and "resources are free again" in failed
+    assert world.wait_for_message("boss", booking.id, "failed")
+    assert server_containers(docker_client, world.config.server.name) == []
+    with world.uow() as uow:
+        reasons = [e.detail["reason"] for e in uow.bookings.events(booking.id)
+                   if e.kind == "failed"]
+    assert len(reasons) == 1 and "nvidia" in reasons[0]
+    assert world.service.free_slots()[0].gpu_ids == (0, 1)  # resources freed
+
+
+def test_reconcile_removes_stray_and_restores_missing_containers(
+    world: World, docker_client: docker.DockerClient, ssh_image: str
+) -> None:
+    from core.runtime import BOOKING_LABEL, MANAGED_LABEL, SERVER_LABEL
+
+    stray = docker_client.containers.run(
+        ssh_image, name=f"booking-ghost-{world.config.server.name}", detach=True,
+        labels={MANAGED_LABEL: "true", BOOKING_LABEL: "9999",
+                SERVER_LABEL: world.config.server.name})
+    port = free_tcp_port()
+    booking = world.book("bob", port=port)
+    assert booking.id is not None
+    password = password_in(world.wait_for_message("bob", booking.id, "is ready"))
+    docker_client.containers.get(f"booking-bob-{booking.id}").remove(force=True)
+
+    world.wait_for_message("bob", booking.id, "was started again", timeout=20)
+    names = [c.name for c in server_containers(docker_client, world.config.server.name)]
+    assert names == [f"booking-bob-{booking.id}"], names
+    assert stray.name not in names
+    from core.docker_runtime import wait_for_ssh
+
+    assert wait_for_ssh("127.0.0.1", port, 20)
+    assert ssh_run(port, password, "echo same").stdout == "same\n"

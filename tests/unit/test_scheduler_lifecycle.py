@@ -1,0 +1,236 @@
+"""Lifecycle rules with a fake clock and a fake container runtime (real SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from core.config import Config
+from core.domain import Resources, Status
+from core.lifecycle import Lifecycle
+from core.notifier import Message
+from core.outbox import OutboxSender
+from core.passwords import PasswordDeriver
+from core.ports import SchedulerUnitOfWork
+from core.runtime import ContainerError, ContainerSpec, ManagedContainer
+from core.service import BookingRequest, BookingService
+from storage.engine import make_engine, migrate
+from storage.uow import SqlUnitOfWork, ensure_server
+from tests.factories import Clock
+from tests.integration.scheduler_world import RecordingNotifier
+
+NOW = datetime(2026, 11, 29, 4, 10, tzinfo=UTC)
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.running: dict[str, ContainerSpec] = {}
+        self.errors: list[ContainerError] = []
+        self.copied: list[tuple[str, str]] = []
+
+    def start(self, spec: ContainerSpec) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.running[spec.name] = spec
+
+    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
+        self.running.pop(name, None)
+
+    def restart(self, name: str) -> None: ...
+
+    def copy_out(self, name: str, container_path: str, host_path: str) -> None:
+        if name not in self.running:
+            raise ContainerError(f"no container named {name!r}", retryable=False)
+        self.copied.append((container_path, host_path))
+        Path(host_path).write_text("saved")
+
+    def list_managed(self) -> list[ManagedContainer]:
+        return [ManagedContainer(n, None, True) for n in self.running]
+
+    def is_running(self, name: str) -> bool:
+        return name in self.running
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, **scheduler: object) -> None:
+        self.clock = Clock(NOW)
+        self.config = Config.model_validate({
+            "server": {"name": "gpu1", "public_host": "gpu1.test", "timezone": "Asia/Taipei"},
+            "capacity": {"cpus": 8, "ram": 48, "swap": 16, "gpus": 2},
+            "limits": {"default": {"cpus": 8, "memory": 64, "gpus": 2, "work_space": 0.001,
+                                   "backup_space": 1}},
+            "images": {"default": "lab/gpu:1", "allowed": ["lab/gpu:1"]},
+            "volumes": {"work": str(tmp_path / "work"), "dataset": str(tmp_path / "data"),
+                        "backup": str(tmp_path / "backup")},
+            "scheduler": {"reminder_minutes": 30, "start_deadline_minutes": 10, **scheduler},
+            "admins": ["alice"],
+        })
+        engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        migrate(engine)
+        server_id = ensure_server(engine, "gpu1")
+        self.uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
+        self.service = BookingService(config=self.config, uow=self.uow, gpu_count=2,
+                                      clock=self.clock)
+        for name in ("alice", "bob"):
+            self.service.add_account(name)
+        self.runtime = FakeRuntime()
+        self.passwords = PasswordDeriver(b"unit-test-secret-0123456789")
+        self.retries: list[float] = []
+        self.lifecycle = Lifecycle(config=self.config, uow=self.uow, runtime=self.runtime,
+                                   passwords=self.passwords, clock=self.clock,
+                                   ssh_ready=lambda host, port, timeout: True)
+        self.lifecycle.retry_later = lambda booking_id, delay: self.retries.append(delay)
+        self.notifier = RecordingNotifier()
+        self.outbox = OutboxSender(uow=self.uow, passwords=self.passwords,
+                                   notifiers=[("chat", self.notifier)],
+                                   fallback=("stdout", self.notifier), clock=self.clock)
+
+    def book(self, start: str = "now", end: str = "1-day", memory: int = 16) -> int:
+        booking = self.service.book(BookingRequest(
+            user="bob", resources=Resources(2, memory, 1), start=start, end=end))
+        assert booking.id is not None
+        return booking.id
+
+    def step(self, booking_id: int) -> Status:
+        self.lifecycle.advance(booking_id, verify=True)
+        self.outbox.flush()
+        return self.service.get(booking_id).status
+
+    def messages(self, who: str = "bob") -> list[str]:
+        return self.notifier.texts(who)
+
+    def events(self, booking_id: int) -> list[str]:
+        with self.uow() as uow:
+            return [e.kind for e in uow.bookings.events(booking_id)]
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+def test_a_booking_waits_for_its_start_then_runs_with_its_resources(rig: Rig) -> None:
+    booking_id = rig.book(start="2-day")
+    assert rig.step(booking_id) == Status.BOOKED and rig.runtime.running == {}
+    rig.clock.advance(days=2)
+    assert rig.step(booking_id) == Status.RUNNING
+    spec = rig.runtime.running[f"booking-bob-{booking_id}"]
+    assert (spec.ram_gb, spec.memory_gb, spec.shm_gb) == (12, 16, 4)  # ceil(16 x 48/64)
+    assert spec.environment["PASSWORD"] == rig.passwords.password_for(booking_id)
+    [ready] = rig.messages()
+    assert f"password: {rig.passwords.password_for(booking_id)}" in ready
+    assert "ssh -p 10001 root@gpu1.test" in ready
+
+
+def test_ready_message_is_sent_once_however_often_the_booking_is_advanced(rig: Rig) -> None:
+    booking_id = rig.book()
+    for _ in range(3):
+        rig.step(booking_id)
+    assert len([t for t in rig.messages() if "is ready" in t]) == 1
+
+
+def test_retryable_start_errors_retry_with_backoff_then_fail_at_the_deadline(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.runtime.errors = [ContainerError("engine unreachable", retryable=True)] * 20
+    assert rig.step(booking_id) == Status.STARTING
+    rig.clock.advance(seconds=30)
+    assert rig.step(booking_id) == Status.STARTING
+    assert rig.retries == [2.0, 4.0]
+    rig.clock.advance(minutes=10)
+    assert rig.step(booking_id) == Status.FAILED
+    assert "could not start: engine unreachable" in rig.messages()[-1]
+    assert any("failed: engine unreachable" in t for t in rig.messages("alice"))
+
+
+def test_a_refused_start_fails_at_once(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.runtime.errors = [ContainerError("image 'lab/gpu:1' is not on the engine",
+                                         retryable=False)]
+    assert rig.step(booking_id) == Status.FAILED
+    assert rig.events(booking_id)[-1] == "failed"
+    assert rig.service.free_slots()[0].gpu_ids == (0, 1)
+
+
+def test_over_quota_is_not_started_and_says_how_much_to_free(rig: Rig, tmp_path: Path) -> None:
+    (tmp_path / "work" / "bob").mkdir(parents=True)
+    (tmp_path / "work" / "bob" / "big").write_bytes(b"x" * 3 * 1024**2)
+    booking_id = rig.book()
+    assert rig.step(booking_id) == Status.FAILED
+    assert rig.runtime.running == {}
+    assert "over quota" in rig.messages()[-1] and "free at least" in rig.messages()[-1]
+
+
+def test_reminder_comes_once_before_the_end_and_again_after_an_extension(rig: Rig) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.step(booking_id)
+    end = rig.service.get(booking_id).end
+    rig.clock.now = end - timedelta(minutes=20)
+    rig.step(booking_id)
+    rig.step(booking_id)
+    assert len([t for t in rig.messages() if "extend" in t and "ends at" in t]) == 1
+    rig.service.extend(booking_id, "1-day", actor="bob")
+    rig.clock.now = end + timedelta(days=1, minutes=-10)
+    rig.step(booking_id)
+    assert len([t for t in rig.messages() if "ends at" in t]) == 2
+
+
+def test_the_end_backs_up_removes_and_finishes(rig: Rig, tmp_path: Path) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.step(booking_id)
+    rig.clock.now = rig.service.get(booking_id).end
+    assert rig.step(booking_id) == Status.FINISHED
+    assert rig.runtime.running == {}
+    assert [c for c, _ in rig.runtime.copied] == ["/root/.ssh", "/root/.bashrc"]
+    assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "saved"
+    assert "has ended" in rig.messages()[-1]
+
+
+def test_an_engine_outage_at_the_end_keeps_the_resources_until_it_is_done(rig: Rig) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.step(booking_id)
+    rig.clock.now = rig.service.get(booking_id).end
+
+    def broken(name: str, *, grace_seconds: int) -> None:
+        raise ContainerError("engine unreachable", retryable=True)
+
+    rig.runtime.stop_and_remove = broken  # type: ignore[method-assign]
+    assert rig.step(booking_id) == Status.ENDING
+    del rig.runtime.stop_and_remove
+    assert rig.step(booking_id) == Status.FINISHED
+
+
+def test_a_window_missed_entirely_is_failed_not_started(rig: Rig) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.clock.advance(days=2)
+    assert rig.step(booking_id) == Status.FAILED
+    assert rig.runtime.running == {}
+
+
+def test_a_vanished_container_of_a_running_booking_is_made_again(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    rig.runtime.running.clear()
+    assert rig.step(booking_id) == Status.RUNNING
+    assert f"booking-bob-{booking_id}" in rig.runtime.running
+    assert "was started again" in rig.messages()[-1]
+
+
+def test_outbox_retries_a_failing_chat_then_falls_back(rig: Rig) -> None:
+    class Down:
+        def deliver(self, account: object, message: Message) -> bool:
+            raise ConnectionError("chat down")
+
+    outbox = OutboxSender(uow=rig.uow, passwords=rig.passwords, notifiers=[("chat", Down())],
+                          fallback=("stdout", rig.notifier), clock=rig.clock)
+    booking_id = rig.book()
+    rig.lifecycle.advance(booking_id)
+    assert outbox.flush() == 0
+    assert outbox.flush() == 0  # not due again yet
+    for _ in range(10):
+        rig.clock.advance(minutes=11)
+        outbox.flush()
+    assert len(rig.messages()) == 1
