@@ -261,3 +261,7 @@ class ConversationEngine:
         window = self._service.parse_window(account, draft["start"], end)
         local = (offered + window.duration).astimezone(self._service.zone_of(account))
         return f"{local:%Y %m %d %H %M}"
+
+    def in_progress(self, account: Account) -> bool:
+        """Whether the member is in the middle of a request (a question awaits an answer)."""
+        return bool(self._load(account).get("step"))

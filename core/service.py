@@ -512,3 +512,17 @@ class BookingService:
             ))
             moment += slot
         return slots
+
+    def set_timezone(self, name: str, zone_name: str) -> Account:
+        """Record the member's time zone (an IANA name, e.g. from their chat profile)."""
+        try:
+            ZoneInfo(zone_name)
+        except (ValueError, KeyError):
+            raise Refusal(ErrorCode.BAD_INPUT, f"Unknown time zone `{zone_name}`.") from None
+        with self._uow() as uow:
+            account = self._existing(uow, name)
+            if account.timezone != zone_name:
+                account.timezone = zone_name
+                uow.accounts.save(account)
+                uow.commit()
+            return account

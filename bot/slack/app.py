@@ -1,0 +1,44 @@
+"""The Bolt app: a Web API client, the listeners, and nothing built at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot import bootstrap
+from bot.slack.context import SlackContext
+from bot.slack.listeners import register
+from bot.slack.members import Members
+from core.domain import Account, Refusal
+
+log = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+def web_client(token: str, api_url: str = SLACK_API_URL) -> WebClient:
+    return WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+
+
+def build_bolt_app(
+    booking: bootstrap.App, client: WebClient, *, signing_secret: str | None
+) -> tuple[App, SlackContext]:
+    """Bolt with our listeners. Without a signing secret (Socket Mode) nothing is verified
+    over HTTP, so HTTP mode always passes one."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
+        logger=logging.getLogger("slack_bolt"),
+    )
+    slack = SlackContext(booking, Members(booking.service, client))
+    register(app, slack)
+    # dateparser loads its language data on first use (about a second for words
+    # it cannot read); pay that now, not inside a modal submission's three seconds.
+    for words in ("tomorrow 9am", "not a time at all"):
+        with contextlib.suppress(Refusal):
+            booking.service.parse_start(Account(name="startup-probe"), words)
+    return app, slack

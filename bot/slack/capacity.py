@@ -1,0 +1,133 @@
+"""`/capacity`: the server's free resources for everyone; limits and accounts for admins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from bot.slack.blocks import escape
+from core.domain import Account, ErrorCode, Refusal
+from core.messages import local_time
+from core.service import LIMIT_KEYS, BookingService
+
+SUMMARY_DAYS = 3
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_SETTING = re.compile(r"^(\w+)=(\S+)$")
+
+USAGE = (
+    "`/capacity` shows what is free. Admins also use:\n"
+    "`/capacity limits [@member] [cpus=8 memory=32 gpus=1]` view or set a member's maxima\n"
+    "`/capacity users` list accounts\n"
+    "`/capacity link @member lab-id` link a Slack user to an account (created if new)"
+)
+
+
+@dataclass(frozen=True)
+class CapacityAnswer:
+    text: str  # mrkdwn, already escaped
+    chart: bool = False  # whether the GPU timeline chart goes with it
+
+
+def free_summary(service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS) -> str:
+    """Per run of slots with the same free resources, what is free; times in `zone`."""
+    host = service.host
+    lines = [f"*{service.config.server.name}*: {host.cpus:g} CPUs, {host.memory} GB, "
+             f"{host.gpus} GPUs. Free in the next {days} days:"]
+    runs: list[tuple[datetime, datetime, float, int, tuple[int, ...]]] = []
+    for slot in service.free_slots("now", f"{days}-day"):
+        free = (slot.cpus, slot.memory, slot.gpu_ids)
+        if runs and runs[-1][2:] == free:
+            runs[-1] = (runs[-1][0], slot.end, *free)
+        else:
+            runs.append((slot.start, slot.end, *free))
+    for begin, finish, cpus, memory, gpu_ids in runs:
+        ids = ",".join(map(str, gpu_ids)) or "none"
+        lines.append(f"• {local_time(begin, zone)} → {local_time(finish, zone)}: "
+                     f"{cpus:g} CPUs, {memory} GB, GPUs free: {ids}")
+    return "\n".join(lines)
+
+
+class CapacityCommand:
+    def __init__(self, service: BookingService) -> None:
+        self._service = service
+
+    def run(self, account: Account, text: str) -> CapacityAnswer:
+        words = text.split()
+        verb = words[0].lower() if words else ""
+        admin = self._service.is_admin(account)
+        zone = self._service.zone_of(account)
+        if verb in ("", "show", "free"):
+            summary = free_summary(self._service, zone)
+            if not admin:
+                summary += "\nChanging limits or accounts needs an admin."
+            return CapacityAnswer(summary, chart=admin)
+        if verb == "help":
+            return CapacityAnswer(USAGE)
+        if verb == "limits":
+            return CapacityAnswer(self._limits(account, admin, words[1:]))
+        if verb in ("users", "link"):
+            self._require_admin(admin)
+            if verb == "users":
+                return CapacityAnswer(self._users())
+            return CapacityAnswer(self._link(words[1:]))
+        return CapacityAnswer(f"I do not know `{verb}`.\n{USAGE}")
+
+    def _require_admin(self, admin: bool) -> None:
+        if not admin:
+            raise Refusal(
+                ErrorCode.NOT_OWNER,
+                "That needs an admin (" + ", ".join(self._service.config.admins) + "); "
+                "`/capacity` alone shows what is free.",
+            )
+
+    def _member(self, word: str) -> Account:
+        mention = _MENTION.match(word)
+        if mention:
+            found = [a for a in self._service.accounts() if a.slack_id == mention.group(1)]
+            if not found:
+                raise Refusal(ErrorCode.UNKNOWN_USER, f"{word} has no account; "
+                              f"`/capacity link {word} lab-id` makes one.")
+            return found[0]
+        return self._service.account(word.lstrip("@"))
+
+    def _limits(self, account: Account, admin: bool, words: list[str]) -> str:
+        member = account
+        if words and not _SETTING.match(words[0]):
+            member = self._member(words[0])
+            words = words[1:]
+        if member.name != account.name:
+            self._require_admin(admin)
+        settings = {}
+        for word in words:
+            setting = _SETTING.match(word)
+            if setting is None or setting.group(1) not in LIMIT_KEYS:
+                raise Refusal(
+                    ErrorCode.BAD_INPUT, f"`{word}`: use cpus=N memory=N gpus=N (or max)."
+                )
+            settings[setting.group(1)] = setting.group(2)
+        if settings:
+            self._require_admin(admin)
+            member = self._service.set_limits(member.name, settings)
+            return f"{escape(member.name)} may now book up to {self._maximum(member)}."
+        return f"{escape(member.name)} may book up to {self._maximum(member)}."
+
+    def _maximum(self, member: Account) -> str:
+        return self._service.limits_of(member).describe()
+
+    def _users(self) -> str:
+        lines = []
+        for account in self._service.accounts():
+            maximum = self._service.limits_of(account)
+            slack = f" <@{account.slack_id}>" if account.slack_id else ""
+            admin = " (admin)" if self._service.is_admin(account) else ""
+            lines.append(f"• {escape(account.name)}{admin}{slack}: {maximum.describe()}")
+        return "\n".join(lines) or "No accounts yet."
+
+    def _link(self, words: list[str]) -> str:
+        mention = _MENTION.match(words[0]) if len(words) == 2 else None
+        if mention is None:
+            raise Refusal(ErrorCode.BAD_INPUT, "Use `/capacity link @member lab-id`.")
+        account = self._service.add_account(words[1], slack_id=mention.group(1))
+        return f"<@{mention.group(1)}> is now `{escape(account.name)}`."
+

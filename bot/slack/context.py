@@ -1,0 +1,46 @@
+"""What every Slack listener needs: the core, the members, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.bootstrap import App
+from bot.slack.blocks import fallback_text, reply_blocks
+from bot.slack.members import Members
+from core.conversation import ConversationEngine
+from core.messages import Reply
+from core.service import BookingService
+
+Respond = Callable[..., Any]
+
+
+@dataclass
+class SlackContext:
+    booking: App
+    members: Members
+
+    @property
+    def service(self) -> BookingService:
+        return self.booking.service
+
+    @property
+    def engine(self) -> ConversationEngine:
+        return self.booking.conversation
+
+
+def post_replies(client: WebClient, channel: str, replies: Sequence[Reply]) -> None:
+    client.chat_postMessage(
+        channel=channel, text=fallback_text(replies), blocks=reply_blocks(replies)
+    )
+
+
+def respond_replies(respond: Respond, replies: Sequence[Reply]) -> None:
+    """An answer only the member sees, where they asked."""
+    respond(
+        text=fallback_text(replies), blocks=reply_blocks(replies),
+        response_type="ephemeral", replace_original=False,
+    )

@@ -1,0 +1,66 @@
+"""Slack users as booking accounts, with their Slack time zone and DM channel."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from core.domain import Account
+from core.service import BookingService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    timezone: str | None
+
+
+class Members:
+    """Looks up Slack profiles and DM channels once per process and keeps them."""
+
+    def __init__(self, service: BookingService, client: WebClient) -> None:
+        self._service = service
+        self._client = client
+        self._profiles: dict[str, Profile] = {}
+        self._channels: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def profile(self, user_id: str) -> Profile:
+        with self._lock:
+            known = self._profiles.get(user_id)
+        if known is not None:
+            return known
+        try:
+            user = self._client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            # Without the profile the account still works, in the server's zone.
+            log.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+            return Profile(user_id, None)
+        profile = Profile(user.get("name") or user_id, user.get("tz"))
+        with self._lock:
+            self._profiles[user_id] = profile
+        return profile
+
+    def account(self, user_id: str) -> Account:
+        """The member's account; raises Refusal for an unknown user when registration is closed."""
+        profile = self.profile(user_id)
+        account = self._service.chat_account("slack", user_id, profile.name)
+        if profile.timezone and account.timezone != profile.timezone:
+            account = self._service.set_timezone(account.name, profile.timezone)
+        return account
+
+    def dm_channel(self, user_id: str) -> str:
+        with self._lock:
+            known = self._channels.get(user_id)
+        if known is not None:
+            return known
+        channel = str(self._client.conversations_open(users=user_id)["channel"]["id"])
+        with self._lock:
+            self._channels[user_id] = channel
+        return channel

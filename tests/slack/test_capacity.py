@@ -1,0 +1,62 @@
+"""`/capacity`: admins get the chart and edit limits; members get a read-only summary."""
+
+from __future__ import annotations
+
+import time
+
+from tests.slack.conftest import ALICE, BOB
+from tests.slack.harness import SlackWorld
+
+
+def test_an_admin_gets_the_summary_and_a_gpu_chart_uploaded_to_their_dms(world: SlackWorld):
+    world.slack.command(BOB, "/book", "1 gpu now 1-day")
+    world.api.wait_for("response_url")
+
+    world.slack.command(ALICE, "/capacity", "")
+
+    summary = world.api.wait_for("response_url", count=2)[1].args["text"]
+    assert summary.startswith("*gpu1*: 62 CPUs, 40 GB, 4 GPUs. Free in the next 3 days:")
+    assert "GPUs free: 1,2,3" in summary  # bob holds GPU 0 for a day
+    completed = world.api.wait_for("files.completeUploadExternal")[0].args
+    assert completed["channel_id"] == "D" + ALICE
+    [uploaded] = completed["files"]
+    [upload] = [c for c in world.api.calls if c.method == f"upload/{uploaded['id']}"]
+    assert upload.body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert world.api.of("files.getUploadURLExternal")[0].args["filename"] == "gpu-timeline.png"
+
+
+def test_an_admin_views_and_sets_a_members_limits(world: SlackWorld):
+    world.slack.command(ALICE, "/capacity", f"limits <@{BOB}|bob> gpus=2 cpus=max")
+
+    reply = world.api.wait_for("response_url")[0].args["text"]
+    assert reply == "bob may now book up to cpus=62 memory=32 gpus=2."
+    assert world.booking.service.limits_of(world.booking.service.account("bob")).gpus == 2
+
+    world.slack.command(ALICE, "/capacity", "users")
+    users = world.api.wait_for("response_url", count=2)[1].args["text"]
+    assert f"• bob <@{BOB}>: cpus=62 memory=32 gpus=2" in users
+
+
+def test_an_admin_links_a_slack_user_to_a_new_account(world: SlackWorld):
+    world.slack.command(ALICE, "/capacity", "link <@UDAVE|dave> r11922001")
+
+    assert world.api.wait_for("response_url")[0].args["text"] == "<@UDAVE> is now `r11922001`."
+    assert world.booking.service.account("r11922001").slack_id == "UDAVE"
+
+
+def test_a_member_gets_a_read_only_summary_and_cannot_edit(world: SlackWorld):
+    world.slack.command(BOB, "/capacity", "")
+    summary = world.api.wait_for("response_url")[0].args["text"]
+    assert "Free in the next 3 days" in summary
+    assert summary.endswith("Changing limits or accounts needs an admin.")
+
+    world.slack.command(BOB, "/capacity", "limits bob gpus=4")
+    refused = world.api.wait_for("response_url", count=2)[1].args["text"]
+    assert refused.startswith("That needs an admin (alice)")
+    time.sleep(0.3)
+    assert world.api.of("files.getUploadURLExternal") == []
+    assert world.booking.service.limits_of(world.booking.service.account("bob")).gpus == 1
+
+    world.slack.command(BOB, "/capacity", "limits")
+    own = world.api.wait_for("response_url", count=3)[2].args["text"]
+    assert own == "bob may book up to cpus=8 memory=32 gpus=1."

@@ -1,0 +1,63 @@
+"""Direct messages run the conversation engine; the App Home shows bookings and capacity."""
+
+from __future__ import annotations
+
+from core.domain import Resources
+from core.service import BookingRequest
+from tests.slack.conftest import BOB, CAROL
+from tests.slack.harness import SlackWorld
+
+
+def said(world: SlackWorld, count: int) -> str:
+    return world.api.wait_for("chat.postMessage", count=count)[count - 1].args["text"]
+
+
+def test_a_conversation_in_direct_messages_books(world: SlackWorld):
+    world.slack.dm(CAROL, "book")
+    assert said(world, 1).startswith("Your maximum: cpus=8 memory=32 gpus=1. How much do you need?")
+    world.slack.dm(CAROL, "4 16 1")
+    assert said(world, 2).startswith("When should it start?")
+    world.slack.dm(CAROL, "tomorrow 9am")
+    assert said(world, 3) == "When should it end? e.g. `3-day`, `1-week`, or a date."
+    world.slack.dm(CAROL, "3-day")
+
+    booked = world.api.wait_for("chat.postMessage", count=4)[3].args
+    assert booked["channel"] == "D" + CAROL
+    assert booked["text"].startswith("Booked: #1 [booked] carol:")
+    assert "09:00 CST" in booked["text"]
+    values = [e["value"] for b in booked["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert values == ["cancel 1", "extend 1 1-day"]
+    assert len(world.booking.service.bookings("carol")) == 1
+
+
+def test_messages_that_are_not_a_members_own_are_ignored(world: SlackWorld):
+    world.slack.event({"type": "message", "subtype": "message_changed", "channel": "D" + BOB,
+                       "channel_type": "im", "user": BOB, "text": "book"})
+    world.slack.event({"type": "message", "channel": "D" + BOB, "channel_type": "im",
+                       "bot_id": "BOTHER", "user": "UOTHERBOT", "text": "book"})
+    world.slack.dm(BOB, "help")
+
+    first = world.api.wait_for("chat.postMessage")[0].args["text"]
+    assert first.startswith("What I understand:")
+    assert len(world.api.of("chat.postMessage")) == 1
+
+
+def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
+    world: SlackWorld,
+):
+    service = world.booking.service
+    booking = service.book(BookingRequest("bob", Resources(2, 8, 1), "tomorrow 9am", "1-day"))
+
+    posted = world.slack.event({"type": "app_home_opened", "user": BOB, "channel": "D" + BOB,
+                                "tab": "home"})
+
+    assert posted.status == 200
+    view = world.api.wait_for("views.publish")[0].args["view"]
+    assert view["type"] == "home"
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] in ("section", "header")]
+    assert texts[0] == "Your bookings"
+    assert texts[1].startswith(f"#{booking.id} [booked] bob:") and "CET" in texts[1]
+    assert texts[2] == "Free capacity"
+    assert "Free in the next 3 days" in texts[3]
+    values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert values == [f"cancel {booking.id}", f"extend {booking.id} 1-day"]
