@@ -1,0 +1,61 @@
+"""Running the Discord client beside the scheduler and the other adapters.
+
+discord.py is asynchronous and `booking serve` is not, so the client runs in
+its own thread with its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from bot.bootstrap import App, Environment
+from bot.discord.client import BookingBot
+from bot.discord.notifier import DiscordNotifier
+
+log = logging.getLogger(__name__)
+
+
+class DiscordAdapter:
+    def __init__(self, app: App, token: str, *, guild_id: int | None = None) -> None:
+        self._token = token
+        self.bot = BookingBot(app, guild_id=guild_id)
+        self.notifier = DiscordNotifier(self.bot, app.service, self.bot.offers)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="discord", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            log.exception("the Discord client stopped")
+
+    async def _main(self) -> None:
+        async with self.bot:
+            await self.bot.start(self._token)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop = self.bot.running_loop
+        if loop is not None and not loop.is_closed() and not self.bot.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(self.bot.close(), loop).result(timeout)
+            except Exception:
+                log.exception("closing the Discord client failed")
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def discord_adapter_from_env(
+    app: App, environment: Environment | None = None
+) -> DiscordAdapter | None:
+    """The Discord adapter when DISCORD_TOKEN is set, else None."""
+    environment = environment or app.environment or Environment()
+    if not environment.discord_token:
+        return None
+    return DiscordAdapter(
+        app, environment.discord_token, guild_id=environment.discord_guild_id
+    )

@@ -1,0 +1,82 @@
+"""The `/capacity` command group for admins: summary, limits, users, link.
+
+Discord shows the group only to members with Manage Server (a server's
+admins can grant it to a role under Integrations); each callback also checks
+that the member is a booking admin, since Discord's setting can be changed.
+"""
+
+
+import discord
+from discord import app_commands
+
+from bot.discord import capacity
+from bot.discord.interact import Responder, linked_account
+from bot.discord.outgoing import Outgoing
+from core.domain import Account, ErrorCode, Refusal
+from core.service import BookingService
+
+
+def capacity_group(service: BookingService, respond: Responder) -> app_commands.Group:
+    group = app_commands.Group(
+        name="capacity",
+        description="Server capacity and members (admins)",
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+    )
+
+    @group.command(name="summary", description="Free capacity per slot and the GPU timeline")
+    @app_commands.describe(days="how many days ahead (1-14)")
+    async def summary(
+        interaction: discord.Interaction, days: app_commands.Range[int, 1, 14] = 3
+    ) -> None:
+        def work(account: Account) -> list[Outgoing]:
+            capacity.require_admin(service, account)
+            return [capacity.summary(service, days)]
+        await respond(interaction, work)
+
+    @group.command(name="limits", description="View or set a member's maxima")
+    @app_commands.describe(
+        member="the member", cpus="a number or max", memory="GB, or max", gpus="a number or max"
+    )
+    async def limits(
+        interaction: discord.Interaction,
+        member: discord.User,
+        cpus: str | None = None,
+        memory: str | None = None,
+        gpus: str | None = None,
+    ) -> None:
+        values = {k: v for k, v in {"cpus": cpus, "memory": memory, "gpus": gpus}.items() if v}
+
+        def work(account: Account) -> list[Outgoing]:
+            capacity.require_admin(service, account)
+            target = linked_account(service, member.id)
+            if target is None:
+                raise Refusal(
+                    ErrorCode.NOT_FOUND,
+                    f"{member.mention} has no booking account; `/capacity link` links one.",
+                )
+            return [capacity.limits(service, target, values)]
+        await respond(interaction, work)
+
+    @group.command(name="users", description="Member accounts and their maxima")
+    async def users(interaction: discord.Interaction) -> None:
+        def work(account: Account) -> list[Outgoing]:
+            capacity.require_admin(service, account)
+            return [capacity.users(service)]
+        await respond(interaction, work)
+
+    @group.command(name="link", description="Link a Discord member to a lab id (creates it)")
+    @app_commands.describe(
+        member="the Discord member", lab_id="their lab id, e.g. r11922001",
+        admin="make them a booking admin",
+    )
+    async def link(
+        interaction: discord.Interaction, member: discord.User, lab_id: str, admin: bool = False
+    ) -> None:
+        def work(account: Account) -> list[Outgoing]:
+            capacity.require_admin(service, account)
+            return [capacity.link(service, member.id, member.name, lab_id, admin)]
+        await respond(interaction, work)
+
+    return group

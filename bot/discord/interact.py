@@ -1,0 +1,63 @@
+"""Answering interactions: who is asking, run the work off the event loop, reply.
+
+The core is synchronous (SQLAlchemy), so every call into it runs in a worker
+thread. Interactions are deferred first: Discord waits only three seconds for
+the first response, and a busy database can take longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import discord
+
+from bot.discord.outgoing import OfferBook, Outgoing, message_kwargs
+from core.domain import Account, Refusal
+from core.service import BookingService
+
+log = logging.getLogger(__name__)
+
+SORRY = (
+    "Something went wrong on our side; nothing was booked or changed. "
+    "The admins can see the details in the service log."
+)
+
+Work = Callable[[Account], list[Outgoing]]
+
+
+def linked_account(service: BookingService, user_id: int) -> Account | None:
+    """The account linked to a Discord user, without creating one."""
+    with service.unit() as uow:
+        return uow.accounts.by_chat_id("discord", str(user_id))
+
+
+class Responder:
+    def __init__(self, service: BookingService, offers: OfferBook) -> None:
+        self.service = service
+        self.offers = offers
+
+    async def account_of(self, user: discord.abc.User) -> Account:
+        """The member's account; created on first use when registration is open."""
+        return await asyncio.to_thread(
+            self.service.chat_account, "discord", str(user.id), user.name
+        )
+
+    async def __call__(self, interaction: discord.Interaction, work: Work) -> None:
+        """Defer, run `work` for the member in a thread, send what it returns (ephemeral)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outs = await self.outcome(interaction.user, work)
+        for out in outs:
+            await interaction.followup.send(ephemeral=True, **message_kwargs(out, self.offers))
+
+    async def outcome(self, user: discord.abc.User, work: Work) -> list[Outgoing]:
+        try:
+            account = await self.account_of(user)
+            return await asyncio.to_thread(work, account)
+        except Refusal as refusal:
+            return [Outgoing(refusal.message)]
+        except Exception:
+            # The member gets an answer whatever broke; the admins get the trace.
+            log.exception("Discord request from user %s failed", user.id)
+            return [Outgoing(SORRY)]

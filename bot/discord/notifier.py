@@ -1,0 +1,87 @@
+"""The service's messages as Discord direct messages.
+
+`deliver` is called from the scheduler's thread; the message is sent on the
+client's own event loop and `deliver` waits for the outcome, so the outbox
+knows whether it went out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+
+from bot.discord.outgoing import OfferBook, Outgoing, message_kwargs
+from bot.discord.render import stamp
+from core.conversation import booking_actions
+from core.domain import Account, Refusal, Status
+from core.notifier import Message, MessageKind
+from core.service import BookingService
+
+log = logging.getLogger(__name__)
+
+# Messages that come with Cancel / End now and Extend buttons when the
+# scheduler sent none of its own.
+_WITH_BUTTONS = frozenset({MessageKind.READY, MessageKind.REMINDER})
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class DiscordNotifier:
+    def __init__(
+        self, client: discord.Client, service: BookingService, offers: OfferBook,
+        *, timeout: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._service = service
+        self._offers = offers
+        self._timeout = timeout
+
+    def deliver(self, account: Account, message: Message) -> bool:
+        if not account.discord_id:
+            return False
+        loop = getattr(self._client, "running_loop", None)
+        if loop is None or loop.is_closed() or self._client.is_closed():
+            raise ConnectionError("the Discord client is not running")
+        if _current_loop() is loop:
+            raise RuntimeError("deliver() waits for the send; call it from another thread")
+        out = self.outgoing(message)
+        future = asyncio.run_coroutine_threadsafe(self._send(int(account.discord_id), out), loop)
+        return future.result(self._timeout)
+
+    def outgoing(self, message: Message) -> Outgoing:
+        """The message with its booking's times as Discord timestamps, and its buttons."""
+        text, actions = message.text, message.actions
+        if message.booking_id is not None:
+            try:
+                booking = self._service.get(message.booking_id)
+            except Refusal:
+                booking = None
+            if booking is not None:
+                text += (
+                    f"\nBooking #{booking.id}: {stamp(booking.start)} → {stamp(booking.end)} "
+                    f"(ends {stamp(booking.end, 'R')})."
+                )
+                if not actions and message.kind in _WITH_BUTTONS and booking.holds_resources:
+                    actions = booking_actions(
+                        booking.id or 0, booking.status in (Status.RUNNING, Status.STARTING)
+                    )
+        return Outgoing(text, actions)
+
+    async def _send(self, user_id: int, out: Outgoing) -> bool:
+        kwargs: dict[str, Any] = message_kwargs(out, self._offers)
+        try:
+            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
+            await user.send(**kwargs)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # Direct messages closed, or no such user: this channel cannot reach them.
+            log.warning("cannot send a direct message to Discord user %s: %s", user_id, exc)
+            return False
+        return True

@@ -1,0 +1,124 @@
+"""The `/schedule` command group: book, list, cancel, extend, help.
+
+The option ranges are the host's capacity: the synced payload is the same for
+every member, so each member's own maximum is checked when they book.
+This module does not use `from __future__ import annotations`: discord.py
+reads the parameter annotations, and the ranges come from the running config.
+"""
+
+import asyncio
+
+import discord
+from discord import app_commands
+
+from bot.discord import bookings, suggest
+from bot.discord.interact import Responder, linked_account
+from bot.discord.outgoing import Outgoing
+from core.domain import Account, Resources
+from core.service import BookingRequest, BookingService
+
+
+def _choices(pairs: list[suggest.Choice]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=value) for name, value in pairs]
+
+
+def schedule_group(service: BookingService, respond: Responder) -> app_commands.Group:
+    host = service.host
+    group = app_commands.Group(
+        name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
+    )
+
+    async def member(interaction: discord.Interaction) -> Account | None:
+        return await asyncio.to_thread(linked_account, service, interaction.user.id)
+
+    @group.command(name="book", description="Book CPUs, memory and GPUs for a time window")
+    @app_commands.describe(
+        start="now, a free slot, 2-day, YYYY MM DD hh mm, or words like tomorrow 9am",
+        end="1-day, 3-day, 1-week (from the start), or a date and time",
+        gpus="GPUs (your own maximum applies)",
+        cpus="CPUs (default from the server's config)",
+        memory="GB of RAM + swap (default from the server's config)",
+        image="container image (default: yours or the server's)",
+        command="extra command run in the container",
+    )
+    async def book(
+        interaction: discord.Interaction,
+        start: str,
+        end: str,
+        gpus: app_commands.Range[int, 0, host.gpus] | None = None,
+        cpus: app_commands.Range[float, 1.0, host.cpus] | None = None,
+        memory: app_commands.Range[int, 1, host.memory] | None = None,
+        image: str | None = None,
+        command: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        def work(account: Account) -> list[Outgoing]:
+            resources = bookings.default_resources(service, account, cpus, memory, gpus)
+            return bookings.book(service, BookingRequest(
+                user=account.name, resources=resources, start=start, end=end,
+                image=image, command=command,
+            ))
+        await respond(interaction, work)
+
+    @book.autocomplete("start")
+    async def book_start(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        account = await member(interaction)
+        namespace = interaction.namespace
+
+        def choices() -> list[suggest.Choice]:
+            wanted = bookings.default_resources(
+                service, account, namespace.cpus, namespace.memory, namespace.gpus
+            ) if account else Resources(1, 1, namespace.gpus or 0)
+            return suggest.starts(service, account, current, wanted)
+        return _choices(await asyncio.to_thread(choices))
+
+    @book.autocomplete("end")
+    async def book_end(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices(suggest.ends(current))
+
+    @book.autocomplete("image")
+    async def book_image(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices(suggest.images(service, current))
+
+    @group.command(name="list", description="Your upcoming and running bookings")
+    async def list_(interaction: discord.Interaction) -> None:
+        await respond(interaction, lambda account: bookings.listing(service, account))
+
+    @group.command(name="cancel", description="Cancel a booking, or end a running one now")
+    @app_commands.describe(booking="the booking's number (#N)")
+    async def cancel(interaction: discord.Interaction, booking: int) -> None:
+        await respond(interaction, lambda account: bookings.cancel(service, account, booking))
+
+    @group.command(name="extend", description="Make a booking end later")
+    @app_commands.describe(
+        booking="the booking's number (#N)",
+        by="1-day, 3-day, 1-week longer, or a new end time",
+    )
+    async def extend(interaction: discord.Interaction, booking: int, by: str) -> None:
+        await respond(interaction, lambda account: bookings.extend(service, account, booking, by))
+
+    @cancel.autocomplete("booking")
+    @extend.autocomplete("booking")
+    async def own_booking(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        account = await member(interaction)
+        pairs = await asyncio.to_thread(suggest.own_bookings, service, account, str(current))
+        return [app_commands.Choice(name=name, value=int(value)) for name, value in pairs]
+
+    @extend.autocomplete("by")
+    async def extend_by(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices(suggest.ends(current))
+
+    @group.command(name="help", description="What /schedule and direct messages understand")
+    async def help_(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(bookings.help_text(), ephemeral=True)
+
+    return group

@@ -1,0 +1,165 @@
+"""A local stand-in for Discord's HTTP API that records every call.
+
+discord.py's HTTP layer (and its webhook adapter for interaction responses)
+builds every URL from `discord.http.Route.BASE`; the tests point it here.
+Answers follow Discord's documented payloads, with just the fields
+discord.py reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+APP_ID = 900000000000000001
+BOT_ID = 900000000000000002
+GUILD_ID = 900000000000000003
+CHANNEL_ID = 900000000000000004
+
+BOT_USER = {
+    "id": str(BOT_ID), "username": "booking", "discriminator": "0", "global_name": "Booking",
+    "avatar": None, "bot": True, "flags": 0,
+}
+
+
+def user(user_id: int, name: str) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
+            "avatar": None}
+
+
+def dm_channel_id(user_id: int) -> int:
+    return user_id + 5_000_000
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any  # parsed JSON, or payload_json of a multipart request
+    files: dict[str, bytes] = field(default_factory=dict)
+    answer: Any = None  # what the fake answered (a created message, for example)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py reads a body as JSON only under exactly `application/json`.
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json"})
+
+
+class FakeDiscord:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._ids = itertools.count(910000000000000000)
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base = f"http://127.0.0.1:{port}/api/v10"
+        return self.base
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    # ----- what the tests read ---------------------------------------------
+
+    def find(self, method: str, pattern: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+        """Let the client's tasks run until `predicate()` is truthy; return its value."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out; calls so far: {[(c.method, c.path) for c in self.calls]}")
+            await asyncio.sleep(0.02)
+
+    # ----- answers ----------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        path = request.path.removeprefix("/api/v10")
+        body: Any = None
+        files: dict[str, bytes] = {}
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            for name, value in form.items():
+                if name == "payload_json":
+                    body = json.loads(str(value))
+                elif isinstance(value, web.FileField):
+                    files[value.filename] = value.file.read()
+        elif request.can_read_body:
+            body = await request.json()
+        call = Call(request.method, path, dict(request.query), body, files)
+        call.answer = self._answer(call)
+        self.calls.append(call)
+        if call.answer is None:
+            return _json({"message": "Unknown route", "code": 0}, status=404)
+        return _json(call.answer)
+
+    def _answer(self, call: Call) -> Any:
+        method, path = call.method, call.path
+        if method == "GET" and path == "/users/@me":
+            return BOT_USER
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return {
+                "id": str(APP_ID), "name": "booking", "description": "", "icon": None,
+                "bot_public": False, "bot_require_code_grant": False, "verify_key": "00",
+                "owner": user(1, "owner"), "team": None, "flags": 0, "rpc_origins": [],
+            }
+        if method == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
+            return [
+                {**command, "id": self.next_id(), "application_id": str(APP_ID), "version": "1"}
+                for command in call.body
+            ]
+        if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
+            flags = (call.body.get("data") or {}).get("flags", 0)
+            interaction_id = path.split("/")[2]
+            return {"interaction": {
+                "id": interaction_id, "type": 2,
+                "response_message_loading": call.body["type"] == 5,
+                "response_message_ephemeral": bool(flags & 64),
+            }}
+        if method == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", path):
+            return self.message(CHANNEL_ID, BOT_USER, call.body)
+        if method == "POST" and path == "/users/@me/channels":
+            recipient = int(call.body["recipient_id"])
+            return {"id": str(dm_channel_id(recipient)), "type": 1,
+                    "recipients": [user(recipient, f"user{recipient}")], "last_message_id": None}
+        match = re.fullmatch(r"/users/(\d+)", path)
+        if method == "GET" and match:
+            return user(int(match.group(1)), f"user{match.group(1)}")
+        match = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if method == "POST" and match:
+            return self.message(int(match.group(1)), BOT_USER, call.body)
+        return None
+
+    def message(self, channel_id: int, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.next_id(), "channel_id": str(channel_id), "author": author,
+            "content": body.get("content", ""), "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
+            "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
+            "flags": body.get("flags", 0), "components": body.get("components", []),
+        }
