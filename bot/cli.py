@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
-from functools import wraps
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import bootstrap
 from bot.terminal import run_chat
@@ -32,6 +32,11 @@ def _app() -> bootstrap.App:
         return bootstrap.build()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(
+            f"cannot open the database (BOOKING_DATABASE_URL): {reason}"
+        ) from None
 
 
 @contextmanager
@@ -90,11 +95,12 @@ def main(verbose: bool) -> None:
 
 @main.command()
 def serve() -> None:
-    """Run the service (until the scheduler and chat adapters land: the terminal chat)."""
+    """Run the service: the scheduler, the chat adapters, and the terminal chat on a TTY."""
+    from bot.serve import serve as run_service  # keeps the other commands' start-up light
+
     app = _app()
     with _refusals(False):
-        user = app.service.ensure_local_admin(bootstrap.local_user())
-    run_chat(app.conversation, user)
+        run_service(app)
 
 
 @main.command()
@@ -116,7 +122,9 @@ def chat(user_name: str | None) -> None:
 @click.option("--memory", type=click.IntRange(min=0), required=True, help="GB (RAM + swap).")
 @click.option("--gpus", type=click.IntRange(min=0), required=True)
 @click.option("--start", required=True, help="now, 2-day, 'YYYY MM DD hh mm', 'tomorrow 9am'...")
-@click.option("--end", required=True, help="3-day, 1-week, 'YYYY MM DD hh mm'... (flags count from the start)")
+@click.option(
+    "--end", required=True, help="3-day, 1-week, 'YYYY MM DD hh mm'... (flags count from the start)"
+)
 @click.option("--image", help="One of the allowed images (default: the configured one).")
 @click.option("--port", type=click.IntRange(1, 65535), help="SSH port (default: yours, or the lowest free).")
 @click.option("--command", "extra_command", help="Extra command run in the container.")
@@ -231,7 +239,7 @@ def users_add(name: str, admin: bool, slack_id: str | None, discord_id: str | No
 def users_ls(as_json: bool) -> None:
     """List member accounts and their maxima."""
     app = _app()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for account in app.service.accounts():
         maximum = app.service.limits_of(account)
         rows.append({

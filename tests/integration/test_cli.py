@@ -101,3 +101,14 @@ def test_piped_chat_books_and_the_first_local_user_is_admin(booking) -> None:  #
     assert "Booked: #1 [booked]" in result.stdout
     users = json.loads(booking("users", "ls", "--json").stdout)
     assert [u["admin"] for u in users] == [True]
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ls"], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "BOOKING_CONFIG": str(write_config(tmp_path / "c.yaml")),
+             "BOOKING_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot open the database (BOOKING_DATABASE_URL):")
+    assert "Traceback" not in result.stderr

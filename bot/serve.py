@@ -1,0 +1,115 @@
+"""`booking serve`: the scheduler, the configured chat adapters, and the terminal
+chat when standard input is a terminal.
+
+Runs until SIGTERM, SIGINT (Ctrl-C) or, in the terminal, Ctrl-D. Closed
+standard input (systemd, nohup) does not stop it. Stopping leaves running
+containers alone: the next start reconciles them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import TextIO, cast
+
+from bot.bootstrap import App, local_user
+from bot.discord import discord_adapter_from_env
+from bot.log_notifier import LogNotifier
+from bot.slack import slack_adapter_from_env
+from bot.terminal import run_chat
+from core.docker_runtime import DockerRuntime
+from core.lifecycle import Lifecycle
+from core.outbox import OutboxSender
+from core.passwords import PasswordDeriver, load_secret
+from core.ports import SchedulerUnitOfWork
+from core.scheduler import Scheduler
+from core.service import utcnow
+from storage.scheduler_lock import SchedulerLock, try_scheduler_lock
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class _Stop(Exception):
+    """Raised in the main thread by the signal handler."""
+
+
+def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
+    assert app.environment is not None and app.engine is not None
+    engine, server_id = app.engine, app.server_id
+    uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
+    env = app.environment
+    passwords = PasswordDeriver(load_secret(env.booking_secret, env.booking_data_dir))
+    runtime = DockerRuntime(base_url=env.docker_host, pull=app.config.images.pull)
+    lifecycle = Lifecycle(config=app.config, uow=uow, runtime=runtime, passwords=passwords,
+                          clock=utcnow, stop=stop)
+    outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=app.notifiers,
+                          fallback=("stdout", LogNotifier()), clock=utcnow)
+    return Scheduler(config=app.config, uow=uow, runtime=runtime, lifecycle=lifecycle,
+                     outbox=outbox, clock=utcnow)
+
+
+def serve(app: App, *, stdin: TextIO | None = None) -> None:
+    stdin = stdin or sys.stdin
+    stop = threading.Event()
+    slack = slack_adapter_from_env(app)  # None without SLACK_BOT_TOKEN
+    if slack is not None:
+        app.notifiers.append(("slack", slack.notifier))
+    discord = discord_adapter_from_env(app)  # None without DISCORD_TOKEN
+    if discord is not None:
+        app.notifiers.append(("discord", discord.notifier))
+    scheduler = build_scheduler(app, stop)
+    app.change_listeners.append(scheduler.changed)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    lock: SchedulerLock | None = None
+    try:
+        lock = _wait_for_lock(app, stop)
+        scheduler.start()
+        if slack is not None:
+            slack.start()
+        if discord is not None:
+            discord.start()
+        log.info("booking serve is running for server %s", app.config.server.name)
+        if stdin.isatty():
+            user = app.service.ensure_local_admin(local_user())
+            run_chat(app.conversation, user, stdin=stdin)
+        else:
+            while not stop.wait(3600):
+                pass
+    except (_Stop, KeyboardInterrupt) as reason:
+        log.info("stopping (%s)", reason or "interrupt")
+    finally:
+        stop.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if slack is not None:
+            slack.stop()
+        if discord is not None:
+            discord.stop()
+        scheduler.stop()
+        if lock is not None:
+            lock.release()
+
+
+def _wait_for_lock(app: App, stop: threading.Event) -> SchedulerLock:
+    assert app.engine is not None
+    warned = False
+    while True:
+        lock = try_scheduler_lock(app.engine, app.server_id)
+        if lock is not None:
+            return lock
+        if not warned:
+            log.warning("another `booking serve` runs the scheduler for server %s; waiting",
+                        app.config.server.name)
+            warned = True
+        if stop.wait(app.config.scheduler.reconcile_seconds):
+            raise _Stop("stopped while waiting for the scheduler lock")
