@@ -22,7 +22,7 @@ from bot.terminal import run_chat
 from core.config import ConfigError
 from core.domain import Booking, Refusal, Resources
 from core.messages import booking_dict, booking_line, local_time
-from core.service import BookingRequest, BookingService
+from core.service import BookingRequest, BookingService, merge_slots
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -200,19 +200,11 @@ def capacity(start: str, end: str, as_json: bool) -> None:
         return
     host = app.service.host
     click.echo(f"{app.config.server.name}: {host.cpus:g} CPUs, {host.memory} GB, {host.gpus} GPUs")
-    # Consecutive slots with the same free resources are shown as one range.
-    runs: list[list[Any]] = []
-    for s in slots:
-        key = (s.cpus, s.memory, s.gpu_ids)
-        if runs and runs[-1][2] == key:
-            runs[-1][1] = s.end
-        else:
-            runs.append([s.start, s.end, key])
-    for begin, finish, (cpus, memory, gpu_ids) in runs:
-        ids = ",".join(map(str, gpu_ids)) or "none"
+    for period in merge_slots(slots):
+        ids = ",".join(map(str, period.gpu_ids)) or "none"
         click.echo(
-            f"{local_time(begin, zone)} -> {local_time(finish, zone)}: "
-            f"{cpus:g} CPUs, {memory} GB, GPUs free: {ids}"
+            f"{local_time(period.start, zone)} -> {local_time(period.end, zone)}: "
+            f"{period.cpus:g} CPUs, {period.memory} GB, GPUs free: {ids}"
         )
 
 

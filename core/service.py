@@ -47,6 +47,18 @@ class SlotFree:
     gpu_ids: tuple[int, ...]
 
 
+def merge_slots(slots: list[SlotFree]) -> list[SlotFree]:
+    """Consecutive slots with the same free resources, as one period each."""
+    periods: list[SlotFree] = []
+    for slot in slots:
+        last = periods[-1] if periods else None
+        if last and (last.cpus, last.memory, last.gpu_ids) == (slot.cpus, slot.memory, slot.gpu_ids):
+            periods[-1] = replace(last, end=slot.end)
+        else:
+            periods.append(slot)
+    return periods
+
+
 class BookingService:
     def __init__(
         self,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, tzinfo
-from typing import Any
 
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import MESSAGE_LIMIT, stamp
 from core.domain import Account, Booking, ErrorCode, Refusal
-from core.service import BookingService
+from core.service import BookingService, merge_slots
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +34,14 @@ def summary(service: BookingService, days: int) -> Outgoing:
         f"**{service.config.server.name}**: {host.cpus:g} CPUs, {host.memory} GB, "
         f"{host.gpus} GPUs. Free from {stamp(start)} to {stamp(end)}:"
     )
-    runs: list[list[Any]] = []
-    for slot in slots:
-        key = (slot.cpus, slot.memory, slot.gpu_ids)
-        if runs and runs[-1][2] == key:
-            runs[-1][1] = slot.end
-        else:
-            runs.append([slot.start, slot.end, key])
+    periods = merge_slots(slots)
     lines = [header]
-    for index, (begin, finish, (cpus, memory, gpu_ids)) in enumerate(runs):
+    for index, period in enumerate(periods):
         line = (
-            f"{stamp(begin, 'f')} → {stamp(finish, 'f')}: {cpus:g} CPUs, {memory} GB, "
-            f"GPUs free: {','.join(map(str, gpu_ids)) or 'none'}"
+            f"{stamp(period.start, 'f')} → {stamp(period.end, 'f')}: {period.cpus:g} CPUs, "
+            f"{period.memory} GB, GPUs free: {','.join(map(str, period.gpu_ids)) or 'none'}"
         )
-        rest = f"… and {len(runs) - index} more ranges; see the chart."
+        rest = f"… and {len(periods) - index} more ranges; see the chart."
         if sum(len(x) + 1 for x in lines) + len(line) + len(rest) + 1 > MESSAGE_LIMIT:
             lines.append(rest)
             break

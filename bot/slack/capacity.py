@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from bot.slack.blocks import escape
 from core.domain import Account, ErrorCode, Refusal
 from core.messages import local_time
-from core.service import LIMIT_KEYS, BookingService
+from core.service import LIMIT_KEYS, BookingService, merge_slots
 
 SUMMARY_DAYS = 3
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -34,17 +34,10 @@ def free_summary(service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS
     host = service.host
     lines = [f"*{service.config.server.name}*: {host.cpus:g} CPUs, {host.memory} GB, "
              f"{host.gpus} GPUs. Free in the next {days} days:"]
-    runs: list[tuple[datetime, datetime, float, int, tuple[int, ...]]] = []
-    for slot in service.free_slots("now", f"{days}-day"):
-        free = (slot.cpus, slot.memory, slot.gpu_ids)
-        if runs and runs[-1][2:] == free:
-            runs[-1] = (runs[-1][0], slot.end, *free)
-        else:
-            runs.append((slot.start, slot.end, *free))
-    for begin, finish, cpus, memory, gpu_ids in runs:
-        ids = ",".join(map(str, gpu_ids)) or "none"
-        lines.append(f"• {local_time(begin, zone)} → {local_time(finish, zone)}: "
-                     f"{cpus:g} CPUs, {memory} GB, GPUs free: {ids}")
+    for period in merge_slots(service.free_slots("now", f"{days}-day")):
+        ids = ",".join(map(str, period.gpu_ids)) or "none"
+        lines.append(f"• {local_time(period.start, zone)} → {local_time(period.end, zone)}: "
+                     f"{period.cpus:g} CPUs, {period.memory} GB, GPUs free: {ids}")
     return "\n".join(lines)
 
 
