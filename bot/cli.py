@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -182,6 +182,21 @@ def extend(booking_id: int, end: str, user_name: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("booking_id", type=int)
+@click.option("--user", "user_name", required=True, help="Who restarts: the owner or an admin.")
+@_json_option
+def restart(booking_id: int, user_name: str, as_json: bool) -> None:
+    """Restart a running booking's container (same password, same files).
+
+    `booking serve` restarts it and messages the member when it is back.
+    """
+    app = _app()
+    with _refusals(as_json):
+        booking = app.service.restart(booking_id, actor=user_name)
+        _show_one(app.service, booking, as_json, "Restart requested")
+
+
+@main.command()
 @click.option("--start", default="now", show_default=True)
 @click.option("--end", default="1-day", show_default=True, help="Flags count from the start.")
 @_json_option
@@ -253,6 +268,33 @@ def users_ls(as_json: bool) -> None:
             + (f", slack {row['slack']}" if row["slack"] else "")
             + (f", discord {row['discord']}" if row["discord"] else "")
         )
+
+
+@users.command("set")
+@click.argument("name")
+@click.option("--ssh-keys", "keys_file", type=click.File("r"),
+              help="A file of SSH public keys (one a line; - reads stdin); replaces the member's keys.")
+@click.option("--timezone", help="The member's time zone, e.g. Europe/Berlin.")
+@click.option("--port", type=int, help="The member's own SSH port.")
+@click.option("--image", help="The member's default image (from images.allowed; empty: the default).")
+@click.option("--command", "extra_command", help="The member's default extra command (empty: none).")
+def users_set(
+    name: str, keys_file: TextIO | None, timezone: str | None, port: int | None,
+    image: str | None, extra_command: str | None,
+) -> None:
+    """Set a member's SSH keys, time zone, port, image or extra command."""
+    app = _app()
+    with _refusals(False):
+        account = app.service.update_member(
+            name, ssh_keys=keys_file.read() if keys_file else None, timezone=timezone, port=port,
+            image=image, command=extra_command,
+        )
+    keys = len(account.ssh_keys.splitlines())
+    click.echo(
+        f"{account.name}: port {account.preferred_port or '-'}, image "
+        f"{account.image or app.config.images.default}, time zone "
+        f"{app.service.zone_of(account)}, {keys} SSH key{'' if keys == 1 else 's'}."
+    )
 
 
 @users.command("limit")

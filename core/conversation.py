@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from core.domain import Account, ErrorCode, Refusal, Resources
+from core.domain import Account, ErrorCode, Refusal, Resources, Status
 from core.messages import HELP, Action, Reply, booked, booking_line
 from core.request_text import ParsedRequest, parse_request, parse_resources
 from core.service import BookingRequest, BookingService
@@ -26,14 +26,19 @@ log = logging.getLogger(__name__)
 
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}
-_COMMAND = re.compile(r"^(book|list|ls|cancel|end|extend|help)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_COMMAND = re.compile(
+    r"^(book|list|ls|cancel|end|extend|restart|help|key|keys|timezone)\b\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
     stop = Action("End now", f"cancel {booking_id}", "danger") if running else Action(
         "Cancel", f"cancel {booking_id}", "danger"
     )
-    return (stop, Action("Extend 1 day", f"extend {booking_id} 1-day"))
+    extend = Action("Extend 1 day", f"extend {booking_id} 1-day")
+    if running:
+        return (stop, extend, Action("Restart", f"restart {booking_id}"))
+    return (stop, extend)
 
 
 class ConversationEngine:
@@ -88,8 +93,12 @@ class ConversationEngine:
             return [self._list(account)], state
         if verb in ("cancel", "end"):
             return [self._cancel(account, rest)], state
+        if verb in ("key", "keys", "timezone"):
+            return [self._settings(account, verb, rest)], state
         if verb == "extend":
             return [self._extend(account, rest)], state
+        if verb == "restart":
+            return [self._restart(account, rest)], state
         return self._start_request(account, rest)
 
     def _list(self, account: Account) -> Reply:
@@ -121,7 +130,14 @@ class ConversationEngine:
             raise Refusal(ErrorCode.BAD_INPUT, "Extend by how much? e.g. `extend 12 2-day`.")
         booking = self._service.extend(booking_id, end_text, actor=account.name)
         zone = self._service.zone_of(account)
-        return Reply(f"Extended: {booking_line(booking, zone)}", booking_actions(booking_id))
+        return Reply(f"Extended: {booking_line(booking, zone)}",
+                     booking_actions(booking_id, booking.status == Status.RUNNING))
+
+    def _restart(self, account: Account, rest: str) -> Reply:
+        booking_id, _ = self._booking_id(rest, "restart N")
+        self._service.restart(booking_id, actor=account.name)
+        return Reply(f"Restarting the container of booking #{booking_id}; I will message you "
+                     "when it is back. Log in again with the same password.")
 
     # ----- booking requests -----------------------------------------------
 
@@ -265,3 +281,24 @@ class ConversationEngine:
     def in_progress(self, account: Account) -> bool:
         """Whether the member is in the middle of a request (a question awaits an answer)."""
         return bool(self._load(account).get("step"))
+
+    def _settings(self, account: Account, verb: str, rest: str) -> Reply:
+        """`key <public key>`, `keys`, `keys clear`, `timezone Asia/Taipei`."""
+        if verb == "timezone":
+            if not rest:
+                zone = self._service.zone_of(account)
+                return Reply(f"Your times are shown in {zone}. Change it with `timezone Europe/Berlin`.")
+            self._service.update_member(account.name, timezone=rest)
+            return Reply(f"From now on your times are shown in {rest}.")
+        if verb == "key" and rest:
+            updated = self._service.update_member(account.name, add_ssh_key=rest)
+            count = len(updated.ssh_keys.splitlines())
+            return Reply(f"Key saved ({count} in all); your next container accepts it for SSH login.")
+        if rest.lower() == "clear":
+            self._service.update_member(account.name, ssh_keys="")
+            return Reply("Your SSH keys are removed; log in with the password from my message.")
+        keys = self._service.account(account.name).ssh_keys.splitlines()
+        if not keys:
+            return Reply("You have no SSH keys here. Add one with `key ssh-ed25519 AAAA... you@laptop`.")
+        shown = "\n".join(f"- {k.split()[0]} ...{k.split()[1][-12:]} {' '.join(k.split()[2:])}" for k in keys)
+        return Reply(f"Your SSH keys:\n{shown}\n`keys clear` removes them.")

@@ -97,6 +97,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_USER = "unknown_user"
     NOT_FOUND = "not_found"
     NOT_OWNER = "not_owner"
+    NOT_RUNNING = "not_running"  # the action needs a running booking
+    PENDING = "pending"  # the same request is already on its way
     BAD_INPUT = "bad_input"
 
 

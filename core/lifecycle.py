@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from core import lifecycle_messages as words
+from core import restart_requests as restarts
 from core.backup_plan import BackupItem, BackupPlanError, load_plan
 from core.config import Config
 from core.container_spec import build_spec, container_name, member_folders
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
 MAX_RETRY_SECONDS = 60.0
+RESTART_RETRY_SECONDS = 5.0
 
 
 class Lifecycle:
@@ -79,15 +81,37 @@ class Lifecycle:
             elif booking.status == Status.RUNNING:
                 if verify:
                     self._ensure_running(booking)
+                self._restart_if_asked(booking, now)
                 self._remind(booking, now)
 
-    def restart(self, booking_id: int) -> None:
-        """The member's restart action: restart the running container."""
-        booking = self._load(booking_id)
-        if booking is None or booking.status != Status.RUNNING:
-            raise ContainerError(f"booking #{booking_id} is not running", retryable=False)
-        self._runtime.restart(container_name(booking))
-        self._record(booking_id, "restarted")
+    # ----- restart ---------------------------------------------------------
+
+    def _restart_if_asked(self, booking: Booking, now: datetime) -> None:
+        """The member's restart action (recorded by the service): restart the container once."""
+        assert booking.id is not None
+        request = restarts.pending_request(self._events(booking.id))
+        if request is None:
+            return
+        name = container_name(booking)
+        try:
+            self._runtime.restart(name)
+        except ContainerError as exc:
+            deadline = restarts.requested_at(request) + timedelta(
+                minutes=self._settings.start_deadline_minutes)
+            if exc.retryable and now < deadline:
+                log.warning("booking %d: restart failed (%s); will retry", booking.id, exc)
+                self.retry_later(booking.id, RESTART_RETRY_SECONDS)
+                return
+            log.error("booking %d: container %s not restarted: %s", booking.id, name, exc)
+            self._record(booking.id, restarts.FAILED, message=words.restart_failed(booking, str(exc)),
+                         error=str(exc))
+            return
+        notes = []
+        if not self._wait_for_ssh(booking.port) and not self._stop.is_set():
+            notes.append("SSH did not answer yet; if the login fails, try again in a minute.")
+        message = words.restarted(self._config, booking, self._account(booking.account), notes)
+        self._record(booking.id, restarts.RESTARTED, message=message, at=self._clock().isoformat())
+        log.info("booking %d: container %s restarted", booking.id, name)
 
     # ----- start -----------------------------------------------------------
 

@@ -37,7 +37,29 @@ def ready(config: Config, booking: Booking, account: Account, notes: list[str]) 
     return Message(MessageKind.READY, text, booking.id, (
         Action("Extend 1 day", f"extend {booking.id} 1-day"),
         Action("End now", f"end {booking.id}", "danger"),
+        Action("Restart", f"restart {booking.id}"),
     ))
+
+
+def restarted(config: Config, booking: Booking, account: Account, notes: list[str]) -> Message:
+    host, port, user = config.server.public_host, booking.port, config.container.user
+    text = "\n".join([
+        f"The container of booking #{booking.id} was restarted, as you asked. "
+        "Log in as before, with the same password:",
+        f"  ssh -p {port} {user}@{host}",
+        f"Your files in {config.container.work_mount} and {config.container.backup_mount} are "
+        f"as you left them; it still ends at {local_time(booking.end, zone_of(config, account))}.",
+        *notes,
+    ])
+    return Message(MessageKind.INFO, text, booking.id)
+
+
+def restart_failed(booking: Booking, reason: str) -> Message:
+    text = (
+        f"The container of booking #{booking.id} could not be restarted: {reason}. "
+        f"Try `restart {booking.id}` again in a minute; if it keeps failing, ask an admin."
+    )
+    return Message(MessageKind.INFO, text, booking.id)
 
 
 def reminder(config: Config, booking: Booking, account: Account, minutes: int) -> Message:

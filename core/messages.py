@@ -76,6 +76,9 @@ What I understand:
   list                                your upcoming and running bookings
   cancel N                            cancel booking N (ends it if it is running)
   extend N 2-day                      make booking N two days longer (or give a new end time)
+  restart N                           restart the container of running booking N (same login)
+  key ssh-ed25519 AAAA... me@laptop   add an SSH public key for logging in (`keys` lists them)
+  timezone Europe/Berlin              show your times in another zone
   abort                               forget the request in progress
   help                                this text
 Times: {FORMATS_HELP}. Durations for the end count from the start."""

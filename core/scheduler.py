@@ -70,14 +70,17 @@ class Scheduler:
     def stop(self) -> None:
         """Stop scheduling; containers keep running for the next start."""
         self._stopping = True
-        self._aps.shutdown(wait=False)
+        if self._aps.running:  # not when serve stopped while waiting for the lock
+            self._aps.shutdown(wait=False)
         self._pool.shutdown(wait=True, cancel_futures=True)
         log.info("scheduler stopped")
 
     # ----- hooks ---------------------------------------------------------------
 
     def changed(self, booking_id: int) -> None:
-        """The service created, cancelled, extended or ended a booking."""
+        """The service created, cancelled, extended or ended a booking, or recorded a restart
+        request (`Lifecycle.advance` acts on it; the reconcile pass does too, for requests
+        made in another process)."""
         with self._uow() as uow:
             booking = uow.bookings.get(booking_id)
         if booking is not None:

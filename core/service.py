@@ -17,7 +17,11 @@ import tzlocal
 from core.allocation import choose_gpus, choose_port, shortages, usage_in
 from core.config import Config
 from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
+from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
+from core.messages import local_time
 from core.ports import UnitOfWork
+from core.restart_requests import REQUESTED as RESTART_REQUESTED
+from core.restart_requests import pending_request
 from core.timeparse import TimeInputError, parse_duration, parse_end, parse_start, slot_floor
 
 LIMIT_KEYS = ("cpus", "memory", "gpus")
@@ -485,6 +489,45 @@ class BookingService:
                 "Try a shorter extension.",
             )
 
+    def restart(self, booking_id: int, *, actor: str | None) -> Booking:
+        """Ask the scheduler to restart a running booking's container (the old `-rst`).
+
+        Only recorded here: the scheduler, perhaps in another process, acts on
+        it (see core/restart_requests.py) and messages the member when done.
+        """
+        with self._uow() as uow:
+            uow.bookings.lock_server()
+            booking = self._owned(uow, booking_id, actor)
+            now = self.now()
+            if booking.status != Status.RUNNING or booking.end <= now:
+                account = self._existing(uow, booking.account)
+                raise Refusal(ErrorCode.NOT_RUNNING, self._not_running(account, booking, now))
+            if pending_request(uow.bookings.events(booking_id)) is not None:
+                raise Refusal(
+                    ErrorCode.PENDING,
+                    f"A restart of booking #{booking_id} is already on its way; "
+                    "I will message you when it is done.",
+                )
+            uow.bookings.record(booking_id, RESTART_REQUESTED, actor or booking.account,
+                                at=now.isoformat())
+            uow.commit()
+        self._on_change(booking_id)
+        return booking
+
+    def _not_running(self, account: Account, booking: Booking, now: datetime) -> str:
+        """Why a booking's container cannot be restarted now."""
+        number = f"Booking #{booking.id}"
+        if booking.status == Status.BOOKED:
+            return (f"{number} is booked; it starts at "
+                    f"{local_time(booking.start, self.zone_of(account))}. "
+                    "Its container can be restarted once it runs.")
+        if booking.status == Status.STARTING:
+            return (f"{number} is starting; I will message you when it is ready, "
+                    "then it can be restarted.")
+        if booking.status == Status.ENDING or booking.end <= now:
+            return f"{number} is ending; its container is being backed up and removed."
+        return f"{number} is {booking.status.value}; it has no container to restart."
+
     def bookings(self, user: str | None = None, *, history: bool = False) -> list[Booking]:
         """Upcoming and running bookings (all of them with `history`)."""
         after = None if history else self.now()
@@ -527,10 +570,7 @@ class BookingService:
 
     def set_timezone(self, name: str, zone_name: str) -> Account:
         """Record the member's time zone (an IANA name, e.g. from their chat profile)."""
-        try:
-            ZoneInfo(zone_name)
-        except (ValueError, KeyError):
-            raise Refusal(ErrorCode.BAD_INPUT, f"Unknown time zone `{zone_name}`.") from None
+        check_timezone(zone_name)
         with self._uow() as uow:
             account = self._existing(uow, name)
             if account.timezone != zone_name:
@@ -538,3 +578,37 @@ class BookingService:
                 uow.accounts.save(account)
                 uow.commit()
             return account
+
+    def update_member(
+        self, name: str, *, ssh_keys: str | None = None, add_ssh_key: str | None = None,
+        timezone: str | None = None, port: int | None = None, image: str | None = None,
+        command: str | None = None,
+    ) -> Account:
+        """Change a member's own settings; each value is checked first."""
+        with self._uow() as uow:
+            account = self._existing(uow, name)
+            if ssh_keys is not None:
+                account.ssh_keys = check_ssh_keys(ssh_keys)
+            if add_ssh_key is not None:
+                key = check_ssh_key(add_ssh_key)
+                keys = [k for k in account.ssh_keys.splitlines() if k]
+                account.ssh_keys = "\n".join([*keys, key] if key not in keys else keys)
+            if timezone is not None:
+                account.timezone = check_timezone(timezone)
+            if port is not None:
+                account.preferred_port = self._own_port(uow, account, port)
+            if image is not None:
+                account.image = self._image(account, image) if image else None
+            if command is not None:
+                account.command = command or None
+            uow.accounts.save(account)
+            uow.commit()
+            return account
+
+    def _own_port(self, uow: UnitOfWork, account: Account, port: int) -> int:
+        low, high = self.config.booking.ports
+        if not low <= port <= high:
+            raise Refusal(ErrorCode.PORT_TAKEN, f"Port {port} is outside {low}-{high}.")
+        if port in uow.accounts.reserved_ports(except_name=account.name):
+            raise Refusal(ErrorCode.PORT_TAKEN, f"Port {port} belongs to another member.")
+        return port

@@ -127,3 +127,51 @@ def test_capacity_shows_free_resources_per_period(booking) -> None:  # type: ign
     assert lines[2].endswith(": 16 CPUs, 64 GB, GPUs free: 0,1,2,3")
     slots = json.loads(booking("capacity", "--end", "1-day", "--json").stdout)
     assert len(slots) == 48 and slots[0]["gpu_ids"] == [1, 2, 3] and slots[0]["gpus"] == 3
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk2bXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlr bob@laptop"
+
+
+def test_admin_sets_a_members_keys_zone_and_port(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    booking("users", "add", "bob")
+    booking("users", "add", "carol")
+    keys = tmp_path / "keys.pub"
+    keys.write_text(f"# bob's keys\n{KEY}\n")
+    done = booking("users", "set", "bob", "--ssh-keys", str(keys), "--timezone", "Europe/Berlin",
+                   "--port", "10005")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("bob: port 10005, image lab/gpu:latest, time zone Europe/Berlin, "
+                           "1 SSH key.\n")
+    made = json.loads(booking("book", "--user", "bob", "--cpus", "1", "--memory", "1", "--gpus", "0",
+                              "--start", "now", "--end", "1-day", "--json").stdout)
+    assert made["port"] == 10005 and made["start"].endswith("+01:00")
+    taken = booking("users", "set", "carol", "--port", "10005")
+    assert (taken.returncode, taken.stderr) == (1, "Refused: Port 10005 belongs to another member.\n")
+    bad = booking("users", "set", "bob", "--ssh-keys", "-", stdin="hello world\n")
+    assert bad.returncode == 1 and "not an SSH public key" in bad.stderr
+    zone = booking("users", "set", "bob", "--timezone", "Mars/Olympus")
+    assert "Unknown time zone `Mars/Olympus`" in zone.stderr
+
+
+def test_restart_asks_for_a_running_booking_and_exits_as_the_others(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    booking("users", "add", "bob")
+    booking("users", "add", "carol")
+    booking("book", "--user", "bob", "--cpus", "2", "--memory", "8", "--gpus", "0",
+            "--start", "tomorrow 9am", "--end", "1-day")
+    early = booking("restart", "1", "--user", "bob", "--json")
+    assert early.returncode == 1
+    error = json.loads(early.stdout)["error"]
+    assert error["code"] == "not_running"
+    assert error["message"].startswith("Booking #1 is booked; it starts at ")
+    assert booking("restart", "1").returncode == 2  # --user is required
+    with sqlite3.connect(tmp_path / "db" / "booking.db") as db:  # as the scheduler leaves it
+        db.execute("UPDATE booking SET status = 'running'")
+    other = booking("restart", "1", "--user", "carol")
+    assert other.returncode == 1 and "Only the owner or an admin" in other.stderr
+    asked = booking("restart", "1", "--user", "bob")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("Restart requested: #1 [running] bob")
+    again = booking("restart", "1", "--user", "bob")
+    assert again.returncode == 1 and "already on its way" in again.stderr

@@ -6,6 +6,7 @@ member's view is the message text a chat channel receives.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,40 @@ def test_reconcile_removes_stray_and_restores_missing_containers(
 
     assert wait_for_ssh("127.0.0.1", port, 20)
     assert ssh_run(port, password, "echo same").stdout == "same\n"
+
+
+def test_restart_action_restarts_the_container_and_the_login_stays_the_same(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    from core.conversation import ConversationEngine
+    from core.docker_runtime import wait_for_ssh
+
+    port = free_tcp_port()
+    booking = world.book("bob", port=port)
+    assert booking.id is not None
+    password = password_in(world.wait_for_message("bob", booking.id, "is ready"))
+    name = f"booking-bob-{booking.id}"
+    before = docker_client.containers.get(name).attrs
+    kept = ssh_run(port, password, "echo kept > /root/notes.txt")
+    assert kept.returncode == 0, kept.stderr
+
+    chat = ConversationEngine(world.service)
+    [reply] = chat.handle(world.service.account("bob"), f"restart {booking.id}")
+    assert reply.text.startswith(f"Restarting the container of booking #{booking.id}")
+    told = world.wait_for_message("bob", booking.id, "was restarted")
+    assert f"ssh -p {port} root@127.0.0.1" in told and "same password" in told
+
+    after = docker_client.containers.get(name).attrs
+    assert after["Id"] == before["Id"]  # the same container, restarted
+    assert after["State"]["Running"]
+    assert after["State"]["StartedAt"] != before["State"]["StartedAt"]
+    assert wait_for_ssh("127.0.0.1", port, 20)
+    login = ssh_run(port, password, "cat /root/notes.txt")
+    assert login.returncode == 0, login.stderr
+    assert login.stdout == "kept\n"
+
+    time.sleep(3)  # a few reconcile passes: the request is not acted on twice
+    assert docker_client.containers.get(name).attrs["State"]["StartedAt"] == \
+        after["State"]["StartedAt"]
+    assert [t for t in world.notifier.texts("bob", booking.id) if "restarted" in t] == [told]
+    assert world.status(booking.id) == Status.RUNNING

@@ -119,3 +119,26 @@ def test_random_text_never_crashes_the_conversation(lines: list[str]) -> None:
         for reply in engine.handle(service.account("bob"), line):
             assert reply.text
             assert "Something went wrong" not in reply.text
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk2bXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlrZXlr bob@laptop"
+
+
+def test_members_manage_their_ssh_keys_and_time_zone(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    [reply] = chat(engine, service, "bob", "keys")
+    assert "You have no SSH keys here" in reply.text
+    [reply] = chat(engine, service, "bob", "key not-a-key")
+    assert "That is not an SSH public key" in reply.text
+    [reply] = chat(engine, service, "bob", f"key {KEY}")
+    assert reply.text.startswith("Key saved (1 in all)")
+    chat(engine, service, "bob", f"key {KEY}")  # the same key twice is kept once
+    assert store.accounts["bob"].ssh_keys == KEY
+    [reply] = chat(engine, service, "bob", "keys")
+    assert "- ssh-ed25519 ..." in reply.text and "bob@laptop" in reply.text
+    [reply] = chat(engine, service, "bob", "timezone Europe/Berlin")
+    assert reply.text == "From now on your times are shown in Europe/Berlin."
+    [booked] = chat(engine, service, "bob", "book 1 gpu now 1-day")
+    assert "2026-11-29 05:00 CET" in booked.text
+    [reply] = chat(engine, service, "bob", "keys clear")
+    assert "removed" in reply.text and store.accounts["bob"].ssh_keys == ""

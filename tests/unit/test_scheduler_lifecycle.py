@@ -31,6 +31,7 @@ class FakeRuntime:
         self.running: dict[str, ContainerSpec] = {}
         self.errors: list[ContainerError] = []
         self.copied: list[tuple[str, str]] = []
+        self.restarts: list[str] = []
 
     def start(self, spec: ContainerSpec) -> None:
         if self.errors:
@@ -40,7 +41,12 @@ class FakeRuntime:
     def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
         self.running.pop(name, None)
 
-    def restart(self, name: str) -> None: ...
+    def restart(self, name: str) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        if name not in self.running:
+            raise ContainerError(f"no container named {name!r}", retryable=False)
+        self.restarts.append(name)
 
     def copy_out(self, name: str, container_path: str, host_path: str) -> None:
         if name not in self.running:
@@ -234,3 +240,45 @@ def test_outbox_retries_a_failing_chat_then_falls_back(rig: Rig) -> None:
         rig.clock.advance(minutes=11)
         outbox.flush()
     assert len(rig.messages()) == 1
+
+
+def test_a_restart_request_restarts_the_container_once_and_tells_the_member(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    rig.service.restart(booking_id, actor="bob")
+    for _ in range(3):  # the change hook and reconcile passes see the same request
+        assert rig.step(booking_id) == Status.RUNNING
+    assert rig.runtime.restarts == [f"booking-bob-{booking_id}"]
+    [told] = [t for t in rig.messages() if "restarted" in t]
+    assert f"booking #{booking_id} was restarted" in told
+    assert "same password" in told and "ssh -p 10001 root@gpu1.test" in told
+    assert rig.passwords.password_for(booking_id) not in told
+    assert rig.events(booking_id)[-2:] == ["restart_requested", "restarted"]
+    rig.service.restart(booking_id, actor="bob")  # a later request is a new restart
+    rig.step(booking_id)
+    assert len(rig.runtime.restarts) == 2
+
+
+def test_a_failed_restart_is_recorded_and_told_and_the_booking_keeps_running(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    rig.service.restart(booking_id, actor="bob")
+    rig.runtime.errors = [ContainerError("engine unreachable", retryable=True)]
+    assert rig.step(booking_id) == Status.RUNNING  # retried later, not failed yet
+    assert rig.retries and "restart_failed" not in rig.events(booking_id)
+    rig.runtime.errors = [ContainerError("cannot restart: device busy", retryable=False)]
+    assert rig.step(booking_id) == Status.RUNNING
+    assert rig.runtime.restarts == []
+    assert rig.events(booking_id)[-1] == "restart_failed"
+    assert "could not be restarted: cannot restart: device busy" in rig.messages()[-1]
+    rig.step(booking_id)  # the failure answered the request: no second try, no second message
+    assert len([t for t in rig.messages() if "could not be restarted" in t]) == 1
+
+
+def test_a_restart_asked_of_an_ended_booking_is_not_acted_on(rig: Rig) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.step(booking_id)
+    rig.service.restart(booking_id, actor="bob")
+    rig.clock.now = rig.service.get(booking_id).end
+    assert rig.step(booking_id) == Status.FINISHED
+    assert rig.runtime.restarts == []

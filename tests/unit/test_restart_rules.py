@@ -1,0 +1,113 @@
+"""The restart action: who may ask, when, and what the member reads (fakes, no engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.conversation import ConversationEngine, booking_actions
+from core.domain import Booking, ErrorCode, Refusal, Resources, Status
+from core.messages import HELP
+from core.service import BookingRequest, BookingService
+from tests.factories import Clock, fake_service, make_config
+from tests.fakes import FakeUnitOfWork, Store
+
+
+def booked(service: BookingService, store: Store, status: Status = Status.RUNNING,
+           start: str = "now") -> Booking:
+    booking = service.book(BookingRequest(
+        user="bob", resources=Resources(2, 8, 1), start=start, end="1-day"))
+    assert booking.id is not None
+    store.bookings[booking.id].status = status
+    return booking
+
+
+def refusal(service: BookingService, booking_id: int, actor: str = "bob") -> Refusal:
+    with pytest.raises(Refusal) as caught:
+        service.restart(booking_id, actor=actor)
+    return caught.value
+
+
+def test_the_owner_may_restart_a_running_booking_and_the_scheduler_hears_of_it() -> None:
+    changed: list[int] = []
+    store = fake_service()[1]
+    service = BookingService(config=make_config(), uow=lambda: FakeUnitOfWork(store), gpu_count=4,
+                             clock=Clock(), on_change=changed.append)  # the scheduler's hook
+    booking = booked(service, store)
+    service.restart(booking.id or 0, actor="bob")
+    assert [(e.kind, e.actor) for e in store.events][-1] == ("restart_requested", "bob")
+    assert changed[-1] == booking.id
+
+
+def test_an_admin_may_restart_someone_elses_booking_another_member_may_not() -> None:
+    service, store = fake_service()
+    booking = booked(service, store)
+    refused = refusal(service, booking.id or 0, actor="carol")
+    assert refused.code == ErrorCode.NOT_OWNER
+    assert "Only the owner or an admin" in refused.message
+    service.restart(booking.id or 0, actor="alice")
+    assert store.events[-1].kind == "restart_requested"
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (Status.STARTING, "Booking #1 is starting; I will message you when it is ready"),
+        (Status.ENDING, "Booking #1 is ending"),
+        (Status.FINISHED, "Booking #1 is finished; it has no container to restart"),
+        (Status.CANCELLED, "Booking #1 is cancelled"),
+        (Status.FAILED, "Booking #1 is failed"),
+    ],
+)
+def test_only_a_running_booking_can_be_restarted(status: Status, words: str) -> None:
+    service, store = fake_service()
+    booked(service, store, status)
+    refused = refusal(service, 1)
+    assert refused.code == ErrorCode.NOT_RUNNING
+    assert words in refused.message
+    assert [e.kind for e in store.events] == ["created"]
+
+
+def test_a_booked_booking_says_when_it_starts() -> None:
+    service, store = fake_service()
+    booked(service, store, Status.BOOKED, start="tomorrow 9am")
+    refused = refusal(service, 1)
+    assert refused.message == ("Booking #1 is booked; it starts at 2026-11-30 09:00 CST. "
+                               "Its container can be restarted once it runs.")
+
+
+def test_an_unknown_booking_is_refused_with_where_to_look() -> None:
+    service, _ = fake_service()
+    refused = refusal(service, 42)
+    assert refused.code == ErrorCode.NOT_FOUND and "`list` shows yours" in refused.message
+
+
+def test_a_second_request_while_one_is_pending_is_refused_not_doubled() -> None:
+    service, store = fake_service()
+    booked(service, store)
+    service.restart(1, actor="bob")
+    refused = refusal(service, 1)
+    assert refused.code == ErrorCode.PENDING and "already on its way" in refused.message
+    assert [e.kind for e in store.events].count("restart_requested") == 1
+
+
+def test_restart_in_the_conversation_and_its_button() -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    booked(service, store)
+    bob = service.account("bob")
+    [listed] = engine.handle(bob, "list")
+    assert [(a.label, a.command) for a in listed.actions] == [
+        ("End now", "cancel 1"), ("Extend 1 day", "extend 1 1-day"), ("Restart", "restart 1")]
+    [reply] = engine.handle(bob, "restart 1")
+    assert reply.text.startswith("Restarting the container of booking #1")
+    [again] = engine.handle(bob, "restart #1")
+    assert "already on its way" in again.text
+    [which] = engine.handle(bob, "restart")
+    assert "Which booking? Say `restart N`" in which.text
+    assert "restart N" in HELP
+
+
+def test_bookings_not_running_offer_no_restart_button() -> None:
+    assert "Restart" not in [a.label for a in booking_actions(3)]
+    running = booking_actions(3, running=True)
+    assert len({a.command for a in running}) == len(running)
