@@ -100,7 +100,10 @@ def serve() -> None:
 
     app = _app()
     with _refusals(False):
-        run_service(app)
+        try:
+            run_service(app)
+        except ConfigError as exc:  # an adapter's settings are incomplete
+            raise click.ClickException(str(exc)) from None
 
 
 @main.command()

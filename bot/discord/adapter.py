@@ -10,6 +10,8 @@ import asyncio
 import logging
 import threading
 
+import discord
+
 from bot.bootstrap import App, Environment
 from bot.discord.client import BookingBot
 from bot.discord.notifier import DiscordNotifier
@@ -19,6 +21,8 @@ log = logging.getLogger(__name__)
 
 class DiscordAdapter:
     def __init__(self, app: App, token: str, *, guild_id: int | None = None) -> None:
+        # The bot never joins voice channels: no warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         self._token = token
         self.bot = BookingBot(app, guild_id=guild_id)
         self.notifier = DiscordNotifier(self.bot, app.service, self.bot.offers)
@@ -31,6 +35,11 @@ class DiscordAdapter:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
+        except discord.LoginFailure:
+            log.error("Discord refused DISCORD_TOKEN; Discord is off until the token is fixed "
+                      "and the service restarted")
+        except (OSError, discord.DiscordException) as exc:
+            log.error("the Discord client stopped: %s; restart the service to reconnect", exc)
         except Exception:
             log.exception("the Discord client stopped")
 

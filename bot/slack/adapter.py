@@ -14,11 +14,12 @@ from bot.slack.app import build_bolt_app, web_client
 from bot.slack.context import SlackContext
 from bot.slack.notifier import SlackNotifier
 from bot.slack.server import http_server
+from core.config import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-class SlackConfigError(Exception):
+class SlackConfigError(ConfigError):
     pass
 
 
