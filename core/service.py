@@ -7,6 +7,7 @@ requests can overbook CPUs, memory, a GPU or a port.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -366,13 +367,20 @@ class BookingService:
         """
         latest = self.now() + timedelta(days=self.config.booking.max_days)
         duration = window.duration
-        upcoming = uow.bookings.holding_between(window.start, latest + duration)
+        upcoming = sorted(
+            uow.bookings.holding_between(window.start, latest + duration), key=lambda b: b.start
+        )
+        starts = [b.start for b in upcoming]
+        longest = max((b.end - b.start for b in upcoming), default=timedelta())
         candidates = sorted(
             {window.start} | {b.end for b in upcoming if window.start < b.end <= latest}
         )
         for start in candidates:
             trial = Window(start, start + duration)
-            nearby = [b for b in upcoming if b.window.overlaps(trial)]
+            # Only bookings starting in [trial start - longest, trial end) can overlap it.
+            first = bisect_left(starts, trial.start - longest)
+            last = bisect_left(starts, trial.end)
+            nearby = [b for b in upcoming[first:last] if b.end > trial.start]
             if self._problem(account, request, trial, nearby, reserved) is None:
                 return start
         return None
