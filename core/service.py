@@ -293,13 +293,13 @@ class BookingService:
             image = self._image(account, request.image)
             window = self.parse_window(account, request.start, request.end)
             uow.bookings.lock_server()
-            booking = self._decide(uow, account, request, window, image)
+            reserved = uow.accounts.reserved_ports(except_name=account.name)
+            booking = self._decide(uow, account, request, window, image, reserved)
             booking = uow.bookings.add(booking)
             assert booking.id is not None
             uow.bookings.record(booking.id, "created", actor or account.name)
-            if account.preferred_port is None and booking.port not in uow.accounts.reserved_ports(
-                except_name=account.name
-            ):
+            if account.preferred_port is None and booking.port not in reserved:
+                # The first port a member gets becomes their own.
                 account.preferred_port = booking.port
                 uow.accounts.save(account)
             uow.commit()
@@ -307,10 +307,10 @@ class BookingService:
         return booking
 
     def _decide(
-        self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window, image: str
+        self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window, image: str,
+        reserved: frozenset[int],
     ) -> Booking:
         others = uow.bookings.holding_between(window.start, window.end)
-        reserved = uow.accounts.reserved_ports(except_name=account.name)
         problem = self._problem(account, request, window, others, reserved)
         if problem is not None:
             code, message = problem
