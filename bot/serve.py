@@ -1,9 +1,11 @@
 """`booking serve`: the scheduler, the configured chat adapters, and the terminal
 chat when standard input is a terminal.
 
-Runs until SIGTERM, SIGINT (Ctrl-C) or, in the terminal, Ctrl-D. Closed
-standard input (systemd, nohup) does not stop it. Stopping leaves running
-containers alone: the next start reconciles them.
+Runs until SIGTERM, SIGINT (Ctrl-C), in the terminal Ctrl-D, or until the
+caller sets the `stop` event it passed in (signals reach only the main thread;
+tests run serve in another one). Closed standard input (systemd, nohup) does
+not stop it. Stopping leaves running containers alone: the next start
+reconciles them.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
                      outbox=outbox, clock=utcnow)
 
 
-def serve(app: App, *, stdin: TextIO | None = None) -> None:
+def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None = None) -> None:
     stdin = stdin or sys.stdin
-    stop = threading.Event()
+    stop = stop or threading.Event()
     slack = slack_adapter_from_env(app)  # None without SLACK_BOT_TOKEN
     if slack is not None:
         app.notifiers.append(("slack", slack.notifier))
@@ -69,7 +71,9 @@ def serve(app: App, *, stdin: TextIO | None = None) -> None:
         stop.set()
         raise _Stop(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, on_signal)
+                for sig in (signal.SIGTERM, signal.SIGINT) if in_main_thread}
     lock: SchedulerLock | None = None
     try:
         lock = _wait_for_lock(app, stop)

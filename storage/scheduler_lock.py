@@ -3,6 +3,8 @@
 SQLite: an exclusive `flock` on a file beside the database. PostgreSQL: a
 session advisory lock held on a dedicated connection. Either is released by
 the operating system or the server when the process dies, even by kill -9.
+`release` unlocks explicitly: a closed SQLAlchemy connection goes back to the
+pool with its session, and the session's advisory lock, still alive.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +24,26 @@ _ADVISORY_CLASS = 0x5B0C  # first key of pg_try_advisory_lock(int, int): "bookin
 
 
 class SchedulerLock:
-    def __init__(self, fd: int | None = None, connection: Connection | None = None) -> None:
+    def __init__(self, fd: int | None = None, connection: Connection | None = None,
+                 server_id: int = 0) -> None:
         self._fd = fd
         self._connection = connection
+        self._server_id = server_id
 
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the flock
             self._fd = None
         if self._connection is not None:
-            self._connection.close()  # ending the session drops the advisory lock
+            try:
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:kind, :server)"),
+                    {"kind": _ADVISORY_CLASS, "server": self._server_id},
+                )
+                self._connection.commit()
+            except DBAPIError:  # the session is gone, and its lock with it
+                self._connection.invalidate()
+            self._connection.close()
             self._connection = None
 
 
@@ -57,4 +70,4 @@ def try_scheduler_lock(engine: Engine, server_id: int) -> SchedulerLock | None:
     if not got:
         connection.close()
         return None
-    return SchedulerLock(connection=connection)
+    return SchedulerLock(connection=connection, server_id=server_id)

@@ -1,4 +1,5 @@
-"""A real scheduler on a real SQLite database and Docker engine, for lifecycle tests."""
+"""A real scheduler on a real database (SQLite by default, or any URL) and Docker engine,
+for lifecycle tests."""
 
 from __future__ import annotations
 
@@ -116,9 +117,9 @@ def password_in(text: str) -> str:
 
 @contextlib.contextmanager
 def running_world(
-    tmp_path: Path, config: Config, runtime: DockerRuntime
+    tmp_path: Path, config: Config, runtime: DockerRuntime, *, database_url: str | None = None
 ) -> Iterator[World]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'booking.db'}")
+    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'booking.db'}")
     migrate(engine)
     server_id = ensure_server(engine, config.server.name)
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))

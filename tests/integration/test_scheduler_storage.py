@@ -1,0 +1,254 @@
+"""The scheduler's storage on real SQLite and real PostgreSQL: migration 0002, the
+outbox, and the one-scheduler-per-database lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, inspect, text
+
+from core.domain import Account
+from core.messages import Action
+from core.notifier import Message, MessageKind
+from core.outbox import OutboxSender, enqueue
+from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
+from core.ports import SchedulerUnitOfWork
+from storage.engine import MIGRATIONS, make_engine, migrate
+from storage.scheduler_lock import try_scheduler_lock
+from storage.uow import SqlUnitOfWork, ensure_server
+from tests.integration.scheduler_world import SECRET, RecordingNotifier
+
+NOW = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    built = make_engine(database_url)
+    yield built
+    built.dispose()
+
+
+def _alembic(engine: Engine, action: Callable[[AlembicConfig], None]) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config)
+
+
+def _version(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("SELECT version_num FROM alembic_version")).scalar())
+
+
+# ----- migration 0002 -----------------------------------------------------------
+
+
+def test_migration_0002_adds_the_outbox_to_a_0001_database_and_keeps_its_rows(
+    engine: Engine,
+) -> None:
+    _alembic(engine, lambda config: command.upgrade(config, "0001"))
+    assert "outbox" not in inspect(engine).get_table_names()
+    server_id = ensure_server(engine, "lab")
+    with SqlUnitOfWork(engine, server_id) as uow:
+        uow.accounts.add(Account(name="bob", limits={"gpus": 1}))
+        uow.commit()
+
+    migrate(engine)  # what `booking serve` does on start
+
+    assert _version(engine) == "0002"
+    columns = {c["name"] for c in inspect(engine).get_columns("outbox")}
+    assert {"recipient", "kind", "text", "booking_id", "actions", "created_at",
+            "next_attempt_at", "sent_at", "channel", "attempts", "last_error"} <= columns
+    indexes = {i["name"] for i in inspect(engine).get_indexes("outbox")}
+    assert {"ix_outbox_pending", "ix_outbox_booking_id"} <= indexes
+    with SqlUnitOfWork(engine, server_id) as uow:
+        bob = uow.accounts.get("bob")
+    assert bob is not None and bob.limits == {"gpus": 1}
+
+    _alembic(engine, lambda config: command.downgrade(config, "0001"))
+    assert "outbox" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert _version(engine) == "0002"
+
+
+# ----- the outbox ---------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FlakyNotifier(RecordingNotifier):
+    """Refuses the first `failures` deliveries, as a chat outage would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def deliver(self, account: Account, message: Message) -> bool:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("chat is down")
+        return super().deliver(account, message)
+
+
+def _units(engine: Engine, server: str = "lab") -> Callable[[], SchedulerUnitOfWork]:
+    migrate(engine)
+    server_id = ensure_server(engine, server)
+    return cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
+
+
+def _ready(booking_id: int) -> Message:
+    return Message(MessageKind.READY, f"ready; password: {PASSWORD_PLACEHOLDER}", booking_id,
+                   (Action("Extend 1 day", f"extend {booking_id} 1-day"),
+                    Action("End now", f"end {booking_id}", "danger")))
+
+
+def test_outbox_records_in_the_transaction_delivers_once_and_marks_sent(engine: Engine) -> None:
+    uow = _units(engine)
+    with uow() as unit:
+        unit.accounts.add(Account(name="bob", slack_id="UBOB"))
+        kept = enqueue(unit.outbox, "bob", _ready(7), NOW)
+        unit.commit()
+    with uow() as unit:  # rolled back with its transaction: never sent
+        enqueue(unit.outbox, "bob", _ready(8), NOW)
+    chat, fallback = RecordingNotifier(), RecordingNotifier()
+    passwords = PasswordDeriver(SECRET)
+    clock = Clock(NOW)
+    sender = OutboxSender(uow=uow, passwords=passwords, notifiers=[("chat", chat)],
+                          fallback=("log", fallback), clock=clock)
+
+    assert sender.flush() == 1
+    clock.now += timedelta(seconds=5)
+    assert sender.flush() == 0  # already sent: not again
+
+    [(recipient, message)] = chat.sent
+    assert recipient == "bob" and message.booking_id == 7
+    assert message.text == f"ready; password: {passwords.password_for(7)}"
+    assert [(a.label, a.command, a.style) for a in message.actions] == [
+        ("Extend 1 day", "extend 7 1-day", ""), ("End now", "end 7", "danger")]
+    assert fallback.sent == []
+    with uow() as unit:
+        [sent] = unit.outbox.sent(7)
+        assert unit.outbox.sent(8) == []
+        row_sent_at = unit.outbox.due(clock.now + timedelta(days=1), 10)
+    assert sent.id == kept and sent.attempts == 1
+    assert PASSWORD_PLACEHOLDER in sent.text  # the database never holds the password
+    assert sent.actions[1] == {"label": "End now", "command": "end 7", "style": "danger"}
+    assert sent.created_at == NOW and sent.created_at.tzinfo is not None
+    assert row_sent_at == []
+    with engine.connect() as connection:
+        sent_at, channel = connection.execute(
+            text("SELECT sent_at, channel FROM outbox WHERE id = :id"), {"id": kept}).one()
+    assert channel == "chat"
+    assert sent_at is not None
+
+
+def test_outbox_retries_a_chat_outage_later_and_leaves_other_servers_alone(
+    engine: Engine,
+) -> None:
+    uow = _units(engine)
+    other = _units(engine, "other-server")
+    with uow() as unit:
+        enqueue(unit.outbox, "bob", _ready(1), NOW)
+        unit.commit()
+    with other() as unit:
+        enqueue(unit.outbox, "bob", _ready(2), NOW)
+        unit.commit()
+    chat, fallback = FlakyNotifier(failures=1), RecordingNotifier()
+    clock = Clock(NOW)
+    sender = OutboxSender(uow=uow, passwords=PasswordDeriver(SECRET), notifiers=[("chat", chat)],
+                          fallback=("log", fallback), clock=clock)
+
+    assert sender.flush() == 0  # the chat refused: retried after a backoff
+    with uow() as unit:
+        assert unit.outbox.due(NOW + timedelta(seconds=4), 10) == []
+        [waiting] = unit.outbox.due(NOW + timedelta(seconds=5), 10)
+    assert waiting.attempts == 1
+    clock.now = NOW + timedelta(seconds=5)
+    assert sender.flush() == 1
+    assert [m.booking_id for _, m in chat.sent] == [1]  # not the other server's message
+    with other() as unit:
+        assert [i.booking_id for i in unit.outbox.due(clock.now, 10)] == [2]
+
+
+# ----- one scheduler per database ------------------------------------------------
+
+
+def test_one_scheduler_lock_per_server_and_database_released_on_close(
+    database_url: str, engine: Engine
+) -> None:
+    migrate(engine)
+    server_id = ensure_server(engine, "lab")
+    other_server = ensure_server(engine, "other-lab")
+    second = make_engine(database_url)  # as another `booking serve` process would
+    try:
+        held = try_scheduler_lock(engine, server_id)
+        assert held is not None
+        assert try_scheduler_lock(second, server_id) is None
+        assert try_scheduler_lock(engine, server_id) is None  # another connection, same process
+        elsewhere = try_scheduler_lock(second, other_server)
+        assert elsewhere is not None  # another server's scheduler is not held up
+        elsewhere.release()
+
+        held.release()
+        taken = try_scheduler_lock(second, server_id)
+        assert taken is not None  # released on close, even with pooled connections
+        assert try_scheduler_lock(engine, server_id) is None
+        taken.release()
+        again = try_scheduler_lock(engine, server_id)
+        assert again is not None
+        again.release()
+    finally:
+        second.dispose()
+
+
+def test_a_second_lock_attempt_waits_until_the_first_is_released(
+    database_url: str, engine: Engine
+) -> None:
+    migrate(engine)
+    server_id = ensure_server(engine, "lab")
+    second = make_engine(database_url)
+    held = try_scheduler_lock(engine, server_id)
+    assert held is not None
+    got = threading.Event()
+
+    def wait_for_lock() -> None:  # as serve's waiting loop does
+        while (lock := try_scheduler_lock(second, server_id)) is None:
+            threading.Event().wait(0.05)
+        got.set()
+        lock.release()
+
+    waiter = threading.Thread(target=wait_for_lock, daemon=True)
+    try:
+        waiter.start()
+        assert not got.wait(0.5)
+        held.release()
+        assert got.wait(5)
+    finally:
+        waiter.join(5)
+        second.dispose()
+
+
+def test_sqlite_lock_file_lies_beside_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "booking.db"
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    server_id = ensure_server(engine, "lab")
+    lock = try_scheduler_lock(engine, server_id)
+    assert lock is not None
+    assert (tmp_path / "data" / f"booking.db.scheduler-{server_id}.lock").exists()
+    lock.release()
+    engine.dispose()
