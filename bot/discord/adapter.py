@@ -20,34 +20,57 @@ log = logging.getLogger(__name__)
 
 
 class DiscordAdapter:
+    """The Discord client in its own thread; it reconnects until stopped.
+
+    discord.py reconnects by itself once connected; a failure before that (no
+    network at boot, Discord down) ends the client, so each attempt gets a new
+    client after a growing pause. A rejected token stops for good.
+    """
+
+    RETRY_SECONDS = (5.0, 15.0, 60.0, 300.0)
+
     def __init__(self, app: App, token: str, *, guild_id: int | None = None) -> None:
         # The bot never joins voice channels: no warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        self._app = app
         self._token = token
+        self._guild_id = guild_id
         self.bot = BookingBot(app, guild_id=guild_id)
         self.notifier = DiscordNotifier(self.bot, app.service, self.bot.offers)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="discord", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except discord.LoginFailure:
-            log.error("Discord refused DISCORD_TOKEN; Discord is off until the token is fixed "
-                      "and the service restarted")
-        except (OSError, discord.DiscordException) as exc:
-            log.error("the Discord client stopped: %s; restart the service to reconnect", exc)
-        except Exception:
-            log.exception("the Discord client stopped")
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                asyncio.run(self._main())
+            except discord.LoginFailure:
+                log.error("Discord refused DISCORD_TOKEN; Discord is off until the token is fixed "
+                          "and the service restarted")
+                return
+            except Exception as exc:
+                log.error("the Discord client stopped: %s", exc)
+            if self._stopping.is_set():
+                return
+            pause = self.RETRY_SECONDS[min(attempt, len(self.RETRY_SECONDS) - 1)]
+            attempt += 1
+            log.info("connecting to Discord again in %gs", pause)
+            if self._stopping.wait(pause):
+                return
+            self.bot = BookingBot(self._app, guild_id=self._guild_id)
+            self.notifier.use(self.bot, self.bot.offers)
 
     async def _main(self) -> None:
         async with self.bot:
             await self.bot.start(self._token)
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
         loop = self.bot.running_loop
         if loop is not None and not loop.is_closed() and not self.bot.is_closed():
             try:

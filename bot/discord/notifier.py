@@ -44,16 +44,23 @@ class DiscordNotifier:
         self._offers = offers
         self._timeout = timeout
 
+    def use(self, client: discord.Client, offers: OfferBook) -> None:
+        """Send through a new client (the adapter reconnected with a fresh one)."""
+        self._client, self._offers = client, offers
+
     def deliver(self, account: Account, message: Message) -> bool:
         if not account.discord_id:
             return False
-        loop = getattr(self._client, "running_loop", None)
-        if loop is None or loop.is_closed() or self._client.is_closed():
+        client = self._client
+        loop = getattr(client, "running_loop", None)
+        if loop is None or loop.is_closed() or client.is_closed():
             raise ConnectionError("the Discord client is not running")
         if _current_loop() is loop:
             raise RuntimeError("deliver() waits for the send; call it from another thread")
         out = self.outgoing(message)
-        future = asyncio.run_coroutine_threadsafe(self._send(int(account.discord_id), out), loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self._send(client, int(account.discord_id), out), loop
+        )
         return future.result(self._timeout)
 
     def outgoing(self, message: Message) -> Outgoing:
@@ -75,10 +82,10 @@ class DiscordNotifier:
                     )
         return Outgoing(text, actions)
 
-    async def _send(self, user_id: int, out: Outgoing) -> bool:
+    async def _send(self, client: discord.Client, user_id: int, out: Outgoing) -> bool:
         kwargs: dict[str, Any] = message_kwargs(out, self._offers)
         try:
-            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
+            user = client.get_user(user_id) or await client.fetch_user(user_id)
             await user.send(**kwargs)
         except (discord.Forbidden, discord.NotFound) as exc:
             # Direct messages closed, or no such user: this channel cannot reach them.

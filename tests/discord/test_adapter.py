@@ -50,3 +50,35 @@ def test_the_adapter_logs_in_syncs_delivers_from_another_thread_and_stops(
         assert adapter.bot.is_closed()
 
     asyncio.run(scenario())
+
+
+def test_the_adapter_connects_again_when_discord_was_unreachable_at_start(
+    app: bootstrap.App, monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(DiscordAdapter, "RETRY_SECONDS", (0.3,))
+
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        saved = discord.http.Route.BASE
+        base = await fake.start()
+        discord.http.Route.BASE = "http://127.0.0.1:9/api/v10"  # nothing answers there
+        adapter = DiscordAdapter(app, "test-token", guild_id=GUILD_ID)
+        first = adapter.bot
+        try:
+            adapter.start()
+            await asyncio.sleep(0.2)
+            discord.http.Route.BASE = base  # Discord is back
+            await fake.wait_for(
+                lambda: fake.find("PUT", rf"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"))
+            assert adapter.bot is not first  # a fresh client for the new attempt
+            bob = app.service.account("bob")
+            message = Message(MessageKind.INFO, "back again")
+            assert await asyncio.to_thread(adapter.notifier.deliver, bob, message) is True
+            sent = fake.find("POST", f"/channels/{dm_channel_id(BOB)}/messages")
+            assert sent[-1].body["content"] == "back again"
+        finally:
+            await asyncio.to_thread(adapter.stop)
+            discord.http.Route.BASE = saved
+            await fake.stop()
+
+    asyncio.run(scenario())
