@@ -101,9 +101,10 @@ def serve() -> None:
     app = _app()
     with _refusals(False):
         try:
-            run_service(app)
+            status = run_service(app)
         except ConfigError as exc:  # an adapter's settings are incomplete
             raise click.ClickException(str(exc)) from None
+    sys.exit(status)
 
 
 @main.command()

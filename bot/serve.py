@@ -11,6 +11,7 @@ reconciles them.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,7 +56,8 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
                      outbox=outbox, clock=utcnow)
 
 
-def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None = None) -> None:
+def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None = None) -> int:
+    """Run until stopped; the exit status (1 when the scheduler lock was lost)."""
     stdin = stdin or sys.stdin
     stop = stop or threading.Event()
     slack = slack_adapter_from_env(app)  # None without SLACK_BOT_TOKEN
@@ -71,12 +73,14 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         stop.set()
         raise _Stop(signal.Signals(signum).name)
 
+    lost = threading.Event()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, on_signal)
                 for sig in (signal.SIGTERM, signal.SIGINT) if in_main_thread}
     lock: SchedulerLock | None = None
     try:
         lock = _wait_for_lock(app, stop)
+        _watch_lock(app, lock, stop, lost, signal_self=in_main_thread)
         scheduler.start()
         if slack is not None:
             slack.start()
@@ -102,6 +106,29 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         scheduler.stop()
         if lock is not None:
             lock.release()
+    return 1 if lost.is_set() else 0
+
+
+def _watch_lock(
+    app: App, lock: SchedulerLock, stop: threading.Event, lost: threading.Event, *,
+    signal_self: bool,
+) -> None:
+    """Stop serving if the scheduler lock is lost to another `booking serve`."""
+    assert app.engine is not None
+    engine = app.engine
+
+    def watch() -> None:
+        while not stop.wait(app.config.scheduler.reconcile_seconds):
+            if not lock.ensure(engine):
+                log.error("another `booking serve` took the scheduler lock while this one had lost "
+                          "its database connection; stopping so that only one scheduler acts")
+                lost.set()
+                stop.set()
+                if signal_self:  # wake the terminal chat in the main thread
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="scheduler-lock", daemon=True).start()
 
 
 def _wait_for_lock(app: App, stop: threading.Event) -> SchedulerLock:

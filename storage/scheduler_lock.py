@@ -30,6 +30,30 @@ class SchedulerLock:
         self._connection = connection
         self._server_id = server_id
 
+    def ensure(self, engine: Engine) -> bool:
+        """Whether this process still holds the lock.
+
+        A PostgreSQL lock lives as long as its session: when the connection
+        was lost (a server restart, a network cut) the lock went with it, and
+        another scheduler may have taken it. Take it again if nobody did.
+        """
+        if self._connection is None:
+            return True  # the flock lives as long as this process
+        try:
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+            return True
+        except DBAPIError:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+        log.warning("the database connection holding the scheduler lock was lost; taking it again")
+        again = try_scheduler_lock(engine, self._server_id)
+        if again is None:
+            return False
+        self._connection, again._connection = again._connection, None
+        return True
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the flock

@@ -252,3 +252,38 @@ def test_sqlite_lock_file_lies_beside_the_database(tmp_path: Path) -> None:
     assert (tmp_path / "data" / f"booking.db.scheduler-{server_id}.lock").exists()
     lock.release()
     engine.dispose()
+
+
+def _cut_lock_connection(engine: Engine) -> None:
+    """End the PostgreSQL session that holds advisory locks, as a server restart would."""
+    with engine.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+        ))
+        connection.commit()
+
+
+@pytest.mark.postgres
+def test_a_lock_lost_with_its_connection_is_taken_again_unless_another_scheduler_has_it(
+    postgres_url: str,
+) -> None:
+    engine = make_engine(postgres_url)
+    rival = make_engine(postgres_url)  # another `booking serve`
+    try:
+        migrate(engine)
+        server_id = ensure_server(engine, "lab")
+        held = try_scheduler_lock(engine, server_id)
+        assert held is not None and held.ensure(engine)
+        _cut_lock_connection(rival)
+        assert held.ensure(engine)  # nobody took it: held again, on a new connection
+        assert try_scheduler_lock(rival, server_id) is None
+        _cut_lock_connection(rival)
+        taken = try_scheduler_lock(rival, server_id)
+        assert taken is not None
+        assert not held.ensure(engine)  # the rival has it now: this scheduler must stop
+        taken.release()
+        held.release()
+    finally:
+        engine.dispose()
+        rival.dispose()

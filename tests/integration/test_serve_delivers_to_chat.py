@@ -304,3 +304,35 @@ def test_a_second_serve_waits_for_the_first_to_release_the_scheduler(
     for app in (first, second, third):
         assert app.engine is not None
         app.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_serve_stops_with_status_1_when_a_rival_took_the_lock_it_lost(
+    tmp_path: Path, postgres_url: str, docker_host: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    app = bootstrap.build(_environment(tmp_path, postgres_url, "booking-test-ssh", docker_host))
+    assert app.engine is not None
+    statuses: list[int] = []
+    reading, writing = os.pipe()
+    with os.fdopen(reading) as stdin:
+        thread = threading.Thread(target=lambda: statuses.append(serve(app, stdin=stdin)))
+        thread.start()
+        try:
+            _wait(lambda: any("booking serve is running" in r.getMessage() for r in caplog.records),
+                  "serve to run")
+            with app.engine.connect() as connection:  # the lock's session ends (a server restart)
+                connection.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"))
+                connection.commit()
+            rival = try_scheduler_lock(app.engine, app.server_id)  # another serve is quicker
+            assert rival is not None
+            thread.join(15)
+            assert statuses == [1]
+            assert any("took the scheduler lock" in r.getMessage() for r in caplog.records)
+            rival.release()
+        finally:
+            os.close(writing)
+            thread.join(15)
+    app.engine.dispose()
