@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from core.config import Config, load_config
 from core.conversation import ConversationEngine
-from core.gpu_inventory import gpu_count
+from core.gpu_inventory import gpu_inventory
 from core.notifier import Notifier
 from core.service import BookingService
 from storage.engine import make_engine, migrate
@@ -77,7 +77,7 @@ def build(environment: Environment | None = None) -> App:
     service = BookingService(
         config=config,
         uow=lambda: SqlUnitOfWork(engine, server_id),
-        gpu_count=gpu_count(config.capacity.gpus),
+        gpus=gpu_inventory(config.capacity.gpus),
         on_change=changed,
     )
     return App(config, service, ConversationEngine(service), environment, engine, server_id,

@@ -80,20 +80,54 @@ def _runs(ids: Sequence[int]) -> list[list[int]]:
     return runs
 
 
-def choose_gpus(free: Iterable[int], count: int) -> tuple[int, ...]:
+def choose_gpus(
+    free: Iterable[int], count: int, nvlinks: frozenset[frozenset[int]] = frozenset()
+) -> tuple[int, ...]:
     """Pick `count` GPUs among those free for the whole window.
 
-    Rule (best fit, keeps the pool least fragmented): take the *shortest* run
-    of consecutive free ids that can hold the whole request, from its low end,
-    so long runs stay whole for larger requests later. When no run is long
-    enough, fill from the longest runs first, so the request spans as few
-    pieces as possible. Ties go to the lower ids.
+    Rule: a multi-GPU request first looks for an NVLink island, a group of
+    free GPUs joined by NVLink, that can hold it whole, and takes the smallest
+    such island (lower ids on a tie). Within the island, or among all free
+    GPUs when there are no links or no island is big enough, the best fit that
+    keeps the pool least fragmented: the *shortest* run of consecutive free ids
+    that can hold the whole request, from its low end, so long runs stay whole
+    for larger requests later. When no run is long enough, fill from the
+    longest runs first, so the request spans as few pieces as possible.
     """
     if count <= 0:
         return ()
-    runs = _runs(sorted(set(free)))
-    if sum(len(run) for run in runs) < count:
+    ids = sorted(set(free))
+    if len(ids) < count:
         raise ValueError("not enough free GPUs")
+    if count > 1 and nvlinks:
+        islands = [island for island in _islands(ids, nvlinks) if len(island) >= count]
+        if islands:
+            ids = min(islands, key=lambda island: (len(island), island[0]))
+    return _best_fit(ids, count)
+
+
+def _islands(ids: list[int], nvlinks: frozenset[frozenset[int]]) -> list[list[int]]:
+    """Groups of `ids` joined by NVLink (directly or through each other)."""
+    islands: list[list[int]] = []
+    seen: set[int] = set()
+    for seed in ids:
+        if seed in seen:
+            continue
+        island, todo = [], [seed]
+        seen.add(seed)
+        while todo:
+            gpu = todo.pop()
+            island.append(gpu)
+            for other in ids:
+                if other not in seen and frozenset((gpu, other)) in nvlinks:
+                    seen.add(other)
+                    todo.append(other)
+        islands.append(sorted(island))
+    return islands
+
+
+def _best_fit(ids: list[int], count: int) -> tuple[int, ...]:
+    runs = _runs(ids)
     fitting = [run for run in runs if len(run) >= count]
     if fitting:
         best = min(fitting, key=lambda run: (len(run), run[0]))

@@ -18,6 +18,7 @@ import tzlocal
 from core.allocation import choose_gpus, choose_port, shortages, usage_in
 from core.config import Config
 from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
+from core.gpu_inventory import GpuInventory
 from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
 from core.messages import local_time
 from core.ports import UnitOfWork
@@ -70,13 +71,14 @@ class BookingService:
         *,
         config: Config,
         uow: Callable[[], UnitOfWork],
-        gpu_count: int,
+        gpus: GpuInventory,
         clock: Callable[[], datetime] = utcnow,
         on_change: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
         self._uow = uow
-        self.host = config.host_resources(gpu_count)
+        self.host = config.host_resources(gpus.count)
+        self._nvlinks = gpus.nvlinks
         self._clock = clock
         self._on_change = on_change or (lambda booking_id: None)
         self._slot = config.booking.slot_minutes
@@ -325,7 +327,8 @@ class BookingService:
         assert port is not None  # _problem checked that a port is free
         return Booking(
             account=account.name, start=window.start, end=window.end,
-            resources=request.resources, gpu_ids=choose_gpus(free_gpus, request.resources.gpus),
+            resources=request.resources,
+            gpu_ids=choose_gpus(free_gpus, request.resources.gpus, self._nvlinks),
             port=port, image=image, command=request.command or account.command,
         )
 

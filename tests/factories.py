@@ -11,6 +11,7 @@ import yaml
 
 from core.config import Config
 from core.domain import Account
+from core.gpu_inventory import GpuInventory
 from core.service import BookingService
 from tests.fakes import FakeUnitOfWork, Store
 
@@ -59,14 +60,14 @@ class Clock:
 
 def fake_service(
     *, members: tuple[str, ...] = ("alice", "bob", "carol"), clock: Callable[[], datetime] | None = None,
-    **overrides: Any,
+    nvlinks: frozenset[frozenset[int]] = frozenset(), **overrides: Any,
 ) -> tuple[BookingService, Store]:
     store = Store()
     for name in members:
         store.accounts[name] = Account(name=name, display_name=name, id=len(store.accounts) + 1)
     config = make_config(**overrides)
     service = BookingService(
-        config=config, uow=lambda: FakeUnitOfWork(store), gpu_count=int(config.capacity.gpus),
-        clock=clock or Clock(),
+        config=config, uow=lambda: FakeUnitOfWork(store),
+        gpus=GpuInventory(int(config.capacity.gpus), nvlinks), clock=clock or Clock(),
     )
     return service, store

@@ -19,6 +19,7 @@ import docker.errors
 from core.config import Config
 from core.docker_runtime import DockerRuntime
 from core.domain import Account, Booking, Resources, Status
+from core.gpu_inventory import GpuInventory
 from core.lifecycle import Lifecycle
 from core.notifier import Message
 from core.outbox import OutboxSender
@@ -124,7 +125,7 @@ def running_world(
     server_id = ensure_server(engine, config.server.name)
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
     listeners: list[Callable[[int], None]] = []
-    service = BookingService(config=config, uow=uow, gpu_count=2,
+    service = BookingService(config=config, uow=uow, gpus=GpuInventory(2),
                              on_change=lambda i: [f(i) for f in listeners] and None)
     passwords = PasswordDeriver(SECRET)
     notifier = RecordingNotifier()

@@ -93,3 +93,35 @@ def test_port_choice(preferred: int | None, busy: set[int], reserved: set[int],
                      port: int | None) -> None:
     assert choose_port(preferred=preferred, port_range=(10001, 10003), busy=frozenset(busy),
                        reserved=frozenset(reserved)) == port
+
+
+# Two NVLink islands of four, as on a two-board eight-GPU server.
+ISLANDS = frozenset(frozenset((a, b)) for group in ((0, 1, 2, 3), (4, 5, 6, 7))
+                    for a in group for b in group if a < b)
+
+
+@pytest.mark.parametrize(
+    ("free", "count", "chosen"),
+    [
+        ([1, 3, 4, 6], 2, (1, 3)),  # not the consecutive 3,4 across the boards
+        ([0, 1, 2, 4, 5], 2, (4, 5)),  # the smallest island that holds it whole
+        ([0, 1, 2, 3, 4, 5, 6, 7], 4, (0, 1, 2, 3)),
+        ([2, 3, 4], 3, (2, 3, 4)),  # no island is big enough: the run rule
+        ([1, 3, 4, 6], 1, (1,)),  # one GPU needs no link
+    ],
+)
+def test_multi_gpu_requests_stay_within_an_nvlink_island(
+    free: list[int], count: int, chosen: tuple[int, ...]
+) -> None:
+    assert choose_gpus(free, count, ISLANDS) == chosen
+
+
+def test_a_booking_gets_gpus_that_share_an_nvlink() -> None:
+    from core.domain import Resources
+    from core.service import BookingRequest
+    from tests.factories import fake_service
+
+    pairs = frozenset({frozenset((0, 2)), frozenset((1, 3))})
+    service, _ = fake_service(nvlinks=pairs)
+    booking = service.book(BookingRequest("alice", Resources(1, 1, 2), "now", "1-day"))
+    assert booking.gpu_ids == (0, 2)

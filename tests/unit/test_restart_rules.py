@@ -6,6 +6,7 @@ import pytest
 
 from core.conversation import ConversationEngine, booking_actions
 from core.domain import Booking, ErrorCode, Refusal, Resources, Status
+from core.gpu_inventory import GpuInventory
 from core.messages import HELP
 from core.service import BookingRequest, BookingService
 from tests.factories import Clock, fake_service, make_config
@@ -30,7 +31,7 @@ def refusal(service: BookingService, booking_id: int, actor: str = "bob") -> Ref
 def test_the_owner_may_restart_a_running_booking_and_the_scheduler_hears_of_it() -> None:
     changed: list[int] = []
     store = fake_service()[1]
-    service = BookingService(config=make_config(), uow=lambda: FakeUnitOfWork(store), gpu_count=4,
+    service = BookingService(config=make_config(), uow=lambda: FakeUnitOfWork(store), gpus=GpuInventory(4),
                              clock=Clock(), on_change=changed.append)  # the scheduler's hook
     booking = booked(service, store)
     service.restart(booking.id or 0, actor="bob")

@@ -11,6 +11,7 @@ import pytest
 
 from core.config import Config
 from core.domain import Resources, Status
+from core.gpu_inventory import GpuInventory
 from core.lifecycle import Lifecycle
 from core.notifier import Message
 from core.outbox import OutboxSender
@@ -79,7 +80,7 @@ class Rig:
         migrate(engine)
         server_id = ensure_server(engine, "gpu1")
         self.uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
-        self.service = BookingService(config=self.config, uow=self.uow, gpu_count=2,
+        self.service = BookingService(config=self.config, uow=self.uow, gpus=GpuInventory(2),
                                       clock=self.clock)
         for name in ("alice", "bob"):
             self.service.add_account(name)
