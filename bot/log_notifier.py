@@ -28,8 +28,12 @@ class LogNotifier:
         booking = f" booking #{message.booking_id}" if message.booking_id is not None else ""
         lines = [f"[message to {account.name}, {message.kind.value}{booking}]", message.text]
         lines += [f"  [{a.label}] -> type: {a.command}" for a in message.actions]
+        text = "\n".join(lines) + "\n"
+        if stream.isatty() and sys.stdin.isatty():
+            # The terminal chat is waiting at its prompt: print above it, then prompt again.
+            text = "\r\x1b[K" + text + "> "
         with self._lock:
-            stream.write("\n".join(lines) + "\n")
+            stream.write(text)
             stream.flush()
         log.info("message (%s%s) for %s written to stdout", message.kind.value, booking,
                  account.name)
