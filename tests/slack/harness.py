@@ -36,6 +36,7 @@ class Call:
     method: str
     args: dict[str, Any]
     body: bytes = b""
+    token: str = ""  # from the Authorization header
 
 
 @dataclass
@@ -44,6 +45,7 @@ class FakeSlackApi:
 
     timezones: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    socket_mode_url: str = ""  # what apps.connections.open hands out
     base_url: str = ""
     _server: ThreadingHTTPServer | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -56,7 +58,8 @@ class FakeSlackApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                answer = api._answer(self.path, self.headers.get("Content-Type", ""), body)
+                answer = api._answer(self.path, self.headers.get("Content-Type", ""), body,
+                                     self.headers.get("Authorization", "").removeprefix("Bearer "))
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -84,7 +87,9 @@ class FakeSlackApi:
 
     # ----- answering ------------------------------------------------------
 
-    def _answer(self, path: str, content_type: str, body: bytes) -> dict[str, Any]:
+    def _answer(
+        self, path: str, content_type: str, body: bytes, token: str = ""
+    ) -> dict[str, Any]:
         method = path.strip("/").split("?")[0]
         if method.startswith("api/"):
             method = method[4:]
@@ -101,7 +106,7 @@ class FakeSlackApi:
         if method.startswith("response/"):
             method = "response_url"
         with self._changed:
-            self.calls.append(Call(method, args, body))
+            self.calls.append(Call(method, args, body, token))
             self._changed.notify_all()
         return self._reply(method, args)
 
@@ -113,6 +118,8 @@ class FakeSlackApi:
             user = args["user"]
             return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": user,
                                          "tz": self.timezones.get(user, "Asia/Taipei")}}
+        if method == "apps.connections.open" and self.socket_mode_url:
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + args["users"]}}
         if method == "chat.postMessage":
