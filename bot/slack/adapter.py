@@ -49,7 +49,10 @@ class SlackAdapter:
         if self._app_token:
             self._socket_mode = SocketModeHandler(self.app, self._app_token)
             self._socket_mode.connect()  # the client's own threads keep it connected
-            log.info("Slack adapter connected in Socket Mode")
+            if self._socket_mode.client.is_connected():
+                log.info("Slack adapter connected in Socket Mode")
+            else:
+                log.warning("Slack Socket Mode is not connected yet; it keeps trying")
             return
         self._server = http_server(self.app, self._host, self._port)
         self._thread = threading.Thread(
