@@ -26,9 +26,15 @@ log = logging.getLogger(__name__)
 
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}
+# The words the engine knows first on a line; adapters that pass text through
+# (Slack's `/book ...`) use this list too.
+VERBS = ("book", "list", "ls", "cancel", "end", "extend", "restart", "help", "key", "keys",
+         "timezone", *sorted(_ABANDON))
 _COMMAND = re.compile(
-    r"^(book|list|ls|cancel|end|extend|restart|help|key|keys|timezone)\b\s*(.*)$", re.IGNORECASE | re.DOTALL
+    r"^(book|list|ls|cancel|end|extend|restart|help|key|keys|timezone)\b\s*(.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
+_BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
@@ -82,7 +88,7 @@ class ConversationEngine:
         if lowered in _ABANDON or (lowered == "cancel" and state.get("step")):
             return [Reply("OK, I forgot that request. Say `book` to start again.")], {}
         command = _COMMAND.match(text)
-        if state.get("step") and command is None:
+        if state.get("step") and (command is None or self._is_answer(command)):
             return self._answer(account, text, state)
         if command is None:
             return [Reply(f"I did not understand `{text[:80]}`.\n{HELP}")], state
@@ -111,9 +117,16 @@ class ConversationEngine:
         return Reply("Your bookings:\n" + "\n".join(lines), actions)
 
     @staticmethod
-    def _booking_id(text: str, usage: str) -> tuple[int, str]:
-        match = re.match(r"^#?(\d+)\s*(.*)$", text)
-        if not match:
+    def _is_answer(command: re.Match[str]) -> bool:
+        """`end 3-day` while a question waits answers it; it does not end booking 3."""
+        verb, rest = command.group(1).lower(), command.group(2).strip()
+        return verb in ("end", "cancel") and not re.fullmatch(r"#?\d{1,18}", rest)
+
+    @staticmethod
+    def _booking_id(text: str, usage: str, *, more: bool = False) -> tuple[int, str]:
+        """`12` or `#12` (and, with `more`, what follows it)."""
+        match = _BOOKING_ID.match(text)
+        if not match or (match.group(2) and not more):
             raise Refusal(ErrorCode.BAD_INPUT, f"Which booking? Say `{usage}`; `list` shows the numbers.")
         return int(match.group(1)), match.group(2)
 
@@ -125,7 +138,7 @@ class ConversationEngine:
         return Reply(f"Booking #{booking_id} ends now; its files are backed up first.")
 
     def _extend(self, account: Account, rest: str) -> Reply:
-        booking_id, end_text = self._booking_id(rest, "extend N 2-day")
+        booking_id, end_text = self._booking_id(rest, "extend N 2-day", more=True)
         if not end_text:
             raise Refusal(ErrorCode.BAD_INPUT, "Extend by how much? e.g. `extend 12 2-day`.")
         booking = self._service.extend(booking_id, end_text, actor=account.name)
@@ -160,7 +173,7 @@ class ConversationEngine:
         memory = parsed.memory if parsed.memory is not None else min(
             int(defaults["memory"]), maximum.memory
         )
-        gpus = parsed.gpus if parsed.gpus is not None else int(defaults["gpus"])
+        gpus = parsed.gpus if parsed.gpus is not None else min(int(defaults["gpus"]), maximum.gpus)
         return [cpus, memory, gpus]
 
     def _advance(
@@ -203,6 +216,9 @@ class ConversationEngine:
     ) -> tuple[list[Reply], dict[str, Any]]:
         step = state["step"]
         draft = state["draft"]
+        if step in ("start", "end"):  # "end 3-day", "starting tomorrow 9am"
+            text = re.sub(r"^(?:ends?|ending|starts?|starting|from|until|till|for)\s+", "", text,
+                          flags=re.IGNORECASE) or text
         if step == "offer":
             if text.lower().rstrip(".!") in _YES:
                 draft["start"] = state["offer"]
@@ -257,14 +273,24 @@ class ConversationEngine:
     ) -> tuple[list[Reply], dict[str, Any]]:
         state = {"draft": draft}
         if refusal.code == ErrorCode.BAD_TIME:
+            try:
+                self._service.parse_start(account, draft["start"])
+            except Refusal as start_problem:  # time went by, or the start was never right
+                draft.pop("start")
+                return [Reply(f"{start_problem.message} When should it start?")], {
+                    **state, "step": "start", "pending": [None, end]}
             return [Reply(f"{refusal.message} When should it end?")], {**state, "step": "end"}
         if refusal.earliest_start is not None:
             local = refusal.earliest_start.astimezone(self._service.zone_of(account))
             offer = f"{local:%Y %m %d %H %M}"
             end_text = self._same_duration(account, draft, end, refusal.earliest_start)
+            cpus, memory, gpus = draft["resources"]
+            # The button carries the whole request, so an old offer's button books
+            # what it says, not whatever was offered last.
+            take = f"book {cpus:g} cpus {memory}g {gpus} gpus {offer} to {end_text}"
             return [Reply(
                 refusal.message + " Shall I book it then? (yes / no)",
-                (Action(f"Book from {local:%a %d %b %H:%M}", "yes", "primary"),),
+                (Action(f"Book from {local:%a %d %b %H:%M}", take, "primary"),),
             )], {**state, "step": "offer", "offer": offer, "end": end_text}
         draft.pop("resources", None)
         return [Reply(f"{refusal.message} {self._capability_question(account)}")], {

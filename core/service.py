@@ -8,7 +8,7 @@ requests can overbook CPUs, memory, a GPU or a port.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -51,6 +51,11 @@ class SlotFree:
     cpus: float
     memory: int
     gpu_ids: tuple[int, ...]
+
+
+def admin_names(accounts: Iterable[Account], config: Config) -> list[str]:
+    """Admins: accounts marked admin and the names listed in the config."""
+    return sorted({a.name for a in accounts if a.is_admin} | set(config.admins))
 
 
 def merge_slots(slots: list[SlotFree]) -> list[SlotFree]:
@@ -114,8 +119,12 @@ class BookingService:
         return account
 
     def _admins(self, uow: UnitOfWork) -> str:
-        names = {a.name for a in uow.accounts.all() if a.is_admin} | set(self.config.admins)
-        return ", ".join(sorted(names)) or "the server's administrator"
+        return ", ".join(admin_names(uow.accounts.all(), self.config)) or "the server's administrator"
+
+    def admin_names(self) -> str:
+        """Who to ask, for refusals that need an admin: `alice, bob`."""
+        with self._uow() as uow:
+            return self._admins(uow)
 
     def chat_account(self, platform: str, chat_id: str, display_name: str = "") -> Account:
         """The account linked to a chat user; created on first use when registration is open."""
@@ -129,7 +138,9 @@ class BookingService:
                     "You have no booking account yet. Ask an admin "
                     f"({self._admins(uow)}) to link you to your lab id.",
                 )
-            name = self._free_name(uow, display_name or f"{platform}-{chat_id}")
+            # A chat name is chosen by its user: it never takes an admin's name.
+            name = self._free_name(uow, display_name or f"{platform}-{chat_id}",
+                                   taken=set(self.config.admins))
             account = Account(name=name, display_name=display_name or name)
             setattr(account, f"{platform}_id", chat_id)
             account = uow.accounts.add(account)
@@ -137,10 +148,10 @@ class BookingService:
             return account
 
     @staticmethod
-    def _free_name(uow: UnitOfWork, wanted: str) -> str:
+    def _free_name(uow: UnitOfWork, wanted: str, *, taken: set[str]) -> str:
         base = "".join(ch for ch in wanted.lower() if ch.isalnum() or ch in "-_.") or "member"
         name, n = base, 1
-        while uow.accounts.get(name) is not None:
+        while name in taken or uow.accounts.get(name) is not None:
             n += 1
             name = f"{base}{n}"
         return name
@@ -293,6 +304,8 @@ class BookingService:
                 self._require_admin(uow, actor)
             self.check_resources(account, request.resources)
             image = self._image(account, request.image)
+            if request.port is not None:
+                self._own_port(uow, account, request.port)  # in range, no one else's
             window = self.parse_window(account, request.start, request.end)
             uow.bookings.lock_server()
             reserved = uow.accounts.reserved_ports(except_name=account.name)
@@ -346,10 +359,6 @@ class BookingService:
             return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
         low, high = self.config.booking.ports
         if request.port is not None:
-            if not low <= request.port <= high:
-                return ErrorCode.PORT_TAKEN, f"Port {request.port} is outside {low}-{high}."
-            if request.port in reserved:
-                return ErrorCode.PORT_TAKEN, f"Port {request.port} belongs to another member."
             if request.port in usage.busy_ports:
                 return ErrorCode.PORT_TAKEN, f"Port {request.port} is taken at that time."
         elif choose_port(
@@ -414,16 +423,26 @@ class BookingService:
         with self._uow() as uow:
             return self._owned(uow, booking_id, actor)
 
+    def _require_current(
+        self, uow: UnitOfWork, booking: Booking, now: datetime, instead: str
+    ) -> None:
+        """Only a booking that still holds its window can be changed."""
+        if booking.holds_resources and booking.end > now:
+            return
+        if booking.holds_resources:
+            ended = local_time(booking.end, self.zone_of(self._existing(uow, booking.account)))
+            why = f"ended at {ended}"
+        else:
+            why = f"is {booking.status.value}"
+        raise Refusal(ErrorCode.NOT_FOUND, f"Booking #{booking.id} {why}; {instead}.")
+
     def cancel(self, booking_id: int, *, actor: str | None) -> Booking:
         """Cancel before the start; end a running booking now."""
         with self._uow() as uow:
             uow.bookings.lock_server()
             booking = self._owned(uow, booking_id, actor)
             now = self.now()
-            if not booking.holds_resources or booking.end <= now:
-                raise Refusal(
-                    ErrorCode.NOT_FOUND, f"Booking #{booking_id} is already {booking.status.value}."
-                )
+            self._require_current(uow, booking, now, "book anew with `book`")
             if booking.status == Status.BOOKED:
                 booking = replace(booking, status=Status.CANCELLED)
                 kind = "cancelled"
@@ -442,10 +461,7 @@ class BookingService:
             uow.bookings.lock_server()
             booking = self._owned(uow, booking_id, actor)
             now = self.now()
-            if not booking.holds_resources or booking.end <= now:
-                raise Refusal(
-                    ErrorCode.NOT_FOUND, f"Booking #{booking_id} is {booking.status.value}; book anew."
-                )
+            self._require_current(uow, booking, now, "book a new window with `book`")
             account = self._existing(uow, booking.account)
             new_end = self._new_end(account, booking, end_text, now)
             extra = Window(booking.end, new_end)

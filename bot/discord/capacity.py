@@ -18,10 +18,8 @@ CHART_NAME = "gpu-timeline.png"
 def require_admin(service: BookingService, account: Account) -> None:
     if service.is_admin(account):
         return
-    admins = ", ".join(a.name for a in service.accounts() if service.is_admin(a))
     raise Refusal(
-        ErrorCode.NOT_OWNER,
-        f"Only booking admins ({admins or 'see the server config'}) may use /capacity.",
+        ErrorCode.NOT_OWNER, f"Only booking admins ({service.admin_names()}) may use /capacity."
     )
 
 

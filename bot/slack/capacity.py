@@ -70,7 +70,7 @@ class CapacityCommand:
         if not admin:
             raise Refusal(
                 ErrorCode.NOT_OWNER,
-                "That needs an admin (" + ", ".join(self._service.config.admins) + "); "
+                f"That needs an admin ({self._service.admin_names()}); "
                 "`/capacity` alone shows what is free.",
             )
 

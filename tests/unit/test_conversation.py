@@ -80,9 +80,19 @@ def test_a_refusal_offers_the_earliest_start_and_yes_takes_it(setup) -> None:  #
     [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
     assert "GPUs (1 asked, 0 free)" in offer.text
     assert "earliest start that fits is 2026 11 30 12 00 (CST)" in offer.text
-    assert [a.command for a in offer.actions] == ["yes"]
+    [take] = offer.actions
+    assert take.command == "book 4 cpus 16g 1 gpus 2026 11 30 12 00 to 2026 12 02 12 00"
     [done] = chat(engine, service, "bob", "yes")
     assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST" in done.text
+
+
+def test_an_old_offer_button_books_what_it_offered(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    chat(engine, service, "alice", "book 4 gpus 2 cpus 8g now 1-day")
+    [first] = chat(engine, service, "bob", "book 1 gpu now 2-day")
+    chat(engine, service, "bob", "book 2 gpus 2 cpus 8g now 1-day")  # a newer offer
+    [done] = chat(engine, service, "bob", first.actions[0].command)  # the first offer's button
+    assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST, 4 CPUs, 16 GB, 1 GPU" in done.text
 
 
 def test_list_cancel_and_extend(setup) -> None:  # type: ignore[no-untyped-def]
@@ -142,3 +152,31 @@ def test_members_manage_their_ssh_keys_and_time_zone(setup) -> None:  # type: ig
     assert "2026-11-29 05:00 CET" in booked.text
     [reply] = chat(engine, service, "bob", "keys clear")
     assert "removed" in reply.text and store.accounts["bob"].ssh_keys == ""
+
+
+def test_end_with_a_duration_answers_the_question_and_cancels_nothing(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "alice", "book 1 gpu 1-day for 1-day")  # booking #1
+    chat(engine, service, "bob", "book 1 gpu now")
+    [done] = chat(engine, service, "bob", "end 3-day")
+    assert done.text.startswith("Booked: #2 [booked] bob: 2026-11-29 12:00 CST -> 2026-12-02 12:00 CST")
+    [reply] = chat(engine, service, "alice", "cancel 1-day")
+    assert "Which booking? Say `cancel N`" in reply.text
+    assert store.bookings[1].status == "booked"
+
+
+def test_a_start_that_went_by_is_asked_again_not_the_end(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    chat(engine, service, "bob", "book 1 cpu 1g today 13:00")
+    service._clock.advance(hours=1, minutes=30)  # type: ignore[attr-defined]  # 13:40 now
+    [reply] = chat(engine, service, "bob", "1-day")
+    assert reply.text == "The start is in the past; use `now` or a later time. When should it start?"
+    [reply] = chat(engine, service, "bob", "now")
+    assert reply.text.startswith("Booked: #1 [booked] bob: 2026-11-29 13:30 CST -> 2026-11-30 13:30 CST")
+
+
+def test_unnamed_gpus_default_is_capped_at_the_members_maximum() -> None:
+    service, _store = fake_service(booking={"default_request": {"cpus": 2, "memory": 4, "gpus": 3}})
+    engine = ConversationEngine(service)
+    [reply] = chat(engine, service, "bob", "book 2 cpus now 1-day")
+    assert "2 CPUs, 4 GB, 2 GPUs" in reply.text  # bob may have 2 GPUs at most

@@ -240,3 +240,33 @@ def test_refused_booking_leaves_no_trace() -> None:
     before = (dict(store.bookings), list(store.events))
     refused(service, request(user="bob", gpus=1))
     assert (store.bookings, store.events) == before
+
+
+def test_a_chat_name_never_takes_an_admins_name() -> None:
+    service, _store = fake_service(members=(), booking={"registration": "open"})
+    account = service.chat_account("discord", "4242", "alice")  # alice is a config admin
+    assert account.name == "alice2"
+    assert not service.is_admin(account)
+
+
+def test_a_port_that_can_never_be_had_is_refused_without_an_offer() -> None:
+    service, store = fake_service()
+    store.accounts["carol"].preferred_port = 10003
+    for port, words in ((10003, "Port 10003 belongs to another member."),
+                        (80, "Port 80 is outside 10001-10010.")):
+        refusal = refused(service, request(port=port))
+        assert (refusal.code, refusal.message, refusal.earliest_start) == (
+            ErrorCode.PORT_TAKEN, words, None)
+
+
+def test_changing_a_booking_that_ended_says_when_it_ended() -> None:
+    clock = Clock()
+    service, _store = fake_service(clock=clock)
+    booking = service.book(request(end="2026 11 29 14 00"))
+    clock.advance(hours=3)
+    for change in (lambda: service.cancel(booking.id or 0, actor="bob"),
+                   lambda: service.extend(booking.id or 0, "1-day", actor="bob")):
+        with pytest.raises(Refusal) as caught:
+            change()
+        assert caught.value.message.startswith(
+            f"Booking #{booking.id} ended at 2026-11-29 14:00 CST; book")

@@ -14,6 +14,7 @@ from bot.slack.blocks import MAX_MESSAGE_BLOCKS, BlockList
 from bot.slack.capacity import SUMMARY_DAYS, CapacityCommand
 from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
 from bot.slack.modal import booking_modal
+from core.conversation import VERBS
 from core.domain import Refusal
 from core.messages import Reply
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # What follows `/book` is passed to the conversation engine as typed, when it
 # starts with one of its own verbs; anything else is a booking request.
-_ENGINE_VERBS = {"list", "ls", "cancel", "end", "extend", "help", "abort", "book"}
+_ENGINE_VERBS = frozenset(VERBS)
 
 
 def engine_text(text: str) -> str:
