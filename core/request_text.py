@@ -2,6 +2,11 @@
 
 `book 2 gpus 8 cpus 32g now 3-day`, `book 1 gpu tomorrow 9am for 1-week`,
 `8 32 1` (the old CLI's `cpus memory gpus`). Whatever is not found stays None.
+
+The times are only split here, never judged: `book 1 gpu now 1-day ✨` gives the
+start `now 1-day ✨`, which core.timeparse refuses (stray symbols and `now` or a
+duration mixed with other words are refused there, not dropped), so a line that
+is not fully understood is never booked at some other time.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ _TRIPLE = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s*$")
 _EXACT = r"\d{4}(?:\s+\d{1,2}){4}"
 _TWO_EXACT = re.compile(rf"^({_EXACT})\s+({_EXACT})$")
 _SEPARATOR = re.compile(r"^(.*?)\s+(?:for|until|till|to|->)\s+(.+)$", re.IGNORECASE)
-_TRAILING_FLAGS = re.compile(r"^(.*?)\s*((?:\d+\s*-?\s*(?:days?|weeks?)\s*)+)$", re.IGNORECASE)
+_AMOUNT = r"\d+\s*-?\s*(?:days?|weeks?|hours?|hrs?|h)\b"
+_TRAILING_FLAGS = re.compile(
+    rf"^(.*?)\s*((?:{_AMOUNT}\s*(?:and\b\s*)?)*{_AMOUNT})\s*$", re.IGNORECASE
+)
+_FIRST_AMOUNT = re.compile(rf"^({_AMOUNT})\s*(?:and\b\s*)?(.*)$", re.IGNORECASE)
+_ENDS_WITH_IN = re.compile(r"(?:^|\s)in$", re.IGNORECASE)
 
 
 @dataclass
@@ -67,7 +77,10 @@ def _whole(value: str) -> int:
 
 
 def split_times(text: str) -> tuple[str | None, str | None]:
-    """`now 3-day` -> (now, 3-day); `tomorrow 9am for 1-week` -> (tomorrow 9am, 1-week)."""
+    """`now 3-day` -> (now, 3-day); `tomorrow 9am for 1-week` -> (tomorrow 9am, 1-week).
+
+    `in 3 hours` is a start on its own; `in 3 hours 1-day` -> (in 3 hours, 1-day).
+    """
     text = re.sub(r"^(?:from|starting|start)\s+", "", text.strip(), flags=re.IGNORECASE)
     if not text:
         return None, None
@@ -79,7 +92,12 @@ def split_times(text: str) -> tuple[str | None, str | None]:
         return separated.group(1) or None, separated.group(2)
     trailing = _TRAILING_FLAGS.match(text)
     if trailing:
-        return trailing.group(1) or None, trailing.group(2).strip()
+        head, flags = trailing.group(1), trailing.group(2).strip()
+        if _ENDS_WITH_IN.search(head):  # `in 3 hours`: the first amount belongs to the start
+            first = _FIRST_AMOUNT.match(flags)
+            if first:
+                return f"{head} {first.group(1)}", first.group(2) or None
+        return head or None, flags
     return text, None
 
 

@@ -24,7 +24,14 @@ from core.messages import local_time
 from core.ports import UnitOfWork
 from core.restart_requests import REQUESTED as RESTART_REQUESTED
 from core.restart_requests import pending_request
-from core.timeparse import TimeInputError, parse_duration, parse_end, parse_start, slot_floor
+from core.timeparse import (
+    TimeInputError,
+    parse_duration,
+    parse_end,
+    parse_start,
+    slot_ceil,
+    slot_floor,
+)
 
 LIMIT_KEYS = ("cpus", "memory", "gpus")
 
@@ -224,6 +231,12 @@ class BookingService:
                 raise Refusal(
                     ErrorCode.BAD_INPUT, f"`{key}={text}` is not a number; use a number or `max`."
                 ) from None
+            from math import isfinite  # nan or inf would switch the maximum's check off
+
+            if not isfinite(number):
+                raise Refusal(
+                    ErrorCode.BAD_INPUT, f"`{key}={text}` is not a finite number; use a number or `max`."
+                )
             if number < 0:
                 raise Refusal(ErrorCode.BAD_INPUT, f"`{key}` cannot be negative.")
             parsed[key] = number
@@ -261,7 +274,7 @@ class BookingService:
         max_days = self.config.booking.max_days
         if start < slot_floor(now, self._slot):
             raise Refusal(ErrorCode.BAD_TIME, "The start is in the past; use `now` or a later time.")
-        if start > now + timedelta(days=max_days):
+        if start > slot_ceil(now + timedelta(days=max_days), self._slot):
             raise Refusal(
                 ErrorCode.BAD_TIME, f"The start is more than {max_days} days ahead; pick an earlier day."
             )
