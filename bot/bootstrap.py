@@ -10,7 +10,9 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -35,7 +37,7 @@ class Environment(BaseSettings):
     slack_app_token: str | None = None  # xapp-...: Socket Mode; unset: HTTP mode
     slack_signing_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"
-    booking_slack_port: int = 3000
+    booking_slack_port: Annotated[int, Field(ge=0, le=65535)] = 3000  # 0: any free port
     # Scheduler (bot/serve.py): the Docker engine (default: the local socket),
     # the secret passwords are derived from (default: a 0600 file under the
     # data folder, made once), and that data folder.
@@ -46,6 +48,20 @@ class Environment(BaseSettings):
     # sync to discord_guild_id at once when set, else globally (up to an hour).
     discord_token: str | None = None
     discord_guild_id: int | None = None
+
+    @field_validator("booking_database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        # Other databases would fail later with a missing driver module.
+        scheme, found, _rest = value.partition("://")
+        if scheme not in DATABASE_SCHEMES:
+            what = f"`{scheme}` databases are not supported" if found else "not a database URL"
+            raise ValueError(f"{what}; use {SUPPORTED_DATABASES}")
+        return value
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+SUPPORTED_DATABASES = "sqlite:///path/to/booking.db or postgresql://user:password@host/database"
 
 
 @dataclass

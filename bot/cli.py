@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from datetime import tzinfo
 from typing import Any, TextIO, TypeVar
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import bootstrap
@@ -27,16 +29,46 @@ from core.service import BookingRequest, BookingService, merge_slots
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Booking ids as the database stores them (a signed 64-bit integer).
+BOOKING_ID = click.IntRange(1, 2**63 - 1)
+
+# What works, for the environment variables whose values are checked.
+_VARIABLE_HINTS = {
+    "BOOKING_SLACK_PORT": "a port number such as 3000",
+    "DISCORD_GUILD_ID": "the Discord server's numeric id (Copy Server ID), or leave it unset",
+}
+
+
 def _app() -> bootstrap.App:
     try:
         return bootstrap.build()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except ValidationError as exc:  # a setting from the environment or .env
+        raise click.ClickException(_environment_problem(exc)) from None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise click.ClickException(
             f"cannot open the database (BOOKING_DATABASE_URL): {reason}"
         ) from None
+
+
+def _environment_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    variable = str(error["loc"][0]).upper() if error["loc"] else "the environment"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    hint = _VARIABLE_HINTS.get(variable)
+    return f"{variable} (environment or .env): {message}" + (f"; use {hint}" if hint else "")
+
+
+class _FiniteFloat(click.FloatRange):
+    """A number of at least `min`; nan and inf are not numbers here."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number; use a number such as 4.", param, ctx)
+        return number
 
 
 @contextmanager
@@ -98,6 +130,9 @@ def serve() -> None:
     """Run the service: the scheduler, the chat adapters, and the terminal chat on a TTY."""
     from bot.serve import serve as run_service  # keeps the other commands' start-up light
 
+    if not sys.stdin.isatty():  # under systemd or nohup: the journal shows what it does
+        for package in ("bot", "core", "storage"):  # not the libraries' chatter
+            logging.getLogger(package).setLevel(logging.INFO)
     app = _app()
     with _refusals(False):
         try:
@@ -122,7 +157,7 @@ def chat(user_name: str | None) -> None:
 
 @main.command()
 @click.option("--user", "user_name", required=True, help="The member's lab id.")
-@click.option("--cpus", type=click.FloatRange(min=0), required=True)
+@click.option("--cpus", type=_FiniteFloat(min=0), required=True)
 @click.option("--memory", type=click.IntRange(min=0), required=True, help="GB (RAM + swap).")
 @click.option("--gpus", type=click.IntRange(min=0), required=True)
 @click.option("--start", required=True, help="now, 2-day, 'YYYY MM DD hh mm', 'tomorrow 9am'...")
@@ -160,7 +195,7 @@ def list_bookings(user_name: str | None, history: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("booking_id", type=int)
+@click.argument("booking_id", type=BOOKING_ID)
 @click.option("--user", "user_name", required=True, help="Who cancels: the owner or an admin.")
 @_json_option
 def cancel(booking_id: int, user_name: str, as_json: bool) -> None:
@@ -173,7 +208,7 @@ def cancel(booking_id: int, user_name: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("booking_id", type=int)
+@click.argument("booking_id", type=BOOKING_ID)
 @click.option("--end", required=True, help="2-day (longer by two days) or a new end time.")
 @click.option("--user", "user_name", required=True, help="Who extends: the owner or an admin.")
 @_json_option
@@ -186,7 +221,7 @@ def extend(booking_id: int, end: str, user_name: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("booking_id", type=int)
+@click.argument("booking_id", type=BOOKING_ID)
 @click.option("--user", "user_name", required=True, help="Who restarts: the owner or an admin.")
 @_json_option
 def restart(booking_id: int, user_name: str, as_json: bool) -> None:

@@ -6,17 +6,77 @@ problem; the command line prints it and exits without a traceback.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from core.domain import Resources
 
-MaxOr = float | Literal["max"]
-NonNeg = Annotated[int, Field(ge=0)]
+
+def _not_a_bool(value: Any) -> Any:
+    """YAML's true/false would otherwise count as 1/0 where a number is expected."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
+# Numbers in the file: never booleans, never .inf or .nan (allow_inf_nan below).
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
+Real = Annotated[float, BeforeValidator(_not_a_bool)]
+NonNeg = Annotated[Int, Field(ge=0)]
+
+
+def _finite_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _max_or_number(value: Any) -> float | Literal["max"]:
+    if value == "max":
+        return "max"
+    number = _finite_number(value)
+    if number is None or number < 0:
+        raise ValueError(f"use a number >= 0 or `max`, not {_shown(value)}")
+    return number
+
+
+def _auto_or_count(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    number = _finite_number(value)
+    if number is None or number < 0 or not number.is_integer():
+        raise ValueError(f"use `auto` or a whole number >= 0, not {_shown(value)}")
+    return int(number)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+# A limit: a number (GB for memory and the spaces) or `max`, the host's capacity.
+MaxOr = Annotated[float | Literal["max"], PlainValidator(_max_or_number)]
+GpuCount = Annotated[int | Literal["auto"], PlainValidator(_auto_or_count)]
 
 
 class ConfigError(Exception):
@@ -24,13 +84,23 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ServerSection(_Strict):
-    name: str = "gpu1"
+    name: str = "gpu1"  # the server's row in the database and its containers' label
     public_host: str = "localhost"
     timezone: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _short_word(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", value):
+            raise ValueError(
+                f"{value!r} is not a short word; use up to 32 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (for example gpu1)"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -44,32 +114,49 @@ class ServerSection(_Strict):
 
 
 class CapacitySection(_Strict):
-    cpus: Annotated[float, Field(gt=0)]
-    ram: Annotated[int, Field(gt=0)]
+    cpus: Annotated[Real, Field(gt=0)]
+    ram: Annotated[Int, Field(gt=0)]
     swap: NonNeg = 0
-    gpus: NonNeg | Literal["auto"] = "auto"
+    gpus: GpuCount = "auto"
 
 
-def _default_request() -> dict[Literal["cpus", "memory", "gpus"], float]:
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
+class DefaultRequest(TypedDict, total=False):
+    cpus: Annotated[Real, Field(ge=1)]
+    memory: Annotated[Int, Field(ge=1)]  # GB
+    gpus: NonNeg
+
+
+def _default_request() -> DefaultRequest:
     return {"cpus": 4, "memory": 16, "gpus": 0}
 
 
 class BookingSection(_Strict):
-    slot_minutes: Annotated[int, Field(gt=0, le=1440)] = 30
-    max_days: Annotated[int, Field(gt=0, le=365)] = 14
-    ports: tuple[int, int] = (10001, 11000)
+    slot_minutes: Annotated[Int, Field(gt=0, le=1440)] = 30
+    max_days: Annotated[Int, Field(gt=0, le=365)] = 14
+    ports: tuple[Int, Int] = (10001, 11000)
     registration: Literal["open", "closed"] = "closed"
-    # What a one-line request that names some resources gets for the others.
-    default_request: dict[Literal["cpus", "memory", "gpus"], float] = Field(
-        default_factory=_default_request
-    )
+    # What a one-line request that names some resources gets for the others;
+    # keys left out keep their defaults (4 CPUs, 16 GB, no GPU).
+    default_request: DefaultRequest = Field(default_factory=_default_request)
 
     @field_validator("slot_minutes")
     @classmethod
-    def _divides_a_day(cls, value: int) -> int:
-        if 1440 % value:
-            raise ValueError("must divide a day evenly (for example 15, 30 or 60)")
+    def _fits_the_clock(cls, value: int) -> int:
+        # Slots must line up with the hour (times are given as hh:00, hh:30...)
+        # and repeat the same way every day.
+        if 60 % value and (value % 60 or 1440 % value):
+            raise ValueError(
+                f"{value} does not fit the clock; use minutes that divide an hour "
+                "(for example 15, 30 or 60) or whole hours that divide a day (120, 180, 240, "
+                "360, 480, 720 or 1440)"
+            )
         return value
+
+    @field_validator("default_request")
+    @classmethod
+    def _fill_defaults(cls, value: DefaultRequest) -> DefaultRequest:
+        return {**_default_request(), **value}
 
     @field_validator("ports")
     @classmethod
@@ -114,13 +201,13 @@ class VolumesSection(_Strict):
 class SchedulerSection(_Strict):
     """When and how `booking serve` starts and ends containers."""
 
-    reconcile_seconds: Annotated[float, Field(gt=0)] = 30
+    reconcile_seconds: Annotated[Real, Field(gt=0)] = 30
     reminder_minutes: NonNeg = 30
-    start_deadline_minutes: Annotated[float, Field(gt=0)] = 10
+    start_deadline_minutes: Annotated[Real, Field(gt=0)] = 10
     stop_grace_seconds: NonNeg = 30
-    ssh_wait_seconds: Annotated[float, Field(gt=0)] = 60
+    ssh_wait_seconds: Annotated[Real, Field(gt=0)] = 60
     ssh_check_host: str = "127.0.0.1"
-    workers: Annotated[int, Field(gt=0, le=256)] = 8
+    workers: Annotated[Int, Field(gt=0, le=256)] = 8
 
 
 class ContainerSection(_Strict):
@@ -170,13 +257,47 @@ def load_config(path: Path) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif first["type"] == "missing":
-            message = "required key is missing"
-        more = len(exc.errors()) - 1
-        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(f"{path}: {key}: {message}{tail}") from None
+        raise ConfigError(_first_problem(path, raw, exc)) from None
+
+
+def _first_problem(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
+    """`file: key: problem`, the key written as in the file, plus how many more."""
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        key = _key_path(error["loc"], raw, missing=error["type"] == "missing")
+        problems.setdefault(key, _message(error))
+    key, message = next(iter(problems.items()))
+    more = len(problems) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{path}: {key}: {message}{tail}"
+
+
+def _key_path(loc: tuple[int | str, ...], raw: Any, *, missing: bool) -> str:
+    """The loc's parts that are keys (or list positions) of the file itself.
+
+    pydantic adds the names of a union's branches and of validators (`float`,
+    `literal['max']`, `function-after[...]`); those never reach the admin.
+    """
+    keys: list[str] = []
+    node = raw
+    for index, part in enumerate(loc):
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        elif missing and index == len(loc) - 1:
+            pass  # the missing key itself
+        else:
+            continue
+        keys.append(str(part))
+    return ".".join(keys) or "(top level)"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "finite_number":
+        return "use a finite number, not .inf or .nan"
+    return str(error["msg"]).removeprefix("Value error, ")
