@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,11 @@ class Status(StrEnum):
 # A booking holds resources until its container is gone. `ending` still holds
 # them: the container exists while its files are backed up.
 HOLDING = frozenset({Status.BOOKED, Status.STARTING, Status.RUNNING, Status.ENDING})
+
+
+def new_password_salt() -> str:
+    """16 random bytes as hex: a booking's password salt."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ class Booking:
     command: str | None = None
     status: Status = Status.BOOKED
     id: int | None = None
+    # Random and new for every booking; the login password is derived from it
+    # (core/passwords.py), so two bookings never share a password, even with the
+    # same id in two databases. None only for bookings that were running when
+    # migration 0003 ran: they keep the password they were given.
+    password_salt: str | None = field(default_factory=new_password_salt,
+                                      repr=False, compare=False)
 
     @property
     def window(self) -> Window:

@@ -30,6 +30,7 @@ from core.passwords import PasswordDeriver
 from core.ports import Event, SchedulerUnitOfWork
 from core.quota import over_quota
 from core.runtime import ContainerError, ContainerRuntime
+from core.service import admin_names
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class Lifecycle:
         restore = [item for item in plan if (backup / item.backup_path).exists()]
         spec = build_spec(
             self._config, booking, account, restore=restore,
-            password=self._passwords.password_for(booking.id),
+            password=self._passwords.password_for(booking),
         )
         try:
             self._runtime.start(spec)
@@ -210,7 +211,7 @@ class Lifecycle:
             spec = build_spec(
                 self._config, booking, self._account(booking.account),
                 restore=[item for item in plan if item.backup_path in restored],
-                password=self._passwords.password_for(booking.id),
+                password=self._passwords.password_for(booking),
             )
             self._runtime.start(spec)
         except ContainerError as exc:
@@ -305,8 +306,7 @@ class Lifecycle:
             uow.bookings.save(replace(current, status=Status.FAILED))
             uow.bookings.record(booking.id, "failed", ACTOR, reason=reason)
             enqueue(uow.outbox, current.account, words.failed(current, reason), self._clock())
-            admins = {a.name for a in uow.accounts.all() if a.is_admin} | set(self._config.admins)
-            for admin in sorted(admins):
+            for admin in admin_names(uow.accounts.all(), self._config):
                 enqueue(uow.outbox, admin, words.admin_failed(current, reason), self._clock())
             uow.commit()
         log.error("booking %d failed: %s", booking.id, reason)

@@ -4,7 +4,8 @@
 A message is marked sent right after a channel accepts it, so across crashes
 and restarts each message goes out once; only a crash in the instant between
 delivery and that commit can repeat one. Passwords are never stored: the text
-holds a placeholder that is rendered at send time (core/passwords.py).
+holds a placeholder that is rendered at send time from the booking's stored salt
+(core/passwords.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from core.domain import Account
 from core.messages import Action
 from core.notifier import Message, MessageKind, Notifier
-from core.passwords import PasswordDeriver
+from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
 from core.ports import OutboxItem, OutboxRepository, SchedulerUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,12 @@ class OutboxSender:
     def _send(self, item: OutboxItem) -> bool:
         with self._uow() as uow:
             account = uow.accounts.get(item.recipient) or Account(name=item.recipient)
+            booking = (uow.bookings.get(item.booking_id)
+                       if item.booking_id is not None and PASSWORD_PLACEHOLDER in item.text
+                       else None)
         message = Message(
             kind=MessageKind(item.kind),
-            text=self._passwords.render(item.text, item.booking_id),
+            text=self._passwords.render(item.text, booking),
             booking_id=item.booking_id,
             actions=tuple(Action(a["label"], a["command"], a.get("style", ""))
                           for a in item.actions),

@@ -27,7 +27,9 @@ class BookingRepository(Protocol):
 
     def get(self, booking_id: int) -> Booking | None: ...
 
-    def add(self, booking: Booking) -> Booking: ...
+    def add(self, booking: Booking) -> Booking:
+        """Store a new booking: sets its id, and stores its password salt (a fresh one
+        when it has none); the salt never changes afterwards (`save` leaves it)."""
 
     def save(self, booking: Booking) -> None: ...
 

@@ -55,6 +55,10 @@ class BookingRow(SQLModel, table=True):
     image: str = Field(max_length=300)
     command: str | None = Field(default=None, max_length=2000)
     created_at: datetime
+    # Random per booking; the password is derived from it and the server secret
+    # (core/passwords.py) and never stored. NULL only for bookings that were live
+    # when migration 0003 added it.
+    password_salt: str | None = Field(default=None, max_length=64)
 
 
 class BookingEventRow(SQLModel, table=True):

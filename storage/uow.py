@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
-from core.domain import HOLDING, Account, Booking, Resources, Status
+from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
 from core.ports import Event
 from storage.outbox import SqlOutbox
 from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
@@ -47,6 +47,7 @@ class SqlBookings:
         BookingRow.id, AccountRow.name, BookingRow.status, BookingRow.start_at,
         BookingRow.end_at, BookingRow.cpus, BookingRow.memory, BookingRow.gpus,
         BookingRow.gpu_ids, BookingRow.port, BookingRow.image, BookingRow.command,
+        BookingRow.password_salt,
     )
 
     def _query(self, *conditions: Any) -> list[Booking]:
@@ -59,10 +60,10 @@ class SqlBookings:
             Booking(
                 id=row_id, account=account, status=Status(status), start=start, end=end,
                 resources=Resources(cpus, memory, gpus), gpu_ids=_gpu_ids(gpu_ids), port=port,
-                image=image, command=command,
+                image=image, command=command, password_salt=salt,
             )
             for (row_id, account, status, start, end, cpus, memory, gpus, gpu_ids, port, image,
-                 command) in self._session.execute(statement)
+                 command, salt) in self._session.execute(statement)
         ]
 
     def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
@@ -77,6 +78,8 @@ class SqlBookings:
         return found[0] if found else None
 
     def add(self, booking: Booking) -> Booking:
+        if booking.password_salt is None:  # a new booking always gets a fresh one
+            booking.password_salt = new_password_salt()
         account_id = (
             select(AccountRow.id).where(AccountRow.name == booking.account).scalar_subquery()  # type: ignore[call-overload]
         )
@@ -86,6 +89,7 @@ class SqlBookings:
             memory=booking.resources.memory, gpus=booking.resources.gpus,
             gpu_ids=_gpu_text(booking.gpu_ids), port=booking.port, image=booking.image,
             command=booking.command, created_at=datetime.now(UTC),
+            password_salt=booking.password_salt,
         ).returning(BookingRow.id)
         booking.id = int(self._session.execute(statement).scalar_one())
         return booking

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from core.domain import Account, Booking
+from core.domain import Account, Booking, new_password_salt
 from core.ports import Event
 
 
@@ -37,6 +37,8 @@ class FakeBookings:
         return replace(found) if found else None
 
     def add(self, booking: Booking) -> Booking:
+        if booking.password_salt is None:  # as SqlBookings.add: a new booking gets a fresh one
+            booking.password_salt = new_password_salt()
         booking.id = self.store.next_id
         self.store.next_id += 1
         self.store.bookings[booking.id] = replace(booking)

@@ -1,5 +1,5 @@
-"""The scheduler's storage on real SQLite and real PostgreSQL: migration 0002, the
-outbox, and the one-scheduler-per-database lock."""
+"""The scheduler's storage on real SQLite and real PostgreSQL: migrations 0002 and
+0003, per-booking password salts, the outbox, and the one-scheduler-per-database lock."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import cast
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, select, text
 
-from core.domain import Account
+from core.domain import Account, Booking, Resources, Status
 from core.messages import Action
 from core.notifier import Message, MessageKind
 from core.outbox import OutboxSender, enqueue
@@ -22,6 +22,7 @@ from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
 from core.ports import SchedulerUnitOfWork
 from storage.engine import MIGRATIONS, make_engine, migrate
 from storage.scheduler_lock import try_scheduler_lock
+from storage.tables import AccountRow, BookingRow
 from storage.uow import SqlUnitOfWork, ensure_server
 from tests.integration.scheduler_world import SECRET, RecordingNotifier
 
@@ -61,7 +62,7 @@ def test_migration_0002_adds_the_outbox_to_a_0001_database_and_keeps_its_rows(
         uow.accounts.add(Account(name="bob", limits={"gpus": 1}))
         uow.commit()
 
-    migrate(engine)  # what `booking serve` does on start
+    _alembic(engine, lambda config: command.upgrade(config, "0002"))
 
     assert _version(engine) == "0002"
     columns = {c["name"] for c in inspect(engine).get_columns("outbox")}
@@ -75,8 +76,144 @@ def test_migration_0002_adds_the_outbox_to_a_0001_database_and_keeps_its_rows(
 
     _alembic(engine, lambda config: command.downgrade(config, "0001"))
     assert "outbox" not in inspect(engine).get_table_names()
+    migrate(engine)  # what `booking serve` does on start
+    assert _version(engine) == "0003"
+
+
+# ----- migration 0003 and per-booking password salts ----------------------------
+
+
+def _insert_0002_booking(engine: Engine, server_id: int, status: str, hour: int) -> int:
+    """A booking row as a 0002 database holds it: no password salt column."""
+    start = NOW + timedelta(hours=hour)
+    with engine.begin() as connection:
+        account_id = connection.execute(
+            select(AccountRow.id).where(AccountRow.name == "bob")  # type: ignore[call-overload]
+        ).scalar_one()
+        statement = insert(BookingRow).values(  # type: ignore[call-overload]
+            server_id=server_id, account_id=account_id, status=status, start_at=start,
+            end_at=start + timedelta(hours=1), cpus=1.0, memory=1, gpus=0, gpu_ids="",
+            port=10001 + hour, image="lab/gpu:1", command=None, created_at=NOW,
+        ).returning(BookingRow.id)
+        return int(connection.execute(statement).scalar_one())
+
+
+def test_migration_0003_gives_each_existing_booking_a_random_salt_and_keeps_live_passwords(
+    engine: Engine,
+) -> None:
+    _alembic(engine, lambda config: command.upgrade(config, "0002"))
+    server_id = ensure_server(engine, "lab")
+    with SqlUnitOfWork(engine, server_id) as uow:
+        uow.accounts.add(Account(name="bob"))
+        uow.commit()
+    statuses = ["finished", "cancelled", "failed", "booked", "booked", "running", "starting",
+                "ending"]
+    ids = {_insert_0002_booking(engine, server_id, status, hour): status
+           for hour, status in enumerate(statuses)}
+    passwords = PasswordDeriver(SECRET)
+
     migrate(engine)
-    assert _version(engine) == "0002"
+
+    assert _version(engine) == "0003"
+    assert "password_salt" in {c["name"] for c in inspect(engine).get_columns("booking")}
+    with SqlUnitOfWork(engine, server_id) as uow:
+        bookings = {i: uow.bookings.get(i) for i in ids}
+    salts = {i: b.password_salt for i, b in bookings.items() if b is not None}
+    assert len(salts) == len(ids)
+    settled = [salts[i] for i, status in ids.items() if status not in ("running", "starting",
+                                                                        "ending")]
+    assert all(s is not None and len(s) == 32 and int(s, 16) >= 0 for s in settled)
+    assert len(set(settled)) == len(settled)  # a different random value per row
+    # A booking whose container may exist keeps the password it was made with.
+    for i, status in ids.items():
+        if status in ("running", "starting", "ending"):
+            assert salts[i] is None
+            legacy = Booking(account="bob", start=NOW, end=NOW, resources=Resources(1, 1, 0),
+                             gpu_ids=(), port=1, image="x", id=i, password_salt=None)
+            booking = bookings[i]
+            assert booking is not None
+            assert passwords.password_for(booking) == passwords.password_for(legacy)
+    with SqlUnitOfWork(engine, server_id) as uow:  # new bookings get a salt from here on
+        added = uow.bookings.add(Booking(
+            account="bob", start=NOW + timedelta(days=1), end=NOW + timedelta(days=2),
+            resources=Resources(1, 1, 0), gpu_ids=(), port=10100, image="lab/gpu:1"))
+        uow.commit()
+    with SqlUnitOfWork(engine, server_id) as uow:
+        stored = uow.bookings.get(added.id or 0)
+    assert stored is not None and stored.password_salt == added.password_salt is not None
+
+    _alembic(engine, lambda config: command.downgrade(config, "0002"))
+    assert "password_salt" not in {c["name"] for c in inspect(engine).get_columns("booking")}
+    with engine.connect() as connection:  # the rows survive the way down, too
+        assert connection.execute(text("SELECT count(*) FROM booking")).scalar() == len(ids) + 1
+    migrate(engine)
+    assert _version(engine) == "0003"
+
+
+def _book(uow: Callable[[], SchedulerUnitOfWork], status: Status = Status.RUNNING) -> Booking:
+    with uow() as unit:
+        if unit.accounts.get("bob") is None:
+            unit.accounts.add(Account(name="bob", slack_id="UBOB"))
+        booking = unit.bookings.add(Booking(
+            account="bob", start=NOW, end=NOW + timedelta(days=1), resources=Resources(1, 1, 0),
+            gpu_ids=(), port=10001, image="lab/gpu:1", status=status))
+        unit.commit()
+    return booking
+
+
+def _stored(uow: Callable[[], SchedulerUnitOfWork], booking_id: int) -> Booking:
+    with uow() as unit:
+        booking = unit.bookings.get(booking_id)
+    assert booking is not None
+    return booking
+
+
+def test_the_same_booking_id_after_a_database_reset_gets_a_new_password(engine: Engine) -> None:
+    """The secret is kept but the database is made anew: booking #1 must not get the old
+    booking #1's password (the DESIGN's "a fresh random password per booking")."""
+    passwords = PasswordDeriver(SECRET)
+    before = _stored(_units(engine), _book(_units(engine)).id or 0)
+
+    _alembic(engine, lambda config: command.downgrade(config, "base"))  # the reset
+    assert "booking" not in inspect(engine).get_table_names()
+    after = _stored(_units(engine), _book(_units(engine)).id or 0)
+
+    assert before.id == after.id == 1
+    assert before.password_salt != after.password_salt
+    assert passwords.password_for(before) != passwords.password_for(after)
+
+
+def test_a_restart_renders_the_same_password_and_the_database_never_holds_it(
+    database_url: str, engine: Engine,
+) -> None:
+    uow = _units(engine)
+    booking = _book(uow)
+    assert booking.id is not None
+    password = PasswordDeriver(SECRET).password_for(_stored(uow, booking.id))
+    with uow() as unit:
+        enqueue(unit.outbox, "bob", _ready(booking.id), NOW)
+        unit.commit()
+    engine.dispose()
+
+    restarted = make_engine(database_url)  # a new process: new engine, new deriver
+    try:
+        again = _units(restarted)
+        passwords = PasswordDeriver(SECRET)
+        assert passwords.password_for(_stored(again, booking.id)) == password
+        chat = RecordingNotifier()
+        sender = OutboxSender(uow=again, passwords=passwords, notifiers=[("chat", chat)],
+                              fallback=("log", RecordingNotifier()), clock=Clock(NOW))
+        assert sender.flush() == 1
+        assert chat.texts("bob") == [f"ready; password: {password}"]
+
+        with restarted.connect() as connection:  # every value of every row of every table
+            for table in inspect(restarted).get_table_names():
+                for row in connection.execute(text(f"SELECT * FROM {table}")):
+                    assert not any(password in str(value) for value in row), table
+            texts = connection.execute(text("SELECT text FROM outbox")).scalars().all()
+        assert texts == [f"ready; password: {PASSWORD_PLACEHOLDER}"]
+    finally:
+        restarted.dispose()
 
 
 # ----- the outbox ---------------------------------------------------------------
@@ -118,12 +255,13 @@ def _ready(booking_id: int) -> Message:
 
 def test_outbox_records_in_the_transaction_delivers_once_and_marks_sent(engine: Engine) -> None:
     uow = _units(engine)
+    booking = _book(uow)
+    assert booking.id is not None
     with uow() as unit:
-        unit.accounts.add(Account(name="bob", slack_id="UBOB"))
-        kept = enqueue(unit.outbox, "bob", _ready(7), NOW)
+        kept = enqueue(unit.outbox, "bob", _ready(booking.id), NOW)
         unit.commit()
     with uow() as unit:  # rolled back with its transaction: never sent
-        enqueue(unit.outbox, "bob", _ready(8), NOW)
+        enqueue(unit.outbox, "bob", _ready(booking.id + 1), NOW)
     chat, fallback = RecordingNotifier(), RecordingNotifier()
     passwords = PasswordDeriver(SECRET)
     clock = Clock(NOW)
@@ -135,18 +273,18 @@ def test_outbox_records_in_the_transaction_delivers_once_and_marks_sent(engine: 
     assert sender.flush() == 0  # already sent: not again
 
     [(recipient, message)] = chat.sent
-    assert recipient == "bob" and message.booking_id == 7
-    assert message.text == f"ready; password: {passwords.password_for(7)}"
+    assert recipient == "bob" and message.booking_id == booking.id
+    assert message.text == f"ready; password: {passwords.password_for(booking)}"
     assert [(a.label, a.command, a.style) for a in message.actions] == [
-        ("Extend 1 day", "extend 7 1-day", ""), ("End now", "end 7", "danger")]
+        ("Extend 1 day", f"extend {booking.id} 1-day", ""), ("End now", f"end {booking.id}", "danger")]
     assert fallback.sent == []
     with uow() as unit:
-        [sent] = unit.outbox.sent(7)
-        assert unit.outbox.sent(8) == []
+        [sent] = unit.outbox.sent(booking.id)
+        assert unit.outbox.sent(booking.id + 1) == []
         row_sent_at = unit.outbox.due(clock.now + timedelta(days=1), 10)
     assert sent.id == kept and sent.attempts == 1
     assert PASSWORD_PLACEHOLDER in sent.text  # the database never holds the password
-    assert sent.actions[1] == {"label": "End now", "command": "end 7", "style": "danger"}
+    assert sent.actions[1] == {"label": "End now", "command": f"end {booking.id}", "style": "danger"}
     assert sent.created_at == NOW and sent.created_at.tzinfo is not None
     assert row_sent_at == []
     with engine.connect() as connection:
@@ -161,6 +299,7 @@ def test_outbox_retries_a_chat_outage_later_and_leaves_other_servers_alone(
 ) -> None:
     uow = _units(engine)
     other = _units(engine, "other-server")
+    assert (_book(uow).id, _book(other).id) == (1, 2)
     with uow() as unit:
         enqueue(unit.outbox, "bob", _ready(1), NOW)
         unit.commit()

@@ -107,6 +107,9 @@ class Rig:
         self.outbox.flush()
         return self.service.get(booking_id).status
 
+    def password(self, booking_id: int) -> str:
+        return self.passwords.password_for(self.service.get(booking_id))
+
     def messages(self, who: str = "bob") -> list[str]:
         return self.notifier.texts(who)
 
@@ -127,9 +130,9 @@ def test_a_booking_waits_for_its_start_then_runs_with_its_resources(rig: Rig) ->
     assert rig.step(booking_id) == Status.RUNNING
     spec = rig.runtime.running[f"booking-bob-{booking_id}"]
     assert (spec.ram_gb, spec.memory_gb, spec.shm_gb) == (12, 16, 4)  # ceil(16 x 48/64)
-    assert spec.environment["PASSWORD"] == rig.passwords.password_for(booking_id)
+    assert spec.environment["PASSWORD"] == rig.password(booking_id)
     [ready] = rig.messages()
-    assert f"password: {rig.passwords.password_for(booking_id)}" in ready
+    assert f"password: {rig.password(booking_id)}" in ready
     assert "ssh -p 10001 root@gpu1.test" in ready
 
 
@@ -253,7 +256,7 @@ def test_a_restart_request_restarts_the_container_once_and_tells_the_member(rig:
     [told] = [t for t in rig.messages() if "restarted" in t]
     assert f"booking #{booking_id} was restarted" in told
     assert "same password" in told and "ssh -p 10001 root@gpu1.test" in told
-    assert rig.passwords.password_for(booking_id) not in told
+    assert rig.password(booking_id) not in told
     assert rig.events(booking_id)[-2:] == ["restart_requested", "restarted"]
     rig.service.restart(booking_id, actor="bob")  # a later request is a new restart
     rig.step(booking_id)
