@@ -14,7 +14,10 @@ removes the container again. Images are pulled only when `pull=True`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import io
+import json
 import logging
 import os
 import shutil
@@ -35,6 +38,7 @@ from core.runtime import (
     BOOKING_LABEL,
     MANAGED_LABEL,
     SERVER_LABEL,
+    SPEC_LABEL,
     ContainerError,
     ContainerSpec,
     ManagedContainer,
@@ -71,7 +75,7 @@ class DockerRuntime:
 
     def start(self, spec: ContainerSpec) -> None:
         with _engine_errors(f"start {spec.name}", refusal_retryable=False):
-            if self._adopt_existing(spec.name):
+            if self._adopt_existing(spec):
                 return
             self._ensure_image(spec.image)
             container = self._create(spec)
@@ -140,12 +144,15 @@ class DockerRuntime:
             raise ContainerError(f"no container named {name!r}", retryable=False)
         return container
 
-    def _adopt_existing(self, name: str) -> bool:
-        """True when our container of that name already runs (idempotent start).
+    def _adopt_existing(self, spec: ContainerSpec) -> bool:
+        """True when the container this spec describes already runs (idempotent start).
 
-        A stopped or half-made container of ours is removed so it can be made
-        again; a foreign container of that name is an error.
+        A container of ours with that name but made otherwise (stopped, half
+        made, or for an older booking with the same number after a database
+        reset) is removed so it can be made again; a container of another
+        server or not ours at all is an error.
         """
+        name = spec.name
         container = self._find(name)
         if container is None:
             return False
@@ -155,10 +162,17 @@ class DockerRuntime:
                 f"a container named {name!r} exists and is not managed by the booking system",
                 retryable=False,
             )
-        if _running(container.attrs):
+        server = spec.labels.get(SERVER_LABEL)
+        if server is not None and labels.get(SERVER_LABEL) not in (None, server):
+            raise ContainerError(
+                f"a container named {name!r} belongs to server {labels.get(SERVER_LABEL)!r} "
+                "on this Docker engine; give each server its own engine or server name",
+                retryable=False,
+            )
+        if _running(container.attrs) and labels.get(SPEC_LABEL) == fingerprint(spec):
             log.info("container %s already running; start is a no-op", name)
             return True
-        log.info("removing stopped container %s before recreating it", name)
+        log.info("removing container %s (stopped, or made for other settings) to make it anew", name)
         self._discard(name)
         return False
 
@@ -193,10 +207,16 @@ class DockerRuntime:
             log.exception("could not remove container %s", name)
 
 
+def fingerprint(spec: ContainerSpec) -> str:
+    """A digest of the spec: equal only for a container made from the same one."""
+    text = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "name": spec.name,
-        "labels": dict(spec.labels),
+        "labels": {**spec.labels, SPEC_LABEL: fingerprint(spec)},
         "nano_cpus": round(spec.cpus * 1e9),
         "mem_limit": f"{spec.ram_gb}g",
         "memswap_limit": f"{spec.memory_gb}g",

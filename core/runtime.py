@@ -13,6 +13,9 @@ MANAGED_LABEL = "server-booking.managed"
 BOOKING_LABEL = "server-booking.booking-id"
 ACCOUNT_LABEL = "server-booking.account"
 SERVER_LABEL = "server-booking.server"
+# A digest of everything the container was made with (password included, hashed):
+# a container of the same name made for another booking is never taken for this one.
+SPEC_LABEL = "server-booking.spec"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Fixtures come from tests.support.docker_fixtures (loaded by tests/conftest.py).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import tarfile
@@ -19,6 +20,7 @@ from core.docker_runtime import DockerRuntime, _extract_archive, wait_for_ssh
 from core.runtime import (
     BOOKING_LABEL,
     MANAGED_LABEL,
+    SERVER_LABEL,
     ContainerError,
     ContainerSpec,
     Mount,
@@ -211,6 +213,36 @@ def test_start_is_idempotent_and_recreates_stopped(
     runtime.start(spec)  # stopped: removed and made again
     assert docker_client.containers.get(spec.name).id != first_id
     assert runtime.is_running(spec.name)
+
+
+def test_a_running_container_made_for_other_settings_is_made_anew(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    """After a database reset, booking #1 must not take the old booking #1's container."""
+    old = make_spec()
+    runtime.start(old)
+    old_id = docker_client.containers.get(old.name).id
+    new = dataclasses.replace(old, environment={"PASSWORD": "another-password-123"})
+    runtime.start(new)
+    container = docker_client.containers.get(new.name)
+    assert container.id != old_id
+    assert "PASSWORD=another-password-123" in container.attrs["Config"]["Env"]
+    assert ssh_run(new.ssh_port, "another-password-123", "echo in").stdout.strip() == "in"
+
+
+def test_start_refuses_another_servers_container_of_the_same_name(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    theirs = make_spec(labels={MANAGED_LABEL: "true", BOOKING_LABEL: "1", SERVER_LABEL: "gpu2"})
+    runtime.start(theirs)
+    ours = dataclasses.replace(
+        theirs, labels={MANAGED_LABEL: "true", BOOKING_LABEL: "1", SERVER_LABEL: "gpu1"}
+    )
+    with pytest.raises(ContainerError) as caught:
+        runtime.start(ours)
+    assert "belongs to server 'gpu2'" in str(caught.value)
+    assert not caught.value.retryable
+    assert runtime.is_running(theirs.name)  # left alone
 
 
 def test_start_refuses_foreign_container_of_same_name(
