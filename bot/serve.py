@@ -70,7 +70,8 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
     app.change_listeners.append(scheduler.changed)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        # Only raise: setting `stop` here could deadlock when the signal lands
+        # while the main thread holds the event's lock; `finally` sets it.
         raise _Stop(signal.Signals(signum).name)
 
     lost = threading.Event()

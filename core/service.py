@@ -7,6 +7,7 @@ requests can overbook CPUs, memory, a GPU or a port.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -231,9 +232,7 @@ class BookingService:
                 raise Refusal(
                     ErrorCode.BAD_INPUT, f"`{key}={text}` is not a number; use a number or `max`."
                 ) from None
-            from math import isfinite  # nan or inf would switch the maximum's check off
-
-            if not isfinite(number):
+            if not math.isfinite(number):  # nan or inf would switch the maximum's check off
                 raise Refusal(
                     ErrorCode.BAD_INPUT, f"`{key}={text}` is not a finite number; use a number or `max`."
                 )
@@ -288,7 +287,9 @@ class BookingService:
             )
 
     def check_resources(self, account: Account, resources: Resources) -> None:
-        if resources.cpus < 1 or resources.memory < 1 or resources.gpus < 0:
+        if not math.isfinite(resources.cpus) or (
+            resources.cpus < 1 or resources.memory < 1 or resources.gpus < 0
+        ):
             raise Refusal(
                 ErrorCode.BAD_INPUT, "cpus must be at least 1, memory at least 1 GB, gpus at least 0."
             )

@@ -270,3 +270,10 @@ def test_changing_a_booking_that_ended_says_when_it_ended() -> None:
             change()
         assert caught.value.message.startswith(
             f"Booking #{booking.id} ended at 2026-11-29 14:00 CST; book")
+
+
+def test_non_finite_cpus_are_refused() -> None:
+    service, store = fake_service()
+    for cpus in (float("nan"), float("inf")):
+        assert refused(service, request(cpus=cpus)).code == ErrorCode.BAD_INPUT
+    assert store.bookings == {}
