@@ -72,18 +72,28 @@ class _FiniteFloat(click.FloatRange):
 
 
 @contextmanager
-def _refusals(as_json: bool) -> Iterator[None]:
+def _refusals(as_json: bool, zone: tzinfo | None = None) -> Iterator[None]:
     """A refusal becomes exit status 1 with the service's own words."""
     try:
         yield
     except Refusal as refusal:
         if as_json:
-            earliest = refusal.earliest_start.isoformat() if refusal.earliest_start else None
+            start = refusal.earliest_start
+            if start is not None and zone is not None:
+                start = start.astimezone(zone)  # as the member's bookings show times
+            earliest = start.isoformat() if start else None
             error = {"code": refusal.code.value, "message": refusal.message,
                      "earliest_start": earliest}
             click.echo(json.dumps({"error": error}))
         click.echo(f"Refused: {refusal.message}", err=True)
         sys.exit(1)
+
+
+def _member_zone(service: BookingService, name: str) -> tzinfo:
+    try:
+        return service.zone_of(service.account(name))
+    except Refusal:
+        return service.zone_of(None)
 
 
 def _json_option(func: F) -> F:
@@ -178,7 +188,7 @@ def book(
         user=user_name, resources=Resources(cpus, memory, gpus), start=start, end=end,
         image=image, port=port, command=extra_command,
     )
-    with _refusals(as_json):
+    with _refusals(as_json, _member_zone(app.service, user_name)):
         booking = app.service.book(request)
         _show_one(app.service, booking, as_json, "Booked")
 

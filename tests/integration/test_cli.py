@@ -65,7 +65,7 @@ def test_a_refusal_exits_1_with_the_reason_and_json_error(booking) -> None:  # t
     error = json.loads(refused.stdout)["error"]
     assert error["code"] == "no_capacity"
     assert "GPUs (3 asked, 2 free)" in error["message"]
-    assert error["earliest_start"].endswith("+00:00")
+    assert error["earliest_start"].endswith("+08:00")  # in the member's zone, like bookings
     assert refused.stderr.startswith("Refused: Not enough free")
     unknown = booking("cancel", "99", "--user", "bob")
     assert unknown.returncode == 1
