@@ -66,12 +66,14 @@ class DiscordNotifier:
     def outgoing(self, message: Message) -> Outgoing:
         """The message with its booking's times as Discord timestamps, and its buttons."""
         text, actions = message.text, message.actions
-        if message.booking_id is not None:
+        if message.booking_id is not None and message.kind in _WITH_BUTTONS:
+            # Only messages about a booking still ahead get its window as
+            # timestamps: "ends 3 minutes ago" under an "ended" message misleads.
             try:
                 booking = self._service.get(message.booking_id)
             except Refusal:
                 booking = None
-            if booking is not None:
+            if booking is not None and booking.holds_resources:
                 text += (
                     f"\nBooking #{booking.id}: {stamp(booking.start)} → {stamp(booking.end)} "
                     f"(ends {stamp(booking.end, 'R')})."

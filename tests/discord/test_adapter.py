@@ -82,3 +82,17 @@ def test_the_adapter_connects_again_when_discord_was_unreachable_at_start(
             await fake.stop()
 
     asyncio.run(scenario())
+
+
+def test_only_messages_about_a_coming_window_carry_its_timestamps(app: bootstrap.App) -> None:
+    from core.domain import Resources
+    from core.service import BookingRequest
+
+    booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
+    notifier = DiscordAdapter(app, "test-token").notifier
+    ready = notifier.outgoing(Message(MessageKind.READY, "Your booking is ready.", booking.id))
+    assert f"<t:{int(booking.end.timestamp())}:F>" in ready.text
+    assert [a.label for a in ready.actions] == ["Cancel", "Extend 1 day"]
+    ended = notifier.outgoing(Message(MessageKind.ENDED, "Booking #1 has ended.", booking.id))
+    assert ended.text == "Booking #1 has ended."
+    assert ended.actions == ()
