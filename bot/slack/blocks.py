@@ -75,6 +75,16 @@ def button(action: Action, number: int) -> Block:
     }
     if action.style in ("primary", "danger"):
         element["style"] = action.style
+    if action.style == "danger":  # cancelling or ending a session: ask first
+        element["confirm"] = {
+            "title": {"type": "plain_text", "text": shorten(f"{action.label}?", 100)},
+            "text": {"type": "plain_text",
+                     "text": "A running container is backed up, stopped and removed; a booking "
+                             "not yet started is cancelled."},
+            "confirm": {"type": "plain_text", "text": shorten(action.label, 30)},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+            "style": "danger",
+        }
     return element
 
 
