@@ -24,6 +24,7 @@ from bot.terminal import run_chat
 from core.config import ConfigError
 from core.domain import Booking, Refusal, Resources
 from core.messages import booking_dict, booking_line, local_time
+from core.quota import QUOTA_KEYS, quota_gb
 from core.service import BookingRequest, BookingService, merge_slots
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -351,15 +352,29 @@ def users_set(
 @click.option("--cpus", help="A number or max.")
 @click.option("--memory", help="GB, or max.")
 @click.option("--gpus", help="A number or max.")
-def users_limit(name: str, cpus: str | None, memory: str | None, gpus: str | None) -> None:
-    """Set a member's maxima."""
-    values = {k: v for k, v in {"cpus": cpus, "memory": memory, "gpus": gpus}.items() if v is not None}
+@click.option("--work-space", help="Quota of the work folder: GB, or max (no limit).")
+@click.option("--backup-space", help="Quota of the backup folder: GB, or max (no limit).")
+def users_limit(
+    name: str, cpus: str | None, memory: str | None, gpus: str | None,
+    work_space: str | None, backup_space: str | None,
+) -> None:
+    """Set a member's maxima and disk quotas."""
+    given = {"cpus": cpus, "memory": memory, "gpus": gpus,
+             "work_space": work_space, "backup_space": backup_space}
+    values = {k: v for k, v in given.items() if v is not None}
     if not values:
-        raise click.UsageError("Give at least one of --cpus, --memory, --gpus.")
+        raise click.UsageError(
+            "Give at least one of --cpus, --memory, --gpus, --work-space, --backup-space.")
     app = _app()
     with _refusals(False):
         account = app.service.set_limits(name, values)
-    click.echo(f"{account.name} may now book up to {app.service.limits_of(account).describe()}.")
+    line = f"{account.name} may now book up to {app.service.limits_of(account).describe()}"
+    if work_space is not None or backup_space is not None:
+        quotas = {key: quota_gb(account, key, app.config) for key in QUOTA_KEYS}
+        line += "; quotas: " + ", ".join(
+            f"{key.removesuffix('_space')} folder "
+            + ("no limit" if gb is None else f"{gb:g} GB") for key, gb in quotas.items())
+    click.echo(line + ".")
 
 
 if __name__ == "__main__":

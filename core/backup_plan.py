@@ -6,8 +6,9 @@
       - [bashrc, /root/.bashrc]
 
 At the end of a booking each container path is copied out to its backup path;
-at the next start each backup path that exists is mounted back at its
-container path.
+at the next start each backup path that exists is copied back to its
+container path before the container starts (a copy, not a mount, so the member
+may edit, replace or delete it), and copied out again at the end.
 """
 
 from __future__ import annotations

@@ -47,8 +47,11 @@ def build_spec(
         Mount(str(work), inside.work_mount),
         Mount(str(backup), inside.backup_mount),
         Mount(config.volumes.dataset, inside.dataset_mount, read_only=True),
-        *(Mount(str(backup / item.backup_path), item.container_path) for item in restore),
     ]
+    # Restored paths are copied in before the start, not bind-mounted: a single-file
+    # mount cannot be replaced (`sed -i`, `rm`, editors that save by rename fail).
+    copies = tuple(Mount(str(backup / item.backup_path), item.container_path)
+                   for item in restore)
     ram_part, shm = memory_split(
         booking.resources.memory, config.capacity.ram, config.capacity.swap
     )
@@ -71,6 +74,7 @@ def build_spec(
         gpu_ids=booking.gpu_ids,
         ssh_port=booking.port,
         mounts=tuple(mounts),
+        restore=copies,
         environment=environment,
         # The member's extra command is split like a shell would, but never run by one.
         command=tuple(shlex.split(booking.command)) if booking.command else (),

@@ -7,8 +7,12 @@ Error policy (ContainerError.retryable):
   container, any engine refusal while creating/starting a container (for
   example GPUs requested without the NVIDIA runtime) -> not retryable.
 
-`start` never leaves a half-made container: whatever fails after the create
-removes the container again. Images are pulled only when `pull=True`.
+`start` creates the container, copies the member's restored files in (the
+Engine API's archive upload: no tar or Python needed in the image), then starts
+it; it never leaves a half-made container: whatever fails after the create
+removes the container again. A stopped container made from the same spec is
+started again rather than replaced, so what the member had outside the mounted
+folders survives an engine restart. Images are pulled only when `pull=True`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import io
 import json
 import logging
 import os
+import posixpath
 import shutil
 import socket
 import tarfile
@@ -73,18 +78,20 @@ class DockerRuntime:
 
     # -- the port ---------------------------------------------------------
 
-    def start(self, spec: ContainerSpec) -> None:
+    def start(self, spec: ContainerSpec) -> list[str]:
         with _engine_errors(f"start {spec.name}", refusal_retryable=False):
             if self._adopt_existing(spec):
-                return
+                return []
             self._ensure_image(spec.image)
             container = self._create(spec)
             try:
+                refused = self._restore(container, spec)
                 container.start()
             except BaseException:
                 self._discard(spec.name)
                 raise
         log.info("started container %s (image %s)", spec.name, spec.image)
+        return refused
 
     def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
         with _engine_errors(f"stop {name}"):
@@ -118,6 +125,11 @@ class DockerRuntime:
             chunks, _stat = self._get(name).get_archive(container_path)
             _extract_archive(chunks, host_path)
         log.info("copied %s:%s to %s", name, container_path, host_path)
+
+    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
+        with _engine_errors(f"copy to {name}:{container_path}"):
+            _put_path(self._get(name), host_path, container_path)
+        log.info("copied %s to %s:%s", host_path, name, container_path)
 
     # -- helpers ----------------------------------------------------------
 
@@ -169,12 +181,37 @@ class DockerRuntime:
                 "on this Docker engine; give each server its own engine or server name",
                 retryable=False,
             )
-        if _running(container.attrs) and labels.get(SPEC_LABEL) == fingerprint(spec):
+        same = labels.get(SPEC_LABEL) == fingerprint(spec)
+        if same and _running(container.attrs):
             log.info("container %s already running; start is a no-op", name)
             return True
-        log.info("removing container %s (stopped, or made for other settings) to make it anew", name)
+        if same and _was_started(container.attrs):
+            # Stopped (engine restart, reboot, `docker stop`): start the same container
+            # again, so what the member had outside the mounted folders is kept.
+            log.info("container %s had stopped; starting it again", name)
+            container.start()
+            return True
+        log.info("removing container %s (never started, or made for other settings) "
+                 "to make it anew", name)
         self._discard(name)
         return False
+
+    def _restore(self, container: Container, spec: ContainerSpec) -> list[str]:
+        """Copy spec.restore into the created container; the paths the engine refused."""
+        refused: list[str] = []
+        for item in spec.restore:
+            try:
+                _put_path(container, item.host_path, item.container_path)
+            except docker.errors.APIError as exc:  # e.g. "extraction point is not a
+                if exc.status_code == 409:          # directory" (a 500): a refusal
+                    raise
+                log.warning("%s: %s not restored: %s", spec.name, item.container_path,
+                            _explain(exc))
+                refused.append(item.container_path)
+            except (OSError, tarfile.TarError) as exc:  # the host copy is unreadable
+                log.warning("%s: %s not restored: %s", spec.name, item.container_path, exc)
+                refused.append(item.container_path)
+        return refused
 
     def _ensure_image(self, image: str) -> None:
         try:
@@ -209,7 +246,9 @@ class DockerRuntime:
 
 def fingerprint(spec: ContainerSpec) -> str:
     """A digest of the spec: equal only for a container made from the same one."""
-    text = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
+    fields = dataclasses.asdict(spec)
+    fields.pop("restore", None)  # initial content, not a setting of the container
+    text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -244,6 +283,12 @@ def _create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
 
 def _running(attrs: dict[str, Any]) -> bool:
     return bool(attrs.get("State", {}).get("Running"))
+
+
+def _was_started(attrs: dict[str, Any]) -> bool:
+    """False for a container that was created but never started (half made)."""
+    started = str(attrs.get("State", {}).get("StartedAt") or "")
+    return bool(started) and not started.startswith("0001-")
 
 
 def _managed_from_row(row: dict[str, Any]) -> ManagedContainer:
@@ -385,6 +430,59 @@ def _replace(source: str, target: str) -> None:
             os.unlink(old)
     else:
         os.rename(source, target)
+
+
+# -- copy_in: a tar made here, unpacked by the engine ---------------------------
+
+
+def _put_path(container: Container, host_path: str, container_path: str) -> None:
+    """Copy a host file or folder to container_path (missing parent folders are made).
+
+    Symbolic links are copied as links, never followed; device files, FIFOs and
+    sockets are skipped. Everything is owned by root in the container.
+    """
+    target = posixpath.normpath(container_path)
+    if not target.startswith("/") or target == "/":
+        raise ContainerError(f"container path {container_path!r} is not below /",
+                             retryable=False)
+    if not os.path.lexists(host_path):
+        raise FileNotFoundError(f"{host_path} does not exist")
+    parent, base = posixpath.split(target)
+    missing: list[str] = []
+    while not _exists_in(container, parent):
+        parent, folder = posixpath.split(parent)
+        missing.insert(0, folder)
+    with tempfile.TemporaryFile() as data:
+        with tarfile.open(fileobj=data, mode="w") as tar:
+            for depth in range(1, len(missing) + 1):
+                folder_info = tarfile.TarInfo("/".join(missing[:depth]))
+                folder_info.type, folder_info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(folder_info)
+            tar.add(host_path, arcname="/".join([*missing, base]), filter=_as_root)
+        data.seek(0)
+        container.put_archive(parent, data)
+
+
+def _exists_in(container: Container, path: str) -> bool:
+    """Whether a folder exists in the container (an empty archive unpacked there)."""
+    if path == "/":
+        return True
+    try:
+        container.put_archive(path, _EMPTY_TAR)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if not (info.isfile() or info.isdir() or info.issym() or info.islnk()):
+        return None
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+_EMPTY_TAR = b"\0" * 1024  # the end-of-archive marker alone
 
 
 # -- SSH readiness ------------------------------------------------------------

@@ -28,7 +28,7 @@ from core.notifier import Message
 from core.outbox import enqueue
 from core.passwords import PasswordDeriver
 from core.ports import Event, SchedulerUnitOfWork
-from core.quota import over_quota
+from core.quota import over_quota, quota_folders
 from core.runtime import ContainerError, ContainerRuntime
 from core.service import admin_names
 
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 ACTOR = "scheduler"
 MAX_RETRY_SECONDS = 60.0
 RESTART_RETRY_SECONDS = 5.0
+# A running booking's container that stops this often within the window is left
+# stopped (it keeps dying: out of memory, a crashing command) and people are told.
+MAX_RECOVERIES = 3
+RECOVERY_WINDOW = timedelta(minutes=30)
 
 
 class Lifecycle:
@@ -59,6 +63,7 @@ class Lifecycle:
         self._guard = threading.Lock()
         # Asked to call advance(booking_id) again after a delay (set by the scheduler).
         self.retry_later: Callable[[int, float], None] = lambda booking_id, delay: None
+        self._end_failures: dict[int, int] = {}  # failed end attempts, for the backoff
 
     # ----- the one entry point ---------------------------------------------
 
@@ -104,8 +109,8 @@ class Lifecycle:
                 self.retry_later(booking.id, RESTART_RETRY_SECONDS)
                 return
             log.error("booking %d: container %s not restarted: %s", booking.id, name, exc)
-            self._record(booking.id, restarts.FAILED, message=words.restart_failed(booking, str(exc)),
-                         error=str(exc))
+            told = words.restart_failed(booking, words.start_problem(str(exc), booking.image))
+            self._record(booking.id, restarts.FAILED, message=told, error=str(exc))
             return
         notes = []
         if not self._wait_for_ssh(booking.port) and not self._stop.is_set():
@@ -138,9 +143,10 @@ class Lifecycle:
         except OSError as exc:
             self._fail(booking, f"its folders could not be prepared ({exc.strerror})")
             return
-        problems = over_quota(self._quota_folders(booking.account, work, backup))
+        problems = over_quota(quota_folders(self._config, account, work, backup))
         if problems:
-            self._fail(booking, "over quota: " + "; ".join(problems))
+            self._fail(booking, words.quota_reason(booking, problems),
+                       told=words.over_quota(self._config, booking, problems, self._admins()))
             return
         restore = [item for item in plan if (backup / item.backup_path).exists()]
         spec = build_spec(
@@ -148,17 +154,23 @@ class Lifecycle:
             password=self._passwords.password_for(booking),
         )
         try:
-            self._runtime.start(spec)
+            refused = self._runtime.start(spec)
         except ContainerError as exc:
             self._start_failed(booking, exc)
             return
+        kept = [item.backup_path for item in restore if item.container_path in refused]
+        if refused:
+            restore = [item for item in restore if item.container_path not in refused]
+            notes.append("Not restored from your backup folder (the container refused it): "
+                         f"{', '.join(refused)}.")
         if not self._wait_for_ssh(booking.port):
             if self._stop.is_set():
                 return  # shutting down: the next start picks this booking up again
             notes.append("SSH did not answer yet; if the login fails, try again in a minute.")
-        self._finish_start(booking, restore, notes)
+        self._finish_start(booking, restore, notes, kept)
 
-    def _finish_start(self, booking: Booking, restore: list[BackupItem], notes: list[str]) -> None:
+    def _finish_start(self, booking: Booking, restore: list[BackupItem], notes: list[str],
+                      not_restored: list[str]) -> None:
         assert booking.id is not None
         with self._uow() as uow:
             uow.bookings.lock_server()
@@ -168,7 +180,8 @@ class Lifecycle:
             current = replace(current, status=Status.RUNNING)
             uow.bookings.save(current)
             uow.bookings.record(booking.id, "running", ACTOR,
-                                restored=[item.backup_path for item in restore])
+                                restored=[item.backup_path for item in restore],
+                                not_restored=not_restored)
             member = uow.accounts.get(current.account)
             if member is not None:
                 message = words.ready(self._config, current, member, notes)
@@ -188,7 +201,8 @@ class Lifecycle:
             log.warning("booking %d: start failed (%s); retrying in %.0fs", booking.id, exc, delay)
             self.retry_later(booking.id, delay)
             return
-        self._fail(booking, str(exc))
+        self._fail(booking, str(exc),
+                   told=words.failed(booking, words.start_problem(str(exc), booking.image)))
 
     def _wait_for_ssh(self, port: int) -> bool:
         deadline = self._clock() + timedelta(seconds=self._settings.ssh_wait_seconds)
@@ -200,10 +214,13 @@ class Lifecycle:
         return False
 
     def _ensure_running(self, booking: Booking) -> None:
-        """A running booking whose container vanished or stopped gets it back."""
+        """A running booking whose container vanished or stopped gets it back (a stopped
+        one is started again, keeping its files), unless it keeps stopping."""
         assert booking.id is not None
         try:
             if self._runtime.is_running(container_name(booking)):
+                return
+            if not self._may_recover(booking):
                 return
             _, backup = member_folders(self._config, booking.account)
             restored = set(self._restored(booking.id))
@@ -218,7 +235,37 @@ class Lifecycle:
             log.warning("booking %d: container not running and not restarted: %s", booking.id, exc)
             return
         self._record(booking.id, "container_restored",
-                     message=words.restored(booking, self._clock()))
+                     message=words.restored(self._config, booking,
+                                            self._account(booking.account), self._clock()),
+                     at=self._clock().isoformat())
+
+    def _may_recover(self, booking: Booking) -> bool:
+        """False once the container was started again MAX_RECOVERIES times within
+        RECOVERY_WINDOW; the member and the admins are told once. A restart the member
+        asks for afterwards allows automatic recoveries again."""
+        assert booking.id is not None
+        events = self._events(booking.id)
+        kinds = [e.kind for e in events]
+        since = max((i for i, kind in enumerate(kinds) if kind == restarts.RESTARTED), default=-1)
+        if "recovery_given_up" in kinds[since + 1:]:
+            return False
+        now = self._clock()
+        recent = [e for e in events[since + 1:] if e.kind == "container_restored"
+                  and _event_time(e) >= now - RECOVERY_WINDOW]
+        if len(recent) < MAX_RECOVERIES:
+            return True
+        minutes = round(RECOVERY_WINDOW.total_seconds() / 60)
+        log.error("booking %d: container stopped %d times within %d minutes; not starting it "
+                  "again", booking.id, len(recent) + 1, minutes)
+        with self._uow() as uow:
+            uow.bookings.record(booking.id, "recovery_given_up", ACTOR, at=now.isoformat(),
+                                recoveries=len(recent))
+            enqueue(uow.outbox, booking.account,
+                    words.recovery_given_up(booking, len(recent), minutes), now)
+            self._tell_admins(uow, booking,
+                              words.admin_recovery_given_up(booking, len(recent), minutes))
+            uow.commit()
+        return False
 
     # ----- reminder and end -------------------------------------------------
 
@@ -248,10 +295,9 @@ class Lifecycle:
             saved, missing = self._back_up(ending, name, backup)
             self._runtime.stop_and_remove(name, grace_seconds=self._settings.stop_grace_seconds)
         except ContainerError as exc:  # retryable: the engine is away; try again later
-            log.warning("booking %d: end interrupted (%s); will retry", booking.id, exc)
-            self._record(booking.id, "end_retry", error=str(exc))
-            self.retry_later(booking.id, MAX_RETRY_SECONDS)
+            self._end_failed(ending, exc)
             return
+        self._end_failures.pop(booking.id, None)
         with self._uow() as uow:
             uow.bookings.lock_server()
             current = uow.bookings.get(booking.id)
@@ -259,21 +305,50 @@ class Lifecycle:
                 return
             uow.bookings.save(replace(current, status=Status.FINISHED))
             uow.bookings.record(booking.id, "finished", ACTOR, saved=saved, missing=missing)
-            message = words.ended(current, saved, missing, str(backup))
+            missing = words.backed_up_before(missing, self._plan(backup), backup)
+            message = words.ended(self._config, current, saved, missing)
             enqueue(uow.outbox, current.account, message, self._clock())
             uow.commit()
         log.info("booking %d finished", booking.id)
 
-    def _back_up(self, booking: Booking, name: str, backup: Path) -> tuple[list[str], list[str]]:
-        """Copy each planned path out of the container; paths mounted from the backup
-        were written in place and need no copy."""
+    def _end_failed(self, booking: Booking, exc: ContainerError) -> None:
+        """Retry with backoff; one `end_retry` event when it starts failing, and the
+        admins told once when it keeps failing past the start deadline."""
         assert booking.id is not None
-        restored = set(self._restored(booking.id))
+        now = self._clock()
+        attempts = self._end_failures.get(booking.id, 0)
+        self._end_failures[booking.id] = attempts + 1
+        delay = min(2.0 * 2**attempts, MAX_RETRY_SECONDS)
+        events = self._events(booking.id)
+        last_ending = max((i for i, e in enumerate(events) if e.kind == "ending"), default=-1)
+        failing = [e for e in events[last_ending + 1:] if e.kind == "end_retry"]
+        log.warning("booking %d: end interrupted (%s); retrying in %.0fs", booking.id, exc, delay)
+        if not failing:
+            self._record(booking.id, "end_retry", error=str(exc), at=now.isoformat())
+        elif not any(e.kind == "end_stuck" for e in events[last_ending + 1:]):
+            since = _event_time(failing[0])
+            if now >= since + timedelta(minutes=self._settings.start_deadline_minutes):
+                with self._uow() as uow:
+                    uow.bookings.record(booking.id, "end_stuck", ACTOR, error=str(exc),
+                                        at=now.isoformat())
+                    self._tell_admins(uow, booking, words.admin_end_stuck(booking, str(exc), since))
+                    uow.commit()
+                log.error("booking %d: its end keeps failing since %s: %s",
+                          booking.id, since.isoformat(), exc)
+        self.retry_later(booking.id, delay)
+
+    def _back_up(self, booking: Booking, name: str, backup: Path) -> tuple[list[str], list[str]]:
+        """Copy each planned path out of the container (restored paths too: they were
+        copies, not mounts)."""
+        assert booking.id is not None
         saved: list[str] = []
         missing: list[str] = []
+        running = [e for e in self._events(booking.id) if e.kind == "running"]
+        # A path the container refused at the start holds the image's version, not the
+        # member's: copying it out would overwrite their saved copy.
+        keep = set(running[-1].detail.get("not_restored", [])) if running else set()
         for item in self._plan(backup):
-            if item.backup_path in restored:
-                saved.append(item.backup_path)
+            if item.backup_path in keep:
                 continue
             try:
                 self._runtime.copy_out(name, item.container_path, str(backup / item.backup_path))
@@ -291,7 +366,9 @@ class Lifecycle:
 
     # ----- failure ------------------------------------------------------------
 
-    def _fail(self, booking: Booking, reason: str) -> None:
+    def _fail(self, booking: Booking, reason: str, *, told: Message | None = None) -> None:
+        """`reason` goes to the event log and the admins; the member gets `told`
+        (default: `reason` in words.failed)."""
         assert booking.id is not None
         try:  # never leave a half-made container behind
             self._runtime.stop_and_remove(container_name(booking), grace_seconds=0)
@@ -305,13 +382,19 @@ class Lifecycle:
                 return
             uow.bookings.save(replace(current, status=Status.FAILED))
             uow.bookings.record(booking.id, "failed", ACTOR, reason=reason)
-            enqueue(uow.outbox, current.account, words.failed(current, reason), self._clock())
-            for admin in admin_names(uow.accounts.all(), self._config):
-                enqueue(uow.outbox, admin, words.admin_failed(current, reason), self._clock())
+            enqueue(uow.outbox, current.account, told or words.failed(current, reason),
+                    self._clock())
+            self._tell_admins(uow, current, words.admin_failed(current, reason))
             uow.commit()
         log.error("booking %d failed: %s", booking.id, reason)
 
     # ----- small helpers -------------------------------------------------------
+
+    def _tell_admins(self, uow: SchedulerUnitOfWork, booking: Booking, message: Message) -> None:
+        """Queue an admin message; an admin who owns the booking has their own message."""
+        for admin in admin_names(uow.accounts.all(), self._config):
+            if admin != booking.account:
+                enqueue(uow.outbox, admin, message, self._clock())
 
     def _lock_for(self, booking_id: int) -> threading.Lock:
         with self._guard:
@@ -347,18 +430,9 @@ class Lifecycle:
             log.warning("backup plan in %s unusable: %s", backup, exc)
             return []
 
-    def _quota_folders(
-        self, account: str, work: Path, backup: Path
-    ) -> dict[str, tuple[Path, float | None]]:
-        own = self._config.limits.users.get(account)
-        default = self._config.limits.default
-
-        def limit(key: str) -> float | None:
-            value = getattr(own, key, None) if own is not None else None
-            value = getattr(default, key) if value is None else value
-            return None if value in (None, "max") else float(value)
-
-        return {"work": (work, limit("work_space")), "backup": (backup, limit("backup_space"))}
+    def _admins(self) -> list[str]:
+        with self._uow() as uow:
+            return admin_names(uow.accounts.all(), self._config)
 
     def _transition(
         self, booking_id: int, allowed: set[Status], to: Status, kind: str
@@ -384,3 +458,9 @@ class Lifecycle:
                 if booking is not None:
                     enqueue(uow.outbox, booking.account, message, self._clock())
             uow.commit()
+
+
+def _event_time(event: Event) -> datetime:
+    """When an event happened, by the lifecycle's own clock where it was recorded."""
+    at = event.detail.get("at")
+    return datetime.fromisoformat(str(at)) if at else event.at

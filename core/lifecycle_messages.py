@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo
+import math
+import re
+from datetime import datetime
+from pathlib import Path
 
-import tzlocal
-
+from core.backup_plan import BackupItem
 from core.config import Config
 from core.domain import Account, Booking
-from core.messages import Action, local_time
+from core.messages import Action, local_time, member_zone
 from core.notifier import Message, MessageKind
 from core.passwords import PASSWORD_PLACEHOLDER
+from core.quota import QuotaProblem
+
+_IMAGE_MISSING = re.compile(r"image .*(is not on the|not found)|no such image", re.IGNORECASE)
 
 
-def zone_of(config: Config, account: Account | None) -> tzinfo:
-    name = (account.timezone if account else None) or config.server.timezone
-    return ZoneInfo(name) if name else tzlocal.get_localzone()
+def start_problem(error: str, image: str) -> str:
+    """What a member is told when the engine refused their container; the raw
+    `error` goes to the admins and the event log."""
+    lowered = error.lower()
+    if "could not select device driver" in lowered:
+        return ("the server cannot give containers GPUs right now "
+                "(its NVIDIA container runtime is missing)")
+    if "engine unreachable" in lowered:
+        return "the server's container engine is not answering"
+    if _IMAGE_MISSING.search(error):
+        return f"the image {image} is not on the server"
+    return "the container could not be started"
 
 
 def ready(config: Config, booking: Booking, account: Account, notes: list[str]) -> Message:
@@ -24,7 +37,7 @@ def ready(config: Config, booking: Booking, account: Account, notes: list[str]) 
     inside = config.container
     text = "\n".join([
         f"Your booking #{booking.id} is ready until "
-        f"{local_time(booking.end, zone_of(config, account))}.",
+        f"{local_time(booking.end, member_zone(account, config))}.",
         f"  host:     {host}",
         f"  port:     {port}",
         f"  user:     {user}",
@@ -48,7 +61,7 @@ def restarted(config: Config, booking: Booking, account: Account, notes: list[st
         "Log in as before, with the same password:",
         f"  ssh -p {port} {user}@{host}",
         f"Your files in {config.container.work_mount} and {config.container.backup_mount} are "
-        f"as you left them; it still ends at {local_time(booking.end, zone_of(config, account))}.",
+        f"as you left them; it still ends at {local_time(booking.end, member_zone(account, config))}.",
         *notes,
     ])
     return Message(MessageKind.INFO, text, booking.id)
@@ -64,7 +77,7 @@ def restart_failed(booking: Booking, reason: str) -> Message:
 
 def reminder(config: Config, booking: Booking, account: Account, minutes: int) -> Message:
     text = (
-        f"Booking #{booking.id} ends at {local_time(booking.end, zone_of(config, account))} "
+        f"Booking #{booking.id} ends at {local_time(booking.end, member_zone(account, config))} "
         f"(in about {minutes} minutes). Your backup paths are saved at the end. "
         f"To keep it longer: `extend {booking.id} 1-day`."
     )
@@ -73,12 +86,22 @@ def reminder(config: Config, booking: Booking, account: Account, minutes: int) -
     ))
 
 
-def ended(booking: Booking, saved: list[str], missing: list[str], backup_dir: str) -> Message:
+def backed_up_before(missing: list[str], plan: list[BackupItem], backup: Path) -> list[str]:
+    """The missing container paths that have an earlier copy in the backup folder:
+    a path that never existed (say /root/.ssh before the first key) is no news."""
+    return [item.container_path for item in plan
+            if item.container_path in missing and (backup / item.backup_path).exists()]
+
+
+def ended(config: Config, booking: Booking, saved: list[str], missing: list[str]) -> Message:
+    """`saved`: backup paths; `missing`: container paths not found that were backed up before."""
+    inside = config.container.backup_mount
     text = f"Booking #{booking.id} has ended; its container is removed."
     if saved:
-        text += f" Backed up to {backup_dir}: {', '.join(saved)}."
+        text += f" Backed up to {inside}: {', '.join(saved)}."
     if missing:
-        text += f" Not found in the container, so not backed up: {', '.join(missing)}."
+        text += (f" Not found in the container, so not backed up (the earlier copy in {inside} "
+                 f"is kept): {', '.join(missing)}.")
     return Message(MessageKind.ENDED, text, booking.id)
 
 
@@ -97,10 +120,79 @@ def admin_failed(booking: Booking, reason: str) -> Message:
     )
 
 
-def restored(booking: Booking, now: datetime) -> Message:
+def _size(gb: float, *, up: bool = False) -> str:
+    """1.2 GB, 1 GB, 3 MB: at most one decimal; `up` rounds up (freeing that much is enough)."""
+    value, unit = (gb, "GB") if gb >= 0.1 else (gb * 1024, "MB")
+    if up:
+        value = math.ceil(round(value * 10, 6)) / 10
+    return f"{round(value, 1):g} {unit}"
+
+
+def over_quota(
+    config: Config, booking: Booking, problems: list[QuotaProblem], admins: list[str]
+) -> Message:
+    """For the member: which folder (by its name in the container), how much to
+    free, and that an admin must help, since nothing runs to free it from."""
+    mounts = {"work": config.container.work_mount, "backup": config.container.backup_mount}
+    folders = "; ".join(
+        f"your `{p.folder}` folder ({mounts.get(p.folder, p.folder)} in the container) holds "
+        f"{_size(p.used_gb)} of its {_size(p.limit_gb)} quota, so at least "
+        f"{_size(p.to_free_gb, up=True)} must be freed"
+        for p in problems
+    )
+    who = ", ".join(a for a in admins if a != booking.account) or "the server's administrator"
+    text = (
+        f"Booking #{booking.id} could not start: {folders}. You cannot reach your folders "
+        f"without a running booking: ask an admin ({who}) to raise your quota or to make that "
+        "space, then book anew. Its resources are free again."
+    )
+    return Message(MessageKind.FAILED, text, booking.id)
+
+
+def quota_reason(booking: Booking, problems: list[QuotaProblem]) -> str:
+    """For the admins and the event log: the host paths, and how to raise the quota."""
+    return "over quota: " + "; ".join(
+        f"their {p.folder} folder {p.path} holds {_size(p.used_gb)} of {_size(p.limit_gb)}; "
+        f"free at least {_size(p.to_free_gb, up=True)} or raise it with "
+        f"`booking users limit {booking.account} --{p.folder}-space GB`"
+        for p in problems
+    )
+
+
+def restored(config: Config, booking: Booking, account: Account, now: datetime) -> Message:
     return Message(
         MessageKind.INFO,
-        f"The container of booking #{booking.id} had stopped and was started again "
-        f"({now:%H:%M} UTC); log in with the same password.",
+        f"The container of booking #{booking.id} had stopped and was started again at "
+        f"{local_time(now, member_zone(account, config))}; log in with the same password.",
+        booking.id,
+    )
+
+
+def recovery_given_up(booking: Booking, times: int, minutes: int) -> Message:
+    return Message(
+        MessageKind.INFO,
+        f"The container of booking #{booking.id} keeps stopping: it was started again "
+        f"{times} times within {minutes} minutes and stopped once more, so it is left "
+        "stopped (the admins have been told). Your work and backup folders are kept. "
+        f"To start it again: `restart {booking.id}`.",
+        booking.id,
+    )
+
+
+def admin_recovery_given_up(booking: Booking, times: int, minutes: int) -> Message:
+    return Message(
+        MessageKind.ADMIN,
+        f"Booking #{booking.id} of {booking.account}: its container stopped again after "
+        f"{times} automatic restarts within {minutes} minutes; it is left stopped.",
+        booking.id,
+    )
+
+
+def admin_end_stuck(booking: Booking, reason: str, since: datetime) -> Message:
+    return Message(
+        MessageKind.ADMIN,
+        f"Booking #{booking.id} of {booking.account} could not be ended since "
+        f"{since:%Y-%m-%d %H:%M} UTC: {reason}. Still retrying; its resources stay "
+        "held until it ends.",
         booking.id,
     )

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from core.domain import Booking, Resources
+import tzlocal
+
+from core.config import Config
+from core.domain import Account, Booking, Resources
 from core.timeparse import FORMATS_HELP
 
 
@@ -26,6 +30,12 @@ class Action:
 class Reply:
     text: str
     actions: tuple[Action, ...] = ()
+
+
+def member_zone(account: Account | None, config: Config) -> tzinfo:
+    """The zone a member's times are shown in: their own, else the server's, else the host's."""
+    name = (account.timezone if account else None) or config.server.timezone
+    return ZoneInfo(name) if name else tzlocal.get_localzone()
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:

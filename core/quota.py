@@ -3,9 +3,55 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import Config
+from core.domain import Account
+
 GB = 1024**3
+# The quota limits, in GB: set by an admin (`booking users limit --work-space`) or the config.
+QUOTA_KEYS = ("work_space", "backup_space")
+
+
+def quota_gb(account: Account, key: str, config: Config) -> float | None:
+    """The member's quota in GB (None: no limit): the admin-set value, then
+    `limits.users` in the config, then `limits.default` (as limits_of)."""
+    value = account.limits.get(key)
+    own = config.limits.users.get(account.name)
+    if value is None and own is not None:
+        value = getattr(own, key)
+    if value is None:
+        value = getattr(config.limits.default, key)
+    return None if value in (None, "max") else float(value)
+
+
+def quota_folders(
+    config: Config, account: Account, work: Path, backup: Path
+) -> dict[str, tuple[Path, float | None]]:
+    """The member's folders by their name in the container, each with its quota."""
+    return {
+        "work": (work, quota_gb(account, "work_space", config)),
+        "backup": (backup, quota_gb(account, "backup_space", config)),
+    }
+
+
+@dataclass(frozen=True)
+class QuotaProblem:
+    """A folder over its quota."""
+
+    folder: str  # "work" or "backup": the folder's name
+    path: Path  # on the host
+    used_bytes: int
+    limit_gb: float
+
+    @property
+    def used_gb(self) -> float:
+        return self.used_bytes / GB
+
+    @property
+    def to_free_gb(self) -> float:
+        return (self.used_bytes - int(self.limit_gb * GB)) / GB
 
 
 def folder_bytes(path: Path) -> int:
@@ -28,17 +74,13 @@ def folder_bytes(path: Path) -> int:
     return total
 
 
-def over_quota(folders: dict[str, tuple[Path, float | None]]) -> list[str]:
-    """One line per folder over its limit (GB; None = no limit), saying how much to free."""
+def over_quota(folders: dict[str, tuple[Path, float | None]]) -> list[QuotaProblem]:
+    """The folders over their limit (GB; None = no limit)."""
     problems = []
     for label, (path, limit_gb) in folders.items():
         if limit_gb is None:
             continue
         used = folder_bytes(path)
-        limit = int(limit_gb * GB)
-        if used > limit:
-            problems.append(
-                f"your {label} folder {path} uses {used / GB:.1f} GB of {limit_gb:g} GB; "
-                f"free at least {(used - limit) / GB:.1f} GB"
-            )
+        if used > int(limit_gb * GB):
+            problems.append(QuotaProblem(label, path, used, limit_gb))
     return problems

@@ -41,6 +41,11 @@ class ContainerSpec:
     mounts: tuple[Mount, ...]
     environment: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()  # argument list, never a shell string
+    # Files and folders copied into the container after it is made and before it
+    # first starts (the member's backup): real files, so `sed -i`, `rm` and editors
+    # that save by rename work, unlike single-file bind mounts. Initial content only:
+    # not part of the container's settings digest.
+    restore: tuple[Mount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,14 @@ class ContainerError(Exception):
 
 
 class ContainerRuntime(Protocol):
-    def start(self, spec: ContainerSpec) -> None:
-        """Create and start the container; on failure leave nothing behind."""
+    def start(self, spec: ContainerSpec) -> list[str]:
+        """Create the container, copy `spec.restore` in, start it; on failure leave
+        nothing behind. A container of this spec that exists already is kept: started
+        again if it stopped (its files outside the mounts survive).
+
+        Returns the container paths of `spec.restore` the engine refused to take (the
+        container runs without them); an engine that fails outright raises.
+        """
 
     def stop_and_remove(self, name: str, *, grace_seconds: int) -> None: ...
 
@@ -71,6 +82,9 @@ class ContainerRuntime(Protocol):
 
     def copy_out(self, name: str, container_path: str, host_path: str) -> None:
         """Copy a file or folder from the container to the host (backup)."""
+
+    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
+        """Copy a host file or folder into the container at container_path (restore)."""
 
     def list_managed(self) -> list[ManagedContainer]: ...
 

@@ -4,8 +4,9 @@ The database is the source of truth. Exact-time jobs (start, reminder, end)
 are derived from it at start-up and whenever the service reports a change;
 they only *kick* a booking, and `Lifecycle.advance` decides what to do. A
 reconcile pass every `scheduler.reconcile_seconds` kicks every booking that is
-due, checks that running bookings have their container, and removes containers
-of this server that belong to no active booking.
+due (except one waiting out a retry backoff), checks that running bookings have
+their container, and removes containers of this server that belong to no active
+booking.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Scheduler:
         self._guard = threading.Lock()
         self._busy: set[int] = set()
         self._again: set[int] = set()
+        # Bookings waiting out a retry backoff: the reconcile pass leaves them alone until
+        # then (in memory: after a restart the first pass may try at once).
+        self._not_before: dict[int, datetime] = {}
         self._stopping = False
         lifecycle.retry_later = self._retry_later
 
@@ -104,6 +108,8 @@ class Scheduler:
 
     def _advance(self, booking_id: int, verify: bool) -> None:
         while True:
+            with self._guard:
+                self._not_before.pop(booking_id, None)  # a new failure sets it again
             try:
                 self._lifecycle.advance(booking_id, verify=verify)
             except Exception:  # one booking's bug must not stop the others
@@ -119,6 +125,8 @@ class Scheduler:
     def _retry_later(self, booking_id: int, delay: float) -> None:
         if self._stopping:
             return
+        with self._guard:
+            self._not_before[booking_id] = self._clock() + timedelta(seconds=delay)
         run_at = datetime.now(UTC) + timedelta(seconds=delay)
         with contextlib.suppress(Exception):  # scheduler already shut down
             self._aps.add_job(self.kick, "date", run_date=run_at, args=[booking_id],
@@ -177,7 +185,9 @@ class Scheduler:
         for booking in bookings:
             assert booking.id is not None
             self._schedule(booking)
-            if booking.start <= now:
+            with self._guard:
+                waiting = now < self._not_before.get(booking.id, now)
+            if booking.start <= now and not waiting:
                 self.kick(booking.id, verify=booking.status == Status.RUNNING)
         active = {b.id for b in bookings if b.status in ACTIVE}
         for container in containers or []:

@@ -12,17 +12,15 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
-
-import tzlocal
 
 from core.allocation import choose_gpus, choose_port, shortages, usage_in
 from core.config import Config
 from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
 from core.gpu_inventory import GpuInventory
 from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
-from core.messages import local_time
+from core.messages import local_time, member_zone
 from core.ports import UnitOfWork
+from core.quota import QUOTA_KEYS
 from core.restart_requests import REQUESTED as RESTART_REQUESTED
 from core.restart_requests import pending_request
 from core.timeparse import (
@@ -34,6 +32,7 @@ from core.timeparse import (
     slot_floor,
 )
 
+# The maxima limits_of returns; set_limits also takes the disk quotas (core.quota.QUOTA_KEYS).
 LIMIT_KEYS = ("cpus", "memory", "gpus")
 
 
@@ -106,8 +105,7 @@ class BookingService:
         return self._uow()
 
     def zone_of(self, account: Account | None) -> tzinfo:
-        name = (account.timezone if account else None) or self.config.server.timezone
-        return ZoneInfo(name) if name else tzlocal.get_localzone()
+        return member_zone(account, self.config)
 
     def is_admin(self, account: Account) -> bool:
         return account.is_admin or account.name in self.config.admins
@@ -221,13 +219,16 @@ class BookingService:
     def set_limits(self, name: str, values: dict[str, str]) -> Account:
         parsed: dict[str, float | int | str] = {}
         for key, text in values.items():
-            if key not in LIMIT_KEYS:
-                raise Refusal(ErrorCode.BAD_INPUT, f"Unknown limit `{key}`; use cpus, memory or gpus.")
+            if key not in (*LIMIT_KEYS, *QUOTA_KEYS):
+                raise Refusal(
+                    ErrorCode.BAD_INPUT,
+                    f"Unknown limit `{key}`; use cpus, memory, gpus, work_space or backup_space.",
+                )
             if text == "max":
                 parsed[key] = "max"
                 continue
-            try:
-                number = float(text) if key == "cpus" else int(text)
+            try:  # cpus and the quotas (GB) may be fractional
+                number = float(text) if key in ("cpus", *QUOTA_KEYS) else int(text)
             except ValueError:
                 raise Refusal(
                     ErrorCode.BAD_INPUT, f"`{key}={text}` is not a number; use a number or `max`."

@@ -79,6 +79,19 @@ def test_usage_errors_exit_2(booking) -> None:  # type: ignore[no-untyped-def]
     assert booking("users", "limit", "bob").returncode == 2
 
 
+def test_an_admin_sets_a_members_disk_quotas(booking) -> None:  # type: ignore[no-untyped-def]
+    booking("users", "add", "carol")
+    quotas = booking("users", "limit", "carol", "--work-space", "300", "--backup-space", "max")
+    assert (quotas.returncode, quotas.stdout) == (0, (
+        "carol may now book up to cpus=8 memory=32 gpus=2; "
+        "quotas: work folder 300 GB, backup folder no limit.\n"))
+    maxima = booking("users", "limit", "carol", "--gpus", "1")
+    assert maxima.stdout == "carol may now book up to cpus=8 memory=32 gpus=1.\n"
+    bad = booking("users", "limit", "carol", "--work-space", "lots")
+    assert (bad.returncode, bad.stderr) == (
+        1, "Refused: `work_space=lots` is not a number; use a number or `max`.\n")
+
+
 def test_a_bad_config_stops_start_up_with_one_line(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.yaml"
     bad.write_text("capacity:\n  cpus: lots\n  ram: 30\nimages: {default: a, allowed: [a]}\n")

@@ -199,7 +199,7 @@ def test_unreachable_engine_is_retryable(make_spec: SpecFactory, tmp_path: Path)
     assert caught.value.retryable
 
 
-def test_start_is_idempotent_and_recreates_stopped(
+def test_start_is_idempotent_and_starts_a_stopped_container_again(
     runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
 ) -> None:
     spec = make_spec()
@@ -207,11 +207,81 @@ def test_start_is_idempotent_and_recreates_stopped(
     first_id = docker_client.containers.get(spec.name).id
     runtime.start(spec)  # already running: nothing happens
     assert docker_client.containers.get(spec.name).id == first_id
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    assert ssh_run(spec.ssh_port, PASSWORD, "echo kept > /root/outside.txt").returncode == 0
 
     docker_client.containers.get(spec.name).stop(timeout=0)
     assert not runtime.is_running(spec.name)
-    runtime.start(spec)  # stopped: removed and made again
-    assert docker_client.containers.get(spec.name).id != first_id
+    runtime.start(spec)  # stopped: the same container is started again
+    assert docker_client.containers.get(spec.name).id == first_id
+    assert runtime.is_running(spec.name)
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    assert ssh_run(spec.ssh_port, PASSWORD, "cat /root/outside.txt").stdout == "kept\n"
+
+
+def test_a_never_started_container_of_the_same_spec_is_made_anew(
+    runtime: DockerRuntime, make_spec: SpecFactory, docker_client: docker.DockerClient
+) -> None:
+    """Created but not started (a crash between create and start): its restore may be
+    incomplete, so it is replaced, not started."""
+    spec = make_spec()
+    half_made = runtime._create(spec)
+    runtime.start(spec)
+    container = docker_client.containers.get(spec.name)
+    assert container.id != half_made.id and runtime.is_running(spec.name)
+
+
+def test_restored_files_are_copies_the_member_can_edit_replace_and_delete(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup"
+    (backup / "ssh").mkdir(parents=True)
+    (backup / "ssh" / "config").write_text("Host *\n")
+    (backup / "bashrc").write_text("export A=1\n")
+    (backup / "leak").symlink_to("/etc/hostname")  # a link is copied as a link, not followed
+    spec = make_spec(restore=(
+        Mount(str(backup / "bashrc"), "/root/.bashrc"),
+        Mount(str(backup / "ssh"), "/root/.ssh"),
+        Mount(str(backup / "bashrc"), "/opt/new/deep/rc"),  # parents made as needed
+        Mount(str(backup / "leak"), "/root/leak"),
+    ))
+    assert runtime.start(spec) == []
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    result = ssh_run(
+        spec.ssh_port, PASSWORD,
+        "sed -i s/A=1/A=2/ /root/.bashrc && cat /root/.bashrc && "
+        "cat /root/.ssh/config /opt/new/deep/rc && stat -c %u /root/.bashrc && "
+        "readlink /root/leak && rm /root/.ssh/config && echo removed",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n") == [
+        "export A=2", "Host *", "export A=1", "0", "/etc/hostname", "removed", ""]
+    assert (backup / "bashrc").read_text() == "export A=1\n"  # the backup is untouched
+
+    runtime.copy_out(spec.name, "/root/.bashrc", str(backup / "bashrc"))
+    assert (backup / "bashrc").read_text() == "export A=2\n"
+
+
+def test_copy_in_puts_a_file_into_a_running_container(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    spec = make_spec()
+    runtime.start(spec)
+    (tmp_path / "note").write_text("hello\n")
+    runtime.copy_in(spec.name, str(tmp_path / "note"), "/root/notes/today.txt")
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    assert ssh_run(spec.ssh_port, PASSWORD, "cat /root/notes/today.txt").stdout == "hello\n"
+    with pytest.raises(ContainerError) as caught:
+        runtime.copy_in("booking-no-such-container", str(tmp_path / "note"), "/root/x")
+    assert not caught.value.retryable
+
+
+def test_a_restore_the_engine_refuses_is_reported_and_the_container_runs(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("x\n")
+    spec = make_spec(restore=(Mount(str(tmp_path / "file"), "/etc/passwd/inside"),))
+    assert runtime.start(spec) == ["/etc/passwd/inside"]
     assert runtime.is_running(spec.name)
 
 

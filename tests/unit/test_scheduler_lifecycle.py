@@ -17,7 +17,8 @@ from core.notifier import Message
 from core.outbox import OutboxSender
 from core.passwords import PasswordDeriver
 from core.ports import SchedulerUnitOfWork
-from core.runtime import ContainerError, ContainerSpec, ManagedContainer
+from core.runtime import ContainerError, ContainerSpec, ManagedContainer, Mount
+from core.scheduler import Scheduler
 from core.service import BookingRequest, BookingService
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
@@ -34,10 +35,11 @@ class FakeRuntime:
         self.copied: list[tuple[str, str]] = []
         self.restarts: list[str] = []
 
-    def start(self, spec: ContainerSpec) -> None:
+    def start(self, spec: ContainerSpec) -> list[str]:
         if self.errors:
             raise self.errors.pop(0)
         self.running[spec.name] = spec
+        return []
 
     def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
         self.running.pop(name, None)
@@ -54,6 +56,9 @@ class FakeRuntime:
             raise ContainerError(f"no container named {name!r}", retryable=False)
         self.copied.append((container_path, host_path))
         Path(host_path).write_text("saved")
+
+    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
+        raise AssertionError("restored paths go in through spec.restore")
 
     def list_managed(self) -> list[ManagedContainer]:
         return [ManagedContainer(n, None, True) for n in self.running]
@@ -96,9 +101,10 @@ class Rig:
                                    notifiers=[("chat", self.notifier)],
                                    fallback=("stdout", self.notifier), clock=self.clock)
 
-    def book(self, start: str = "now", end: str = "1-day", memory: int = 16) -> int:
+    def book(self, start: str = "now", end: str = "1-day", memory: int = 16,
+             user: str = "bob") -> int:
         booking = self.service.book(BookingRequest(
-            user="bob", resources=Resources(2, memory, 1), start=start, end=end))
+            user=user, resources=Resources(2, memory, 1), start=start, end=end))
         assert booking.id is not None
         return booking.id
 
@@ -152,7 +158,7 @@ def test_retryable_start_errors_retry_with_backoff_then_fail_at_the_deadline(rig
     assert rig.retries == [2.0, 4.0]
     rig.clock.advance(minutes=10)
     assert rig.step(booking_id) == Status.FAILED
-    assert "could not start: engine unreachable" in rig.messages()[-1]
+    assert "could not start: the server's container engine is not answering" in rig.messages()[-1]
     assert any("failed: engine unreachable" in t for t in rig.messages("alice"))
 
 
@@ -171,7 +177,7 @@ def test_over_quota_is_not_started_and_says_how_much_to_free(rig: Rig, tmp_path:
     booking_id = rig.book()
     assert rig.step(booking_id) == Status.FAILED
     assert rig.runtime.running == {}
-    assert "over quota" in rig.messages()[-1] and "free at least" in rig.messages()[-1]
+    assert "of its 1 MB quota, so at least 2 MB must be freed" in rig.messages()[-1]
 
 
 def test_reminder_comes_once_before_the_end_and_again_after_an_extension(rig: Rig) -> None:
@@ -274,7 +280,7 @@ def test_a_failed_restart_is_recorded_and_told_and_the_booking_keeps_running(rig
     assert rig.step(booking_id) == Status.RUNNING
     assert rig.runtime.restarts == []
     assert rig.events(booking_id)[-1] == "restart_failed"
-    assert "could not be restarted: cannot restart: device busy" in rig.messages()[-1]
+    assert "could not be restarted: the container could not be started" in rig.messages()[-1]
     rig.step(booking_id)  # the failure answered the request: no second try, no second message
     assert len([t for t in rig.messages() if "could not be restarted" in t]) == 1
 
@@ -286,3 +292,121 @@ def test_a_restart_asked_of_an_ended_booking_is_not_acted_on(rig: Rig) -> None:
     rig.clock.now = rig.service.get(booking_id).end
     assert rig.step(booking_id) == Status.FINISHED
     assert rig.runtime.restarts == []
+
+
+def test_restored_paths_are_copied_in_not_mounted_and_copied_out_again(
+    rig: Rig, tmp_path: Path
+) -> None:
+    first = rig.book(end="1-day")
+    rig.step(first)
+    rig.clock.now = rig.service.get(first).end
+    assert rig.step(first) == Status.FINISHED
+    bashrc = tmp_path / "backup" / "bob" / "bashrc"
+    assert bashrc.read_text() == "saved"
+
+    second = rig.book(end="1-day")
+    rig.step(second)
+    spec = rig.runtime.running[f"booking-bob-{second}"]
+    assert Mount(str(bashrc), "/root/.bashrc") in spec.restore
+    assert all(m.container_path != "/root/.bashrc" for m in spec.mounts)
+    rig.runtime.copied.clear()
+    rig.clock.now = rig.service.get(second).end
+    assert rig.step(second) == Status.FINISHED
+    assert ("/root/.bashrc", str(bashrc)) in rig.runtime.copied  # backed up again
+
+
+def test_a_container_that_keeps_stopping_is_left_stopped_and_people_are_told_once(
+    rig: Rig,
+) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    name = f"booking-bob-{booking_id}"
+    for _ in range(3):
+        rig.clock.advance(minutes=1)
+        rig.runtime.running.clear()
+        assert rig.step(booking_id) == Status.RUNNING
+        assert name in rig.runtime.running
+    rig.clock.advance(minutes=1)
+    rig.runtime.running.clear()
+    for _ in range(3):  # further reconcile passes neither start it nor tell anyone again
+        assert rig.step(booking_id) == Status.RUNNING
+        assert name not in rig.runtime.running
+    assert rig.events(booking_id).count("container_restored") == 3
+    [told] = [t for t in rig.messages() if "keeps stopping" in t]
+    assert "left stopped" in told and f"restart {booking_id}" in told
+    [admin] = [t for t in rig.messages("alice") if "left stopped" in t]
+    assert f"Booking #{booking_id} of bob" in admin
+    assert rig.events(booking_id).count("recovery_given_up") == 1
+
+
+def test_recoveries_spread_over_time_are_not_limited(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    for _ in range(5):
+        rig.clock.advance(minutes=20)
+        rig.runtime.running.clear()
+        rig.step(booking_id)
+        assert f"booking-bob-{booking_id}" in rig.runtime.running
+    assert not [t for t in rig.messages() if "keeps stopping" in t]
+
+
+def test_an_admin_who_owns_the_failed_booking_gets_one_message(rig: Rig) -> None:
+    booking_id = rig.book(user="alice")
+    rig.runtime.errors = [ContainerError("image missing", retryable=False)]
+    assert rig.step(booking_id) == Status.FAILED
+    [told] = rig.messages("alice")  # the member's message, not the admins' one too
+    assert "could not start" in told
+
+
+def test_the_reconcile_pass_honours_the_start_retry_backoff(rig: Rig) -> None:
+    scheduler = Scheduler(config=rig.config, uow=rig.uow, runtime=rig.runtime,
+                          lifecycle=rig.lifecycle, outbox=rig.outbox, clock=rig.clock)
+    kicked: list[int] = []
+    scheduler.kick = lambda booking_id, *, verify=False: kicked.append(booking_id)  # type: ignore[method-assign]
+    try:
+        booking_id = rig.book()
+        rig.runtime.errors = [ContainerError("engine unreachable", retryable=True)] * 2
+        rig.lifecycle.advance(booking_id)  # fails: retry in 2s
+        with rig.uow() as uow:
+            [retry] = [e for e in uow.bookings.events(booking_id) if e.kind == "start_retry"]
+        assert retry.detail["delay_s"] == 2.0
+        scheduler.reconcile()
+        assert kicked == []  # still backing off
+        rig.clock.advance(seconds=2)
+        scheduler.reconcile()
+        assert kicked == [booking_id]
+        scheduler._advance(booking_id, False)  # the retry: fails again, now 4s
+        kicked.clear()
+        rig.clock.advance(seconds=3)
+        scheduler.reconcile()
+        assert kicked == []
+        rig.clock.advance(seconds=1)
+        scheduler.reconcile()
+        assert kicked == [booking_id]
+    finally:
+        scheduler.stop()
+
+
+def test_an_end_that_keeps_failing_backs_off_and_tells_the_admins_once(rig: Rig) -> None:
+    booking_id = rig.book(end="1-day")
+    rig.step(booking_id)
+    rig.clock.now = rig.service.get(booking_id).end
+
+    def broken(name: str, *, grace_seconds: int) -> None:
+        raise ContainerError("engine unreachable", retryable=True)
+
+    rig.runtime.stop_and_remove = broken  # type: ignore[method-assign]
+    for _ in range(8):
+        assert rig.step(booking_id) == Status.ENDING
+        rig.clock.advance(minutes=1)
+    assert rig.retries == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+    assert not [t for t in rig.messages("alice") if "could not be ended" in t]
+    rig.clock.advance(minutes=3)  # failing for 10 minutes (the start deadline)
+    for _ in range(3):
+        assert rig.step(booking_id) == Status.ENDING
+    [admin] = [t for t in rig.messages("alice") if "could not be ended" in t]
+    assert f"Booking #{booking_id} of bob" in admin and "engine unreachable" in admin
+    del rig.runtime.stop_and_remove
+    assert rig.step(booking_id) == Status.FINISHED
+    events = rig.events(booking_id)
+    assert events[events.index("ending"):] == ["ending", "end_retry", "end_stuck", "finished"]
