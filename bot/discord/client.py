@@ -12,7 +12,14 @@ from bot.bootstrap import App
 from bot.discord import bookings
 from bot.discord.admin import capacity_group
 from bot.discord.interact import Responder
-from bot.discord.outgoing import ActionButton, OfferBook, OfferButton, Outgoing, message_kwargs
+from bot.discord.outgoing import (
+    ActionButton,
+    ConfirmButton,
+    OfferBook,
+    OfferButton,
+    Outgoing,
+    message_kwargs,
+)
 from bot.discord.schedule import schedule_group
 from core.domain import Account
 
@@ -45,7 +52,7 @@ class BookingBot(discord.Client):
 
     async def setup_hook(self) -> None:
         self.running_loop = asyncio.get_running_loop()
-        self.add_dynamic_items(ActionButton, OfferButton)
+        self.add_dynamic_items(ActionButton, ConfirmButton, OfferButton)
         if self.guild_id is not None:
             # A guild's commands update at once; global ones can take an hour.
             guild = discord.Object(id=self.guild_id)

@@ -5,6 +5,8 @@ dynamic items read it, so buttons keep working after a restart:
 - `bk:<command>` sends `<command>` to the conversation engine as if typed
   (`cancel 12`, `extend 12 1-day`, `yes`); the service checks that the one who
   clicks owns the booking or is an admin.
+- `bk-sure:cancel <N>` confirms a Cancel / End now click (the first click
+  only asks);
 - `bk-offer:<key>` takes an earliest-start offer made after a refusal. Offers
   live in memory; after a restart the member is asked to book again.
 """
@@ -26,6 +28,7 @@ from core.service import BookingRequest
 
 ACTION_PREFIX = "bk:"
 OFFER_PREFIX = "bk-offer:"
+CONFIRM_PREFIX = "bk-sure:"
 CUSTOM_ID_LIMIT = 100
 BUTTONS_PER_MESSAGE = 25
 
@@ -98,6 +101,37 @@ class ActionButton(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
     ) -> ActionButton:
         return cls(match["command"], getattr(item, "label", "") or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.command.startswith("cancel "):  # destroys a session: ask first
+            booking = self.command.split()[1]
+            view = discord.ui.View(timeout=None)
+            view.add_item(ConfirmButton(self.command))
+            await interaction.response.send_message(
+                f"Cancel booking #{booking}? If it is running, its container is backed up, "
+                "stopped and removed.", view=view, ephemeral=True,
+            )
+            return
+        await cast(ButtonHandlers, interaction.client).on_action(interaction, self.command)
+
+
+class ConfirmButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-sure:(?P<command>cancel \d{1,18})"
+):
+    """The second click that really cancels (or ends) a booking."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(discord.ui.Button(
+            label="Yes, cancel it", style=discord.ButtonStyle.danger,
+            custom_id=CONFIRM_PREFIX + command,
+        ))
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> ConfirmButton:
+        return cls(match["command"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await cast(ButtonHandlers, interaction.client).on_action(interaction, self.command)

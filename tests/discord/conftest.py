@@ -135,6 +135,13 @@ def click(user_id: int, message: dict[str, Any], label: str) -> dict[str, Any]:
     return payload
 
 
+def confirm(user_id: int, asked: dict[str, Any], under: dict[str, Any]) -> dict[str, Any]:
+    """Click "Yes, ..." on the ephemeral question `asked` that a click on `under` brought."""
+    message = {**under, "content": asked["content"], "components": asked["components"],
+               "flags": 64}
+    return click(user_id, message, "Yes")
+
+
 def direct_message(user_id: int, content: str) -> dict[str, Any]:
     """A MESSAGE_CREATE event for a direct message to the bot."""
     return {

@@ -17,6 +17,7 @@ from tests.discord.conftest import (
     DAVE,
     GPUS,
     click,
+    confirm,
     connected,
     direct_message,
 )
@@ -39,7 +40,10 @@ def test_a_member_books_in_one_line_by_direct_message(app: bootstrap.App) -> Non
             (listed,) = await discord_.dm(BOB, "list")
             assert f"#{booking.id}" in listed.body["content"]
 
-            refused = await discord_.reply(click(CAROL, sent.answer, "Cancel"))
+            asked = await discord_.reply(click(CAROL, sent.answer, "Cancel"))
+            assert asked["content"].startswith(f"Cancel booking #{booking.id}?")
+            assert asked["flags"] == 64  # only the one who clicked sees the question
+            refused = await discord_.reply(confirm(CAROL, asked, sent.answer))
             assert refused["content"] == "Only the owner or an admin may change that booking."
 
     asyncio.run(scenario())

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot import bootstrap
 from core.domain import Booking, Status
-from tests.discord.conftest import ALICE, BOB, CAROL, DAVE, GPUS, click, connected, slash
+from tests.discord.conftest import ALICE, BOB, CAROL, DAVE, GPUS, click, confirm, connected, slash
 
 
 def _id(booking: Booking) -> int:
@@ -68,7 +68,8 @@ def test_buttons_cancel_and_extend_for_the_owner_only(app: bootstrap.App) -> Non
                 slash(BOB, "schedule", "book", {"start": "tomorrow 9am", "end": "1-day", "gpus": 1}))
             (booking,) = service.bookings("bob")
 
-            refused = await discord_.reply(click(CAROL, booked, "Cancel"))
+            asked = await discord_.reply(click(CAROL, booked, "Cancel"))
+            refused = await discord_.reply(confirm(CAROL, asked, booked))
             assert refused["content"] == "Only the owner or an admin may change that booking."
             assert service.get(_id(booking)).status == Status.BOOKED
 
@@ -76,7 +77,9 @@ def test_buttons_cancel_and_extend_for_the_owner_only(app: bootstrap.App) -> Non
             assert extended["content"].startswith(f"Extended: #{booking.id}")
             assert service.get(_id(booking)).end == booking.end + timedelta(days=1)
 
-            cancelled = await discord_.reply(click(BOB, booked, "Cancel"))
+            asked = await discord_.reply(click(BOB, booked, "Cancel"))
+            assert service.get(_id(booking)).status == Status.BOOKED  # the first click only asks
+            cancelled = await discord_.reply(confirm(BOB, asked, booked))
             assert cancelled["content"] == f"Booking #{booking.id} is cancelled."
             assert service.get(_id(booking)).status == Status.CANCELLED
 
@@ -89,7 +92,8 @@ def test_an_admin_may_use_anyones_buttons(app: bootstrap.App) -> None:
             booked = await discord_.reply(
                 slash(BOB, "schedule", "book", {"start": "now", "end": "1-day"}))
             (booking,) = app.service.bookings("bob")
-            cancelled = await discord_.reply(click(ALICE, booked, "Cancel"))
+            asked = await discord_.reply(click(ALICE, booked, "Cancel"))
+            cancelled = await discord_.reply(confirm(ALICE, asked, booked))
             assert cancelled["content"] == f"Booking #{booking.id} is cancelled."
 
     asyncio.run(scenario())
