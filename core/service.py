@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.allocation import choose_gpus, choose_port, shortages, usage_in
+from core.allocation import Usage, choose_gpus, choose_port, shortages, usage_in
 from core.config import Config
 from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
 from core.gpu_inventory import GpuInventory
@@ -341,12 +341,12 @@ class BookingService:
         reserved: frozenset[int],
     ) -> Booking:
         others = uow.bookings.holding_between(window.start, window.end)
-        problem = self._problem(account, request, window, others, reserved)
+        usage = usage_in(window, others)
+        problem = self._problem(account, request, window, others, usage, reserved)
         if problem is not None:
             code, message = problem
             earliest = self._earliest(uow, account, request, window, reserved)
             raise Refusal(code, message + self._offer(account, earliest), earliest_start=earliest)
-        usage = usage_in(window, others)
         free_gpus = [g for g in range(self.host.gpus) if g not in usage.busy_gpus]
         port = request.port or choose_port(
             preferred=account.preferred_port, port_range=self.config.booking.ports,
@@ -362,13 +362,12 @@ class BookingService:
 
     def _problem(
         self, account: Account, request: BookingRequest, window: Window,
-        others: list[Booking], reserved: frozenset[int],
+        others: list[Booking], usage: Usage, reserved: frozenset[int],
     ) -> tuple[ErrorCode, str] | None:
-        """Why `request` cannot have `window`, or None when it fits."""
+        """Why `request` cannot have `window` (whose `usage` is given), or None when it fits."""
         own = [b for b in others if b.account == account.name and b.window.overlaps(window)]
         if own:
             return ErrorCode.OVERLAP, f"You already hold booking #{own[0].id} at that time."
-        usage = usage_in(window, others)
         short = shortages(request.resources, self.host, usage)
         if short:
             return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
@@ -408,7 +407,8 @@ class BookingService:
             first = bisect_left(starts, trial.start - longest)
             last = bisect_left(starts, trial.end)
             nearby = [b for b in upcoming[first:last] if b.end > trial.start]
-            if self._problem(account, request, trial, nearby, reserved) is None:
+            usage = usage_in(trial, nearby)
+            if self._problem(account, request, trial, nearby, usage, reserved) is None:
                 return start
         return None
 
