@@ -389,17 +389,21 @@ class BookingService:
         """The earliest start, same duration and resources, that fits in the horizon.
 
         What is free only grows when a booking ends, so the candidates are the
-        asked start and every end of a booking after it.
+        asked start and every end of a booking after it. Offers are always on the
+        slot grid (a start off it is refused), so an end off the grid (`end now`)
+        counts from the next slot boundary; no start on the grid lies in between.
         """
-        latest = self.now() + timedelta(days=self.config.booking.max_days)
+        latest = slot_ceil(self.now() + timedelta(days=self.config.booking.max_days), self._slot)
         duration = window.duration
         upcoming = sorted(
             uow.bookings.holding_between(window.start, latest + duration), key=lambda b: b.start
         )
         starts = [b.start for b in upcoming]
         longest = max((b.end - b.start for b in upcoming), default=timedelta())
+        ends = {slot_ceil(b.end, self._slot) for b in upcoming}
         candidates = sorted(
-            {window.start} | {b.end for b in upcoming if window.start < b.end <= latest}
+            {slot_ceil(window.start, self._slot)}
+            | {end for end in ends if window.start < end <= latest}
         )
         for start in candidates:
             trial = Window(start, start + duration)
