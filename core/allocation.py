@@ -144,14 +144,24 @@ def choose_port(
     *, preferred: int | None, port_range: tuple[int, int], busy: frozenset[int],
     reserved: frozenset[int],
 ) -> int | None:
-    """The member's preferred port if free, else the lowest free port in range.
+    """The member's own port if free; else the lowest free port nobody owns; else the
+    lowest free port another member owns, lent for this booking only.
 
-    `reserved` are other members' preferred ports: never handed to someone else.
+    `busy` are the ports held at any instant of the window, so whatever is chosen
+    is free for the whole window. `reserved` are other members' own ports: lent
+    only when no unowned port is free, so owners keep priority for later bookings
+    (and a lent port never becomes the borrower's own: the service makes only an
+    unowned port a member's own).
     """
     if preferred is not None and preferred not in busy:
         return preferred
     low, high = port_range
+    lent = None
     for port in range(low, high + 1):
-        if port not in busy and port not in reserved:
+        if port in busy:
+            continue
+        if port not in reserved:
             return port
-    return None
+        if lent is None:
+            lent = port
+    return lent

@@ -85,7 +85,8 @@ def test_gpu_choice_refuses_more_than_is_free() -> None:
     [
         (10005, set(), set(), 10005),  # the member's own port
         (10005, {10005}, set(), 10001),  # taken at that time: the lowest free
-        (None, {10001}, {10002}, 10003),  # another member's port is never handed out
+        (None, {10001}, {10002}, 10003),  # an unowned port before another member's own
+        (None, {10001, 10003}, {10002}, 10002),  # no unowned port free: the own one is lent
         (None, set(range(10001, 10004)), set(), None),  # range exhausted
     ],
 )
