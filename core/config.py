@@ -214,9 +214,14 @@ class ContainerSection(_Strict):
     """Where a member's folders appear inside the container, and who logs in."""
 
     user: str = "root"
-    work_mount: str = "/root/work"
-    dataset_mount: str = "/root/dataset"
-    backup_mount: str = "/root/backup"
+    # The old system's mount points: members' scripts and dotfiles use them.
+    work_mount: str = "/root/Work"
+    dataset_mount: str = "/root/Dataset"
+    backup_mount: str = "/root/Backup"
+    pids_limit: Annotated[int, Field(ge=64)] = 4096  # processes and threads per container
+    # Cap of the container's writable layer in GB (docker's `storage_opt size`): only
+    # overlay2 on xfs with pquota, btrfs and zfs support it; leave unset elsewhere.
+    disk_gb: Annotated[int, Field(gt=0)] | None = None
 
 
 class Config(_Strict):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 from pathlib import Path
 
 from core.backup_plan import BackupItem
 from core.config import Config
 from core.domain import Account, Booking
+from core.member_files import member_folder
 from core.runtime import (
     ACCOUNT_LABEL,
     BOOKING_LABEL,
@@ -17,7 +17,18 @@ from core.runtime import (
     SERVER_LABEL,
     ContainerSpec,
     Mount,
+    RestoreCopy,
 )
+
+# The member's extra command runs as the old `docker run ... IMAGE bash -c CMD` did:
+# through bash inside their own container (sh where the image has no bash), so `&&`,
+# pipes and redirections work. It is one argument here, never seen by a host shell.
+_RUN_IN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; fi; exec sh -c "$1"'
+
+
+def shell_command(command: str) -> tuple[str, ...]:
+    """The container's command for a member's extra command."""
+    return ("/bin/sh", "-c", _RUN_IN_SHELL, "extra-command", command)
 
 
 def container_name(booking: Booking) -> str:
@@ -31,9 +42,16 @@ def memory_split(memory_gb: int, ram_gb: int, swap_gb: int) -> tuple[int, int]:
     return ram_part, memory_gb - ram_part
 
 
-def member_folders(config: Config, account: str) -> tuple[Path, Path]:
-    """(work, backup) folders of a member on the host."""
+def member_paths(config: Config, account: str) -> tuple[Path, Path]:
+    """(work, backup) folder paths of a member; nothing is made or checked on disk."""
     return Path(config.volumes.work) / account, Path(config.volumes.backup) / account
+
+
+def member_folders(config: Config, account: str) -> tuple[Path, Path]:
+    """(work, backup) folders of a member on the host, made when missing; each is one
+    real folder right under its volume root (core.member_files.UnsafePath otherwise)."""
+    return (member_folder(config.volumes.work, account),
+            member_folder(config.volumes.backup, account))
 
 
 def build_spec(
@@ -41,7 +59,7 @@ def build_spec(
     restore: list[BackupItem],
 ) -> ContainerSpec:
     assert booking.id is not None
-    work, backup = member_folders(config, booking.account)
+    work, backup = member_paths(config, booking.account)
     inside = config.container
     mounts = [
         Mount(str(work), inside.work_mount),
@@ -50,14 +68,13 @@ def build_spec(
     ]
     # Restored paths are copied in before the start, not bind-mounted: a single-file
     # mount cannot be replaced (`sed -i`, `rm`, editors that save by rename fail).
-    copies = tuple(Mount(str(backup / item.backup_path), item.container_path)
+    copies = tuple(RestoreCopy(str(backup), item.backup_path, item.container_path)
                    for item in restore)
     ram_part, shm = memory_split(
         booking.resources.memory, config.capacity.ram, config.capacity.swap
     )
+    # PASSWORD is what the old images read to set the login password.
     environment = {"PASSWORD": password}
-    if account.ssh_keys.strip():
-        environment["SSH_AUTHORIZED_KEYS"] = account.ssh_keys.strip()
     return ContainerSpec(
         name=container_name(booking),
         image=booking.image,
@@ -76,6 +93,9 @@ def build_spec(
         mounts=tuple(mounts),
         restore=copies,
         environment=environment,
-        # The member's extra command is split like a shell would, but never run by one.
-        command=tuple(shlex.split(booking.command)) if booking.command else (),
+        command=shell_command(booking.command) if booking.command else (),
+        authorized_keys=account.ssh_keys.strip(),
+        login_user=inside.user,
+        pids_limit=inside.pids_limit,
+        disk_gb=inside.disk_gb,
     )

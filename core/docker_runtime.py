@@ -7,10 +7,11 @@ Error policy (ContainerError.retryable):
   container, any engine refusal while creating/starting a container (for
   example GPUs requested without the NVIDIA runtime) -> not retryable.
 
-`start` creates the container, copies the member's restored files in (the
-Engine API's archive upload: no tar or Python needed in the image), then starts
-it; it never leaves a half-made container: whatever fails after the create
-removes the container again. A stopped container made from the same spec is
+`start` creates the container (as the old `docker run -dit`: a TTY and open
+stdin), copies the member's restored files and SSH keys in (the Engine API's
+archive upload: no tar or Python needed in the image), then starts it; it never
+leaves a half-made container: whatever fails after the create removes the
+container again. A stopped container made from the same spec is
 started again rather than replaced, so what the member had outside the mounted
 folders survives an engine restart. Images are pulled only when `pull=True`.
 """
@@ -23,15 +24,13 @@ import hashlib
 import io
 import json
 import logging
-import os
 import posixpath
-import shutil
 import socket
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import Any
 
 import docker
 import docker.errors
@@ -39,6 +38,7 @@ import requests.exceptions
 from docker.models.containers import Container
 from docker.types import DeviceRequest
 
+from core.member_files import UnsafePath, add_to_tar
 from core.runtime import (
     BOOKING_LABEL,
     MANAGED_LABEL,
@@ -47,6 +47,7 @@ from core.runtime import (
     ContainerError,
     ContainerSpec,
     ManagedContainer,
+    RestoreCopy,
 )
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class DockerRuntime:
             container = self._create(spec)
             try:
                 refused = self._restore(container, spec)
+                if spec.authorized_keys.strip():
+                    _install_keys(container, spec.login_user, spec.authorized_keys)
                 container.start()
             except BaseException:
                 self._discard(spec.name)
@@ -93,17 +96,28 @@ class DockerRuntime:
         log.info("started container %s (image %s)", spec.name, spec.image)
         return refused
 
-    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
+    def stop(self, name: str, *, grace_seconds: int) -> None:
         with _engine_errors(f"stop {name}"):
+            container = self._find(name)
+            if container is None or not _running(container.attrs):
+                return
+            with contextlib.suppress(docker.errors.NotFound):
+                container.stop(timeout=grace_seconds)
+        log.info("stopped container %s", name)
+
+    def remove(self, name: str) -> None:
+        with _engine_errors(f"remove {name}"):
             container = self._find(name)
             if container is None:
                 log.info("container %s already gone", name)
                 return
             with contextlib.suppress(docker.errors.NotFound):
-                container.stop(timeout=grace_seconds)
-            with contextlib.suppress(docker.errors.NotFound):
                 container.remove(v=True, force=True)
-        log.info("stopped and removed container %s", name)
+        log.info("removed container %s", name)
+
+    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
+        self.stop(name, grace_seconds=grace_seconds)
+        self.remove(name)
 
     def restart(self, name: str) -> None:
         with _engine_errors(f"restart {name}"):
@@ -120,16 +134,10 @@ class DockerRuntime:
             rows = self._client.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
         return [_managed_from_row(row) for row in rows]
 
-    def copy_out(self, name: str, container_path: str, host_path: str) -> None:
+    def archive(self, name: str, container_path: str) -> Iterator[bytes]:
         with _engine_errors(f"copy {name}:{container_path}"):
-            chunks, _stat = self._get(name).get_archive(container_path)
-            _extract_archive(chunks, host_path)
-        log.info("copied %s:%s to %s", name, container_path, host_path)
-
-    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
-        with _engine_errors(f"copy to {name}:{container_path}"):
-            _put_path(self._get(name), host_path, container_path)
-        log.info("copied %s to %s:%s", host_path, name, container_path)
+            chunks, _stat = self._get(name).get_archive(container_path, chunk_size=1 << 20)
+            yield from chunks
 
     # -- helpers ----------------------------------------------------------
 
@@ -201,14 +209,14 @@ class DockerRuntime:
         refused: list[str] = []
         for item in spec.restore:
             try:
-                _put_path(container, item.host_path, item.container_path)
+                _put_path(container, item, item.container_path)
             except docker.errors.APIError as exc:  # e.g. "extraction point is not a
                 if exc.status_code == 409:          # directory" (a 500): a refusal
                     raise
                 log.warning("%s: %s not restored: %s", spec.name, item.container_path,
                             _explain(exc))
                 refused.append(item.container_path)
-            except (OSError, tarfile.TarError) as exc:  # the host copy is unreadable
+            except (OSError, tarfile.TarError, UnsafePath) as exc:  # unreadable, or a link
                 log.warning("%s: %s not restored: %s", spec.name, item.container_path, exc)
                 refused.append(item.container_path)
         return refused
@@ -244,6 +252,11 @@ class DockerRuntime:
             log.exception("could not remove container %s", name)
 
 
+# Docker's default capabilities that neither sshd nor the old images' entry points
+# need (they set a password, start sshd and log members in as root or their user).
+DROPPED_CAPABILITIES = ("MKNOD", "NET_RAW", "SETFCAP", "SETPCAP")
+
+
 def fingerprint(spec: ContainerSpec) -> str:
     """A digest of the spec: equal only for a container made from the same one."""
     fields = dataclasses.asdict(spec)
@@ -265,12 +278,24 @@ def _create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         ],
         "environment": dict(spec.environment),
         "restart_policy": {"Name": "no"},
+        # The old `docker run -dit`: images that fall through to an interactive shell
+        # after starting sshd stay up only with a TTY and an open stdin.
+        "tty": True,
+        "stdin_open": True,
+        "pids_limit": spec.pids_limit,
+        "security_opt": ["no-new-privileges"],
+        "cap_drop": list(DROPPED_CAPABILITIES),
     }
+    if spec.disk_gb is not None:
+        kwargs["storage_opt"] = {"size": f"{spec.disk_gb}G"}
     if spec.command:
         kwargs["command"] = list(spec.command)
     if spec.shm_gb > 0:
         kwargs["shm_size"] = f"{spec.shm_gb}g"
-    if spec.gpu_ids:
+    if not spec.gpu_ids:
+        # A default `nvidia` runtime would otherwise show every GPU to the container.
+        kwargs["environment"]["NVIDIA_VISIBLE_DEVICES"] = "void"
+    else:
         kwargs["device_requests"] = [
             DeviceRequest(
                 driver="nvidia",
@@ -346,107 +371,21 @@ def _engine_errors(action: str, *, refusal_retryable: bool | None = None) -> Ite
         raise ContainerError(f"{action}: Docker engine error: {exc}", retryable=True) from exc
 
 
-# -- copy_out: safe extraction of the engine's tar stream -------------------
-
-
-class _ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (get_archive's stream)."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
-def _extract_archive(chunks: Iterable[bytes], host_path: str) -> None:
-    """Extract the archive's single top entry to host_path (file or folder).
-
-    The archive is unpacked into a scratch folder beside host_path and then
-    renamed into place, so a failure leaves host_path untouched; an existing
-    host_path is replaced.
-    """
-    target = os.path.abspath(host_path)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=".copy-out-", dir=parent)
-    try:
-        stream = io.BufferedReader(_ChunkReader(chunks), buffer_size=1 << 20)
-        root = _extract_stream(stream, scratch)
-        _replace(os.path.join(scratch, root), target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _extract_stream(stream: IO[bytes], scratch: str) -> str:
-    """Extract member by member; returns the archive's top-level name."""
-    root: str | None = None
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            top = _checked_top(member.name)
-            if root is None:
-                root = top
-            elif top != root:
-                raise ContainerError(
-                    f"archive has more than one top-level entry ({root!r}, {top!r})",
-                    retryable=False,
-                )
-            try:
-                tar.extract(member, scratch, filter="data")
-            except tarfile.FilterError as exc:
-                raise ContainerError(f"unsafe archive member: {exc}", retryable=False) from exc
-    if root is None:
-        raise ContainerError("the engine returned an empty archive", retryable=False)
-    return root
-
-
-def _checked_top(name: str) -> str:
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if name.startswith("/") or not parts or ".." in parts:
-        raise ContainerError(f"unsafe archive member name {name!r}", retryable=False)
-    return parts[0]
-
-
-def _replace(source: str, target: str) -> None:
-    if os.path.lexists(target):
-        old = f"{target}.old-{os.getpid()}-{time.monotonic_ns()}"
-        os.rename(target, old)
-        os.rename(source, target)
-        if os.path.isdir(old) and not os.path.islink(old):
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.unlink(old)
-    else:
-        os.rename(source, target)
-
-
 # -- copy_in: a tar made here, unpacked by the engine ---------------------------
 
 
-def _put_path(container: Container, host_path: str, container_path: str) -> None:
-    """Copy a host file or folder to container_path (missing parent folders are made).
+def _put_path(container: Container, item: RestoreCopy, container_path: str) -> None:
+    """Copy a member's saved file or folder to container_path (missing parent folders
+    are made).
 
-    Symbolic links are copied as links, never followed; device files, FIFOs and
-    sockets are skipped. Everything is owned by root in the container.
+    Read without following a link on the host (core/member_files.py): links are
+    copied as links; device files, FIFOs and sockets are skipped. Everything is
+    owned by root in the container.
     """
     target = posixpath.normpath(container_path)
     if not target.startswith("/") or target == "/":
         raise ContainerError(f"container path {container_path!r} is not below /",
                              retryable=False)
-    if not os.path.lexists(host_path):
-        raise FileNotFoundError(f"{host_path} does not exist")
     parent, base = posixpath.split(target)
     missing: list[str] = []
     while not _exists_in(container, parent):
@@ -458,7 +397,7 @@ def _put_path(container: Container, host_path: str, container_path: str) -> None
                 folder_info = tarfile.TarInfo("/".join(missing[:depth]))
                 folder_info.type, folder_info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(folder_info)
-            tar.add(host_path, arcname="/".join([*missing, base]), filter=_as_root)
+            add_to_tar(tar, item.root, item.relative, "/".join([*missing, base]))
         data.seek(0)
         container.put_archive(parent, data)
 
@@ -474,15 +413,76 @@ def _exists_in(container: Container, path: str) -> bool:
     return True
 
 
-def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    if not (info.isfile() or info.isdir() or info.issym() or info.islnk()):
-        return None
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
 _EMPTY_TAR = b"\0" * 1024  # the end-of-archive marker alone
+_MAX_KEYS_BYTES = 256 * 1024
+
+
+# -- the member's SSH keys ----------------------------------------------------------
+
+
+def _install_keys(container: Container, user: str, keys: str) -> None:
+    """Add the member's keys to `user`'s ~/.ssh/authorized_keys in a created container
+    (owner `user`, mode 0600 in a 0700 folder), keeping keys already there (a restored
+    backup). The user's uid, gid and home come from the image's /etc/passwd."""
+    uid, gid, home = _passwd_entry(container, user)
+    existing = _read_small(container, posixpath.join(home, ".ssh", "authorized_keys"))
+    lines = [line for line in existing.decode(errors="replace").splitlines() if line.strip()]
+    for key in keys.strip().splitlines():
+        if key.strip() and key.strip() not in lines:
+            lines.append(key.strip())
+    data = ("\n".join(lines) + "\n").encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        folder = tarfile.TarInfo(".ssh")
+        folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o700, uid, gid
+        tar.addfile(folder)
+        file = tarfile.TarInfo(".ssh/authorized_keys")
+        file.size, file.mode, file.uid, file.gid = len(data), 0o600, uid, gid
+        tar.addfile(file, io.BytesIO(data))
+    if not _exists_in(container, home):
+        _put_folders(container, home)
+    container.put_archive(home, buffer.getvalue())
+
+
+def _passwd_entry(container: Container, user: str) -> tuple[int, int, str]:
+    default_home = "/root" if user == "root" else f"/home/{user}"
+    text = _read_small(container, "/etc/passwd").decode(errors="replace")
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 6 and fields[0] == user:
+            with contextlib.suppress(ValueError):
+                home = posixpath.normpath(fields[5]) if fields[5].startswith("/") else default_home
+                return int(fields[2]), int(fields[3]), home
+    if user != "root":
+        raise ContainerError(f"the image has no user {user!r} (container.user in the config)",
+                             retryable=False)
+    return 0, 0, default_home
+
+
+def _read_small(container: Container, path: str) -> bytes:
+    """A small regular file of the container; empty when missing or not a file."""
+    try:
+        chunks, _stat = container.get_archive(path)
+        raw = b"".join(chunks)
+    except docker.errors.NotFound:
+        return b""
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        member = tar.next()
+        if member is None or not member.isreg() or member.size > _MAX_KEYS_BYTES:
+            return b""
+        handle = tar.extractfile(member)
+        return handle.read() if handle is not None else b""
+
+
+def _put_folders(container: Container, path: str) -> None:
+    parts = [p for p in path.split("/") if p]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for depth in range(1, len(parts) + 1):
+            info = tarfile.TarInfo("/".join(parts[:depth]))
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+    container.put_archive("/", buffer.getvalue())
 
 
 # -- SSH readiness ------------------------------------------------------------

@@ -11,9 +11,10 @@ same transaction as the status change that causes it.
 from __future__ import annotations
 
 import logging
+import tarfile
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,14 +22,26 @@ from core import lifecycle_messages as words
 from core import restart_requests as restarts
 from core.backup_plan import BackupItem, BackupPlanError, load_plan
 from core.config import Config
-from core.container_spec import build_spec, container_name, member_folders
+from core.container_spec import build_spec, container_name, member_folders, member_paths
 from core.docker_runtime import wait_for_ssh
 from core.domain import Account, Booking, Status
+from core.member_files import (
+    BadArchive,
+    Budget,
+    OverBudget,
+    UnsafePath,
+    entry_kind,
+    extract,
+    move_into_place,
+    remove_staging,
+    staging_folder,
+    tree_bytes,
+)
 from core.notifier import Message
 from core.outbox import enqueue
 from core.passwords import PasswordDeriver
 from core.ports import Event, SchedulerUnitOfWork
-from core.quota import over_quota, quota_folders
+from core.quota import GB, over_quota, quota_folders, quota_gb
 from core.runtime import ContainerError, ContainerRuntime
 from core.service import admin_names
 
@@ -37,6 +50,7 @@ log = logging.getLogger(__name__)
 ACTOR = "scheduler"
 MAX_RETRY_SECONDS = 60.0
 RESTART_RETRY_SECONDS = 5.0
+HANDOVER_POLL_SECONDS = 1.0  # a start waiting for the previous container to go looks again
 # A running booking's container that stops this often within the window is left
 # stopped (it keeps dying: out of memory, a crashing command) and people are told.
 MAX_RECOVERIES = 3
@@ -64,6 +78,7 @@ class Lifecycle:
         # Asked to call advance(booking_id) again after a delay (set by the scheduler).
         self.retry_later: Callable[[int, float], None] = lambda booking_id, delay: None
         self._end_failures: dict[int, int] = {}  # failed end attempts, for the backoff
+        self._waiters: dict[int, set[int]] = {}  # ending booking -> starts waiting for it
 
     # ----- the one entry point ---------------------------------------------
 
@@ -130,25 +145,24 @@ class Lifecycle:
         booking = started
         assert booking.id is not None
         account = self._account(booking.account)
-        work, backup = member_folders(self._config, booking.account)
+        if self._waits_for_handover(booking):
+            return
         notes: list[str] = []
         try:
-            work.mkdir(parents=True, exist_ok=True)
-            backup.mkdir(parents=True, exist_ok=True)
-            plan = load_plan(backup)
-        except BackupPlanError as exc:
-            plan = []
-            notes.append(f"Your backup.yaml was not understood ({exc}); nothing was restored "
-                         "and nothing will be backed up until it is fixed.")
-        except OSError as exc:
-            self._fail(booking, f"its folders could not be prepared ({exc.strerror})")
+            work, backup = member_folders(self._config, booking.account)
+        except (UnsafePath, OSError) as exc:
+            self._fail(booking, f"its folders could not be prepared ({_why(exc)})")
             return
+        plan, problem = self._plan(backup)
+        if problem:
+            notes.append(f"Your backup.yaml was not understood ({problem}); nothing was "
+                         "restored and nothing will be backed up until it is fixed.")
         problems = over_quota(quota_folders(self._config, account, work, backup))
         if problems:
             self._fail(booking, words.quota_reason(booking, problems),
                        told=words.over_quota(self._config, booking, problems, self._admins()))
             return
-        restore = [item for item in plan if (backup / item.backup_path).exists()]
+        restore = [item for item in plan if entry_kind(backup, item.backup_path) is not None]
         spec = build_spec(
             self._config, booking, account, restore=restore,
             password=self._passwords.password_for(booking),
@@ -222,9 +236,9 @@ class Lifecycle:
                 return
             if not self._may_recover(booking):
                 return
-            _, backup = member_folders(self._config, booking.account)
+            _, backup = member_paths(self._config, booking.account)
             restored = set(self._restored(booking.id))
-            plan = self._plan(backup)
+            plan, _problem = self._plan(backup)
             spec = build_spec(
                 self._config, booking, self._account(booking.account),
                 restore=[item for item in plan if item.backup_path in restored],
@@ -283,6 +297,11 @@ class Lifecycle:
         self._record(booking.id, "reminded", message=message, end=end)
 
     def _end(self, booking: Booking) -> None:
+        """Stop the container, copy the backup out of the stopped container, remove it.
+
+        Only an engine that does not answer (a retryable error) leaves the container
+        for a later try; whatever the member's backup does, it is removed otherwise.
+        The booking holds its resources until then (the next start waits for it)."""
         assert booking.id is not None
         ending = self._transition(
             booking.id, {Status.STARTING, Status.RUNNING, Status.ENDING}, Status.ENDING, "ending"
@@ -290,10 +309,18 @@ class Lifecycle:
         if ending is None:
             return
         name = container_name(ending)
-        _, backup = member_folders(self._config, ending.account)
         try:
-            saved, missing = self._back_up(ending, name, backup)
-            self._runtime.stop_and_remove(name, grace_seconds=self._settings.stop_grace_seconds)
+            self._runtime.stop(name, grace_seconds=self._settings.stop_grace_seconds)
+            try:
+                outcome = self._back_up(ending, name)
+            except ContainerError as exc:
+                if exc.retryable:
+                    raise
+                outcome = BackupOutcome(notes=[words.backup_failed()])
+            except Exception:  # a defect here must not keep GPUs from the next member
+                log.exception("booking %d: backup failed", booking.id)
+                outcome = BackupOutcome(notes=[words.backup_failed()])
+            self._runtime.remove(name)
         except ContainerError as exc:  # retryable: the engine is away; try again later
             self._end_failed(ending, exc)
             return
@@ -304,12 +331,14 @@ class Lifecycle:
             if current is None or current.status != Status.ENDING:
                 return
             uow.bookings.save(replace(current, status=Status.FINISHED))
-            uow.bookings.record(booking.id, "finished", ACTOR, saved=saved, missing=missing)
-            missing = words.backed_up_before(missing, self._plan(backup), backup)
-            message = words.ended(self._config, current, saved, missing)
+            uow.bookings.record(booking.id, "finished", ACTOR, saved=outcome.saved,
+                                missing=outcome.missing, not_saved=outcome.not_saved)
+            message = words.ended(self._config, current, outcome.saved, outcome.missing_before,
+                                  outcome.not_saved, outcome.notes)
             enqueue(uow.outbox, current.account, message, self._clock())
             uow.commit()
         log.info("booking %d finished", booking.id)
+        self._wake_waiters(booking.id)
 
     def _end_failed(self, booking: Booking, exc: ContainerError) -> None:
         """Retry with backoff; one `end_retry` event when it starts failing, and the
@@ -337,32 +366,105 @@ class Lifecycle:
                           booking.id, since.isoformat(), exc)
         self.retry_later(booking.id, delay)
 
-    def _back_up(self, booking: Booking, name: str, backup: Path) -> tuple[list[str], list[str]]:
-        """Copy each planned path out of the container (restored paths too: they were
-        copies, not mounts)."""
+    def _back_up(self, booking: Booking, name: str) -> BackupOutcome:
+        """Copy each planned path out of the stopped container into the backup folder
+        (restored paths too: they were copies, not mounts), through a staging folder
+        no container sees, within what is left of the member's backup quota."""
         assert booking.id is not None
-        saved: list[str] = []
-        missing: list[str] = []
+        outcome = BackupOutcome()
+        try:
+            _, backup = member_folders(self._config, booking.account)
+        except (UnsafePath, OSError) as exc:
+            outcome.notes.append(words.backup_folder_unusable(_why(exc)))
+            return outcome
+        plan, problem = self._plan(backup)
+        if problem:
+            outcome.notes.append(words.plan_not_understood(problem))
         running = [e for e in self._events(booking.id) if e.kind == "running"]
         # A path the container refused at the start holds the image's version, not the
         # member's: copying it out would overwrite their saved copy.
         keep = set(running[-1].detail.get("not_restored", [])) if running else set()
-        for item in self._plan(backup):
-            if item.backup_path in keep:
-                continue
+        plan = [item for item in plan if item.backup_path not in keep]
+        budget = Budget(self._backup_bytes_left(booking, backup, plan))
+        for item in plan:
+            staging = staging_folder(self._config.volumes.backup)
             try:
-                self._runtime.copy_out(name, item.container_path, str(backup / item.backup_path))
+                top = extract(self._runtime.archive(name, item.container_path), staging, budget)
+                move_into_place(staging, top, backup, item.backup_path)
             except ContainerError as exc:
                 if exc.retryable:
                     raise
                 if "no container named" in str(exc):
                     log.warning("booking %d: container %s is gone; nothing to back up",
                                 booking.id, name)
-                    return saved, missing
-                missing.append(item.container_path)
+                    return outcome
+                outcome.missing.append(item.container_path)
                 continue
-            saved.append(item.backup_path)
-        return saved, missing
+            except OverBudget:
+                skipped = [i.container_path for i in plan[plan.index(item):]]
+                outcome.not_saved.append(f"{', '.join(skipped)} (your backup quota is full)")
+                break
+            except (UnsafePath, BadArchive, tarfile.TarError, OSError) as exc:
+                log.warning("booking %d: %s not backed up: %s", booking.id,
+                            item.container_path, exc)
+                outcome.not_saved.append(f"{item.container_path} ({_why(exc)})")
+                continue
+            finally:
+                remove_staging(staging)
+            outcome.saved.append(item.backup_path)
+        outcome.missing_before = words.backed_up_before(outcome.missing, plan, backup)
+        return outcome
+
+    def _backup_bytes_left(self, booking: Booking, backup: Path,
+                           plan: list[BackupItem]) -> int | None:
+        """The member's backup quota less what the folder holds outside the paths
+        about to be replaced; None without a quota."""
+        limit = quota_gb(self._account(booking.account), "backup_space", self._config)
+        if limit is None:
+            return None
+        replaced = sum(tree_bytes(backup, item.backup_path) for item in plan)
+        return max(0, int(limit * GB) - (tree_bytes(backup) - replaced))
+
+    # ----- handover --------------------------------------------------------
+
+    def _waits_for_handover(self, booking: Booking) -> bool:
+        """True while a booking whose window is over still has its container and holds
+        a GPU, the port or the backup folder this start needs: the start waits (until
+        the start deadline) and is woken when that end finishes."""
+        assert booking.id is not None
+        with self._uow() as uow:
+            earlier = uow.bookings.holding_between(
+                booking.start - timedelta(days=2 * self._config.booking.max_days),
+                booking.start + timedelta(microseconds=1))
+        blocking = [
+            other for other in earlier
+            if other.id != booking.id and other.status in (Status.RUNNING, Status.ENDING)
+            and other.end <= booking.start
+            and (set(other.gpu_ids) & set(booking.gpu_ids) or other.port == booking.port
+                 or other.account == booking.account)
+        ]
+        if not blocking:
+            return False
+        now = self._clock()
+        began = self._first_event_at(booking.id, "starting") or now
+        if now >= began + timedelta(minutes=self._settings.start_deadline_minutes):
+            ids = ", ".join(f"#{b.id}" for b in blocking)
+            self._fail(booking, f"booking {ids} before it did not end in time")
+            return True
+        with self._guard:
+            for other in blocking:
+                assert other.id is not None
+                self._waiters.setdefault(other.id, set()).add(booking.id)
+        log.info("booking %d waits for the end of %s", booking.id,
+                 ", ".join(f"#{b.id}" for b in blocking))
+        self.retry_later(booking.id, HANDOVER_POLL_SECONDS)
+        return True
+
+    def _wake_waiters(self, ended_id: int) -> None:
+        with self._guard:
+            waiting = self._waiters.pop(ended_id, set())
+        for booking_id in sorted(waiting):
+            self.retry_later(booking_id, 0.0)
 
     # ----- failure ------------------------------------------------------------
 
@@ -423,12 +525,16 @@ class Lifecycle:
         running = [e for e in self._events(booking_id) if e.kind == "running"]
         return list(running[-1].detail.get("restored", [])) if running else []
 
-    def _plan(self, backup: Path) -> list[BackupItem]:
+    def _plan(self, backup: Path) -> tuple[list[BackupItem], str | None]:
+        """The member's plan, or no plan and what is wrong with it (for the member)."""
         try:
-            return load_plan(backup)
-        except (BackupPlanError, OSError) as exc:
+            return load_plan(backup), None
+        except BackupPlanError as exc:
             log.warning("backup plan in %s unusable: %s", backup, exc)
-            return []
+            return [], str(exc)
+        except OSError as exc:
+            log.warning("backup plan in %s unreadable: %s", backup, exc)
+            return [], _why(exc)
 
     def _admins(self) -> list[str]:
         with self._uow() as uow:
@@ -458,6 +564,19 @@ class Lifecycle:
                 if booking is not None:
                     enqueue(uow.outbox, booking.account, message, self._clock())
             uow.commit()
+
+
+@dataclass
+class BackupOutcome:
+    saved: list[str] = field(default_factory=list)  # backup paths
+    missing: list[str] = field(default_factory=list)  # container paths not found
+    missing_before: list[str] = field(default_factory=list)  # ... that had an earlier copy
+    not_saved: list[str] = field(default_factory=list)  # container path (why)
+    notes: list[str] = field(default_factory=list)
+
+
+def _why(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def _event_time(event: Event) -> datetime:

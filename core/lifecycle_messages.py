@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from core.backup_plan import BackupItem
 from core.config import Config
 from core.domain import Account, Booking
+from core.member_files import entry_kind
 from core.messages import Action, local_time, member_zone
 from core.notifier import Message, MessageKind
 from core.passwords import PASSWORD_PLACEHOLDER
@@ -90,11 +92,13 @@ def backed_up_before(missing: list[str], plan: list[BackupItem], backup: Path) -
     """The missing container paths that have an earlier copy in the backup folder:
     a path that never existed (say /root/.ssh before the first key) is no news."""
     return [item.container_path for item in plan
-            if item.container_path in missing and (backup / item.backup_path).exists()]
+            if item.container_path in missing and entry_kind(backup, item.backup_path) is not None]
 
 
-def ended(config: Config, booking: Booking, saved: list[str], missing: list[str]) -> Message:
-    """`saved`: backup paths; `missing`: container paths not found that were backed up before."""
+def ended(config: Config, booking: Booking, saved: list[str], missing: list[str],
+          not_saved: Sequence[str] = (), notes: Sequence[str] = ()) -> Message:
+    """`saved`: backup paths; `missing`: container paths not found that were backed up
+    before; `not_saved`: container paths that could not be copied, each with why."""
     inside = config.container.backup_mount
     text = f"Booking #{booking.id} has ended; its container is removed."
     if saved:
@@ -102,7 +106,26 @@ def ended(config: Config, booking: Booking, saved: list[str], missing: list[str]
     if missing:
         text += (f" Not found in the container, so not backed up (the earlier copy in {inside} "
                  f"is kept): {', '.join(missing)}.")
+    if not_saved:
+        text += (f" Could not be backed up (any earlier copy in {inside} is kept): "
+                 f"{'; '.join(not_saved)}.")
+    for note in notes:
+        text += f" {note}"
     return Message(MessageKind.ENDED, text, booking.id)
+
+
+def backup_failed() -> str:
+    return ("The backup could not be made this time; the copies already in your backup "
+            "folder are kept (the admins can see why in the log).")
+
+
+def backup_folder_unusable(why: str) -> str:
+    return f"Your backup folder could not be used ({why}), so nothing was backed up."
+
+
+def plan_not_understood(problem: str) -> str:
+    return (f"Your backup.yaml was not understood ({problem}), so nothing was backed up; "
+            "the copies already in your backup folder are kept.")
 
 
 def failed(booking: Booking, reason: str) -> Message:

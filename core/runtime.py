@@ -6,6 +6,7 @@ core decides *what* to run (a ContainerSpec built from a booking); an adapter
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +27,17 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class RestoreCopy:
+    """A saved file or folder of the member's, copied into the container before it
+    starts: `root` is the member's backup folder, `relative` the path under it (read
+    without following a link, see core/member_files.py)."""
+
+    root: str
+    relative: str
+    container_path: str
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything needed to create one booking's container."""
 
@@ -40,12 +52,18 @@ class ContainerSpec:
     ssh_port: int  # host port -> container port 22
     mounts: tuple[Mount, ...]
     environment: dict[str, str] = field(default_factory=dict)
-    command: tuple[str, ...] = ()  # argument list, never a shell string
+    command: tuple[str, ...] = ()  # argument list, never run by a host shell
+    # The member's public keys, written to `login_user`'s ~/.ssh/authorized_keys in
+    # the container before it starts (keys already there from a backup are kept).
+    authorized_keys: str = ""
+    login_user: str = "root"
+    pids_limit: int = 4096
+    disk_gb: int | None = None  # cap of the writable layer, where the storage driver can
     # Files and folders copied into the container after it is made and before it
     # first starts (the member's backup): real files, so `sed -i`, `rm` and editors
     # that save by rename work, unlike single-file bind mounts. Initial content only:
     # not part of the container's settings digest.
-    restore: tuple[Mount, ...] = ()
+    restore: tuple[RestoreCopy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,15 +94,21 @@ class ContainerRuntime(Protocol):
         container runs without them); an engine that fails outright raises.
         """
 
+    def stop(self, name: str, *, grace_seconds: int) -> None:
+        """Stop the container (SIGTERM, then SIGKILL after the grace); no-op when it is
+        gone or stopped already."""
+
+    def remove(self, name: str) -> None:
+        """Remove the container (stopped or not) and its anonymous volumes; no-op when gone."""
+
     def stop_and_remove(self, name: str, *, grace_seconds: int) -> None: ...
 
     def restart(self, name: str) -> None: ...
 
-    def copy_out(self, name: str, container_path: str, host_path: str) -> None:
-        """Copy a file or folder from the container to the host (backup)."""
-
-    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
-        """Copy a host file or folder into the container at container_path (restore)."""
+    def archive(self, name: str, container_path: str) -> Iterator[bytes]:
+        """A tar stream of a file or folder of the container (stopped or running), its
+        one top entry named after the path's last part. Errors while streaming are
+        ContainerError too; a missing path is a non-retryable one."""
 
     def list_managed(self) -> list[ManagedContainer]: ...
 

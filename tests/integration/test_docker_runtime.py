@@ -6,9 +6,7 @@ Fixtures come from tests.support.docker_fixtures (loaded by tests/conftest.py).
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import docker
 import docker.errors
 import pytest
 
-from core.docker_runtime import DockerRuntime, _extract_archive, wait_for_ssh
+from core.docker_runtime import DockerRuntime, wait_for_ssh
+from core.member_files import Budget, extract, move_into_place, remove_staging, staging_folder
 from core.runtime import (
     BOOKING_LABEL,
     MANAGED_LABEL,
@@ -24,6 +23,7 @@ from core.runtime import (
     ContainerError,
     ContainerSpec,
     Mount,
+    RestoreCopy,
 )
 from tests.support.docker_fixtures import free_tcp_port, ssh_run, unique_container_name
 
@@ -63,6 +63,18 @@ def make_spec(ssh_image: str, container_names: list[str]) -> SpecFactory:
         return ContainerSpec(**values)  # type: ignore[arg-type]
 
     return factory
+
+
+def _save(runtime: DockerRuntime, name: str, container_path: str, root: Path,
+          relative: str) -> None:
+    """Copy a container path to root/relative the way the end of a booking does."""
+    root.mkdir(parents=True, exist_ok=True)
+    staging = staging_folder(root.parent)
+    try:
+        top = extract(runtime.archive(name, container_path), staging, Budget(None))
+        move_into_place(staging, top, root, relative)
+    finally:
+        remove_staging(staging)
 
 
 def _exists(client: docker.DockerClient, name: str) -> bool:
@@ -140,18 +152,19 @@ def test_command_runs_and_copy_out_reaches_host(
     runtime.start(spec)
     assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
 
-    file_target = tmp_path / "backup" / "nested" / "a-copy.txt"
-    runtime.copy_out(spec.name, "/root/out/a.txt", str(file_target))
-    assert file_target.read_text() == "one\n"
+    backup = tmp_path / "backup"
+    _save(runtime, spec.name, "/root/out/a.txt", backup, "nested/a-copy.txt")
+    assert (backup / "nested" / "a-copy.txt").read_text() == "one\n"
 
-    folder_target = tmp_path / "backup" / "out-copy"
-    runtime.copy_out(spec.name, "/root/out", str(folder_target))
+    folder_target = backup / "out-copy"
+    _save(runtime, spec.name, "/root/out", backup, "out-copy")
     assert (folder_target / "a.txt").read_text() == "one\n"
     assert (folder_target / "sub" / "b.txt").read_text() == "two\n"
 
     # A second copy replaces the first; no scratch folders are left behind.
-    runtime.copy_out(spec.name, "/root/out", str(folder_target))
-    assert sorted(os.listdir(tmp_path / "backup")) == ["nested", "out-copy"]
+    _save(runtime, spec.name, "/root/out", backup, "out-copy")
+    assert sorted(os.listdir(backup)) == ["nested", "out-copy"]
+    assert os.listdir(tmp_path / ".booking-staging") == []
 
 
 def test_copy_out_of_missing_path_is_not_retryable(
@@ -160,9 +173,9 @@ def test_copy_out_of_missing_path_is_not_retryable(
     spec = make_spec()
     runtime.start(spec)
     with pytest.raises(ContainerError) as caught:
-        runtime.copy_out(spec.name, "/no/such/file", str(tmp_path / "x"))
+        _save(runtime, spec.name, "/no/such/file", tmp_path / "backup", "x")
     assert not caught.value.retryable
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "backup" / "x").exists()
 
 
 def test_gpu_request_without_nvidia_runtime_fails_cleanly(
@@ -240,10 +253,10 @@ def test_restored_files_are_copies_the_member_can_edit_replace_and_delete(
     (backup / "bashrc").write_text("export A=1\n")
     (backup / "leak").symlink_to("/etc/hostname")  # a link is copied as a link, not followed
     spec = make_spec(restore=(
-        Mount(str(backup / "bashrc"), "/root/.bashrc"),
-        Mount(str(backup / "ssh"), "/root/.ssh"),
-        Mount(str(backup / "bashrc"), "/opt/new/deep/rc"),  # parents made as needed
-        Mount(str(backup / "leak"), "/root/leak"),
+        RestoreCopy(str(backup), "bashrc", "/root/.bashrc"),
+        RestoreCopy(str(backup), "ssh", "/root/.ssh"),
+        RestoreCopy(str(backup), "bashrc", "/opt/new/deep/rc"),  # parents made as needed
+        RestoreCopy(str(backup), "leak", "/root/leak"),
     ))
     assert runtime.start(spec) == []
     assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
@@ -258,29 +271,16 @@ def test_restored_files_are_copies_the_member_can_edit_replace_and_delete(
         "export A=2", "Host *", "export A=1", "0", "/etc/hostname", "removed", ""]
     assert (backup / "bashrc").read_text() == "export A=1\n"  # the backup is untouched
 
-    runtime.copy_out(spec.name, "/root/.bashrc", str(backup / "bashrc"))
+    runtime.stop(spec.name, grace_seconds=1)
+    _save(runtime, spec.name, "/root/.bashrc", backup, "bashrc")  # from the stopped container
     assert (backup / "bashrc").read_text() == "export A=2\n"
-
-
-def test_copy_in_puts_a_file_into_a_running_container(
-    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
-) -> None:
-    spec = make_spec()
-    runtime.start(spec)
-    (tmp_path / "note").write_text("hello\n")
-    runtime.copy_in(spec.name, str(tmp_path / "note"), "/root/notes/today.txt")
-    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
-    assert ssh_run(spec.ssh_port, PASSWORD, "cat /root/notes/today.txt").stdout == "hello\n"
-    with pytest.raises(ContainerError) as caught:
-        runtime.copy_in("booking-no-such-container", str(tmp_path / "note"), "/root/x")
-    assert not caught.value.retryable
 
 
 def test_a_restore_the_engine_refuses_is_reported_and_the_container_runs(
     runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
 ) -> None:
     (tmp_path / "file").write_text("x\n")
-    spec = make_spec(restore=(Mount(str(tmp_path / "file"), "/etc/passwd/inside"),))
+    spec = make_spec(restore=(RestoreCopy(str(tmp_path), "file", "/etc/passwd/inside"),))
     assert runtime.start(spec) == ["/etc/passwd/inside"]
     assert runtime.is_running(spec.name)
 
@@ -373,31 +373,3 @@ def test_list_managed_finds_labeled_containers_only(
 
 def test_wait_for_ssh_is_false_without_a_server() -> None:
     assert not wait_for_ssh("127.0.0.1", free_tcp_port(), timeout=0.5)
-
-
-def _tar_of(*members: tuple[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize(
-    "members",
-    [
-        [("out/../../escape.txt", b"x")],
-        [("/etc/escape.txt", b"x")],
-        [("out/a.txt", b"x"), ("other/b.txt", b"y")],
-    ],
-)
-def test_copy_out_rejects_unsafe_archives(members: list[tuple[str, bytes]], tmp_path: Path) -> None:
-    target = tmp_path / "dest" / "out"
-    data = _tar_of(*members)
-    with pytest.raises(ContainerError):
-        _extract_archive([data[:700], data[700:]], str(target))
-    assert not target.exists()
-    assert os.listdir(tmp_path / "dest") == []
-    assert not (tmp_path / "escape.txt").exists()

@@ -4,6 +4,7 @@ member's time zone and in-container paths, and what to do when over quota."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,19 +104,19 @@ def test_the_ended_message_names_the_backup_folder_in_the_container(rig: Rig) ->
     assert rig.step(booking_id) == Status.FINISHED
     assert rig.messages()[-1] == (
         f"Booking #{booking_id} has ended; its container is removed. "
-        "Backed up to /root/backup: ssh, bashrc.")
+        "Backed up to /root/Backup: ssh, bashrc.")
 
 
 def _without_ssh(rig: Rig) -> None:
-    copy_out = rig.runtime.copy_out
+    archive = rig.runtime.archive
 
-    def copy(name: str, container_path: str, host_path: str) -> None:
+    def copy(name: str, container_path: str) -> Iterator[bytes]:
         if container_path == "/root/.ssh":
             raise ContainerError(f"copy {name}:{container_path}: Could not find the file",
                                  retryable=False)
-        copy_out(name, container_path, host_path)
+        return archive(name, container_path)
 
-    rig.runtime.copy_out = copy  # type: ignore[method-assign]
+    rig.runtime.archive = copy  # type: ignore[method-assign]
 
 
 def test_a_path_that_never_existed_is_not_reported_missing(rig: Rig) -> None:
@@ -126,7 +127,7 @@ def test_a_path_that_never_existed_is_not_reported_missing(rig: Rig) -> None:
     assert rig.step(booking_id) == Status.FINISHED
     assert rig.messages()[-1] == (
         f"Booking #{booking_id} has ended; its container is removed. "
-        "Backed up to /root/backup: bashrc.")
+        "Backed up to /root/Backup: bashrc.")
 
 
 def test_a_path_backed_up_before_and_now_missing_is_reported(rig: Rig, tmp_path: Path) -> None:
@@ -138,8 +139,8 @@ def test_a_path_backed_up_before_and_now_missing_is_reported(rig: Rig, tmp_path:
     assert rig.step(booking_id) == Status.FINISHED
     assert rig.messages()[-1] == (
         f"Booking #{booking_id} has ended; its container is removed. "
-        "Backed up to /root/backup: bashrc. Not found in the container, so not backed up "
-        "(the earlier copy in /root/backup is kept): /root/.ssh.")
+        "Backed up to /root/Backup: bashrc. Not found in the container, so not backed up "
+        "(the earlier copy in /root/Backup is kept): /root/.ssh.")
 
 
 def test_over_quota_tells_the_member_what_to_ask_and_the_admins_where(
@@ -152,7 +153,7 @@ def test_over_quota_tells_the_member_what_to_ask_and_the_admins_where(
     assert rig.step(booking_id) == Status.FAILED
     assert rig.runtime.running == {}
     assert rig.messages() == [
-        f"Booking #{booking_id} could not start: your `work` folder (/root/work in the container) "
+        f"Booking #{booking_id} could not start: your `work` folder (/root/Work in the container) "
         "holds 3 MB of its 1 MB quota, so at least 2 MB must be freed. You cannot reach your "
         "folders without a running booking: ask an admin (alice) to raise your quota or to make "
         "that space, then book anew. Its resources are free again."]
@@ -172,7 +173,7 @@ def test_over_quota_in_gb_rounds_what_to_free_up() -> None:
                       gpu_ids=(), port=10001, image="lab/gpu:1", id=7)
     problem = QuotaProblem("backup", Path("/mnt/Backup/bob"), int(1.23 * GB), 1.0)
     assert words.over_quota(make_config(), booking, [problem], ["alice", "bob"]).text == (
-        "Booking #7 could not start: your `backup` folder (/root/backup in the container) "
+        "Booking #7 could not start: your `backup` folder (/root/Backup in the container) "
         "holds 1.2 GB of its 1 GB quota, so at least 0.3 GB must be freed. You cannot reach "
         "your folders without a running booking: ask an admin (alice) to raise your quota or "
         "to make that space, then book anew. Its resources are free again.")

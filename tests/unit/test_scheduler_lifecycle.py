@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import tarfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -17,7 +19,7 @@ from core.notifier import Message
 from core.outbox import OutboxSender
 from core.passwords import PasswordDeriver
 from core.ports import SchedulerUnitOfWork
-from core.runtime import ContainerError, ContainerSpec, ManagedContainer, Mount
+from core.runtime import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
 from core.scheduler import Scheduler
 from core.service import BookingRequest, BookingService
 from storage.engine import make_engine, migrate
@@ -32,8 +34,9 @@ class FakeRuntime:
     def __init__(self) -> None:
         self.running: dict[str, ContainerSpec] = {}
         self.errors: list[ContainerError] = []
-        self.copied: list[tuple[str, str]] = []
+        self.copied: list[str] = []
         self.restarts: list[str] = []
+        self.stopped: set[str] = set()
 
     def start(self, spec: ContainerSpec) -> list[str]:
         if self.errors:
@@ -41,8 +44,16 @@ class FakeRuntime:
         self.running[spec.name] = spec
         return []
 
-    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
+    def stop(self, name: str, *, grace_seconds: int) -> None:
+        if name in self.running:
+            self.stopped.add(name)
+
+    def remove(self, name: str) -> None:
         self.running.pop(name, None)
+        self.stopped.discard(name)
+
+    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None:
+        self.remove(name)
 
     def restart(self, name: str) -> None:
         if self.errors:
@@ -51,14 +62,18 @@ class FakeRuntime:
             raise ContainerError(f"no container named {name!r}", retryable=False)
         self.restarts.append(name)
 
-    def copy_out(self, name: str, container_path: str, host_path: str) -> None:
+    def archive(self, name: str, container_path: str) -> Iterator[bytes]:
+        """One file named after the path, holding "saved"; only from a stopped container."""
         if name not in self.running:
             raise ContainerError(f"no container named {name!r}", retryable=False)
-        self.copied.append((container_path, host_path))
-        Path(host_path).write_text("saved")
-
-    def copy_in(self, name: str, host_path: str, container_path: str) -> None:
-        raise AssertionError("restored paths go in through spec.restore")
+        assert name in self.stopped, "a backup is copied out of a stopped container"
+        self.copied.append(container_path)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(container_path.rsplit("/", 1)[-1])
+            info.size = len(b"saved")
+            tar.addfile(info, io.BytesIO(b"saved"))
+        yield buffer.getvalue()
 
     def list_managed(self) -> list[ManagedContainer]:
         return [ManagedContainer(n, None, True) for n in self.running]
@@ -200,7 +215,7 @@ def test_the_end_backs_up_removes_and_finishes(rig: Rig, tmp_path: Path) -> None
     rig.clock.now = rig.service.get(booking_id).end
     assert rig.step(booking_id) == Status.FINISHED
     assert rig.runtime.running == {}
-    assert [c for c, _ in rig.runtime.copied] == ["/root/.ssh", "/root/.bashrc"]
+    assert rig.runtime.copied == ["/root/.ssh", "/root/.bashrc"]
     assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "saved"
     assert "has ended" in rig.messages()[-1]
 
@@ -213,10 +228,12 @@ def test_an_engine_outage_at_the_end_keeps_the_resources_until_it_is_done(rig: R
     def broken(name: str, *, grace_seconds: int) -> None:
         raise ContainerError("engine unreachable", retryable=True)
 
-    rig.runtime.stop_and_remove = broken  # type: ignore[method-assign]
+    rig.runtime.stop = broken  # type: ignore[method-assign]
     assert rig.step(booking_id) == Status.ENDING
-    del rig.runtime.stop_and_remove
+    assert f"booking-bob-{booking_id}" in rig.runtime.running
+    del rig.runtime.stop
     assert rig.step(booking_id) == Status.FINISHED
+    assert rig.runtime.running == {}
 
 
 def test_a_window_missed_entirely_is_failed_not_started(rig: Rig) -> None:
@@ -307,12 +324,13 @@ def test_restored_paths_are_copied_in_not_mounted_and_copied_out_again(
     second = rig.book(end="1-day")
     rig.step(second)
     spec = rig.runtime.running[f"booking-bob-{second}"]
-    assert Mount(str(bashrc), "/root/.bashrc") in spec.restore
+    assert RestoreCopy(str(bashrc.parent), "bashrc", "/root/.bashrc") in spec.restore
     assert all(m.container_path != "/root/.bashrc" for m in spec.mounts)
     rig.runtime.copied.clear()
     rig.clock.now = rig.service.get(second).end
     assert rig.step(second) == Status.FINISHED
-    assert ("/root/.bashrc", str(bashrc)) in rig.runtime.copied  # backed up again
+    assert "/root/.bashrc" in rig.runtime.copied  # backed up again
+    assert bashrc.read_text() == "saved"
 
 
 def test_a_container_that_keeps_stopping_is_left_stopped_and_people_are_told_once(
@@ -395,7 +413,7 @@ def test_an_end_that_keeps_failing_backs_off_and_tells_the_admins_once(rig: Rig)
     def broken(name: str, *, grace_seconds: int) -> None:
         raise ContainerError("engine unreachable", retryable=True)
 
-    rig.runtime.stop_and_remove = broken  # type: ignore[method-assign]
+    rig.runtime.stop = broken  # type: ignore[method-assign]
     for _ in range(8):
         assert rig.step(booking_id) == Status.ENDING
         rig.clock.advance(minutes=1)
@@ -406,7 +424,7 @@ def test_an_end_that_keeps_failing_backs_off_and_tells_the_admins_once(rig: Rig)
         assert rig.step(booking_id) == Status.ENDING
     [admin] = [t for t in rig.messages("alice") if "could not be ended" in t]
     assert f"Booking #{booking_id} of bob" in admin and "engine unreachable" in admin
-    del rig.runtime.stop_and_remove
+    del rig.runtime.stop
     assert rig.step(booking_id) == Status.FINISHED
     events = rig.events(booking_id)
     assert events[events.index("ending"):] == ["ending", "end_retry", "end_stuck", "finished"]

@@ -90,6 +90,7 @@ def test_backup_plan_reads_the_old_format_and_copies_the_template(tmp_path: Path
     plan = parse_plan("Dir:\n  - [conda, /root/.conda]\nFile:\n  - [rc, /root/.bashrc]\n")
     assert [(i.backup_path, i.container_path, i.is_dir) for i in plan] == [
         ("conda", "/root/.conda", True), ("rc", "/root/.bashrc", False)]
+    (tmp_path / "bob").mkdir()
     assert load_plan(tmp_path / "bob") == parse_plan(TEMPLATE)
     assert (tmp_path / "bob" / "backup.yaml").read_text() == TEMPLATE
 
@@ -112,7 +113,7 @@ def test_memory_is_split_like_the_host(
     assert memory_split(memory, ram, swap) == expected
 
 
-def test_spec_has_gpus_by_id_the_port_and_a_command_without_a_shell() -> None:
+def test_spec_has_gpus_by_id_the_port_and_the_old_docker_run_settings() -> None:
     config = Config.model_validate({
         "capacity": {"cpus": 8, "ram": 30, "swap": 10, "gpus": 4},
         "images": {"default": "lab/gpu:1", "allowed": ["lab/gpu:1"]},
@@ -123,12 +124,22 @@ def test_spec_has_gpus_by_id_the_port_and_a_command_without_a_shell() -> None:
                       command="python train.py --name 'my run'; rm -rf /")
     spec = build_spec(config, booking, Account(name="bob", ssh_keys="ssh-ed25519 AAA k"),
                       password="pw", restore=[])
-    assert spec.command == ("python", "train.py", "--name", "my run;", "rm", "-rf", "/")
+    # One argument for a shell inside the container (bash where the image has it), as the
+    # old `docker run ... IMAGE bash -c CMD`; never split, never a host shell.
+    assert spec.command[:2] == ("/bin/sh", "-c")
+    assert spec.command[-1] == "python train.py --name 'my run'; rm -rf /"
     kwargs = _create_kwargs(spec)
     assert kwargs["nano_cpus"] == 2_500_000_000
     assert (kwargs["mem_limit"], kwargs["memswap_limit"], kwargs["shm_size"]) == ("8g", "10g", "2g")
     assert kwargs["device_requests"][0]["DeviceIDs"] == ["1", "3"]
     assert kwargs["ports"] == {"22/tcp": ("0.0.0.0", 10007)}
-    assert "/mnt/Dataset:/root/dataset:ro" in kwargs["volumes"]
-    assert kwargs["environment"] == {"PASSWORD": "pw", "SSH_AUTHORIZED_KEYS": "ssh-ed25519 AAA k"}
+    assert "/mnt/Dataset:/root/Dataset:ro" in kwargs["volumes"]
+    assert "/mnt/Users/bob:/root/Work:rw" in kwargs["volumes"]
+    assert "/mnt/Backup/bob:/root/Backup:rw" in kwargs["volumes"]
+    assert kwargs["environment"] == {"PASSWORD": "pw"}
+    assert spec.authorized_keys == "ssh-ed25519 AAA k"
+    assert (kwargs["tty"], kwargs["stdin_open"]) == (True, True)  # `docker run -dit`
+    assert kwargs["security_opt"] == ["no-new-privileges"]
+    assert kwargs["pids_limit"] == 4096
+    assert "NET_RAW" in kwargs["cap_drop"] and "SETUID" not in kwargs["cap_drop"]
     assert spec.name == "booking-bob-9"
