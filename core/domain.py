@@ -124,3 +124,19 @@ class Refusal(Exception):
         self.code = code
         self.message = message
         self.earliest_start = earliest_start
+
+
+class LinkConflict(Refusal):
+    """Linking would take an account or a chat user away from whom it is linked to
+    now: it happens only when confirmed (`confirm=True`), and both are told."""
+
+    def __init__(
+        self, message: str, *, account: str, platform: str, chat_id: str,
+        current_chat_id: str | None, current_account: str | None,
+    ) -> None:
+        super().__init__(ErrorCode.BAD_INPUT, message)
+        self.account = account  # the account being linked
+        self.platform = platform
+        self.chat_id = chat_id  # the chat user being linked to it
+        self.current_chat_id = current_chat_id  # who `account` is linked to now, if another
+        self.current_account = current_account  # the account `chat_id` is linked to now, if another

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from core.domain import Account
+from core.account_names import recipient_account
 from core.messages import Action
 from core.notifier import Message, MessageKind, Notifier
 from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
@@ -57,7 +57,9 @@ class OutboxSender:
 
     def _send(self, item: OutboxItem) -> bool:
         with self._uow() as uow:
-            account = uow.accounts.get(item.recipient) or Account(name=item.recipient)
+            # A recipient is an account name, or a chat user (`slack:U123`, see
+            # core/account_names.py), e.g. one an admin just unlinked.
+            account = uow.accounts.get(item.recipient) or recipient_account(item.recipient)
             booking = (uow.bookings.get(item.booking_id)
                        if item.booking_id is not None and PASSWORD_PLACEHOLDER in item.text
                        else None)

@@ -18,6 +18,11 @@ class Event:
     detail: dict[str, Any]
 
 
+class StorageConflict(Exception):
+    """A write lost a race: another transaction stored the same unique value first
+    (for example two first messages of one chat user). Retry after reading it."""
+
+
 class BookingRepository(Protocol):
     def lock_server(self) -> None:
         """Serialise every booking decision on this server until commit or rollback."""
@@ -49,7 +54,9 @@ class AccountRepository(Protocol):
 
     def by_chat_id(self, platform: str, chat_id: str) -> Account | None: ...
 
-    def add(self, account: Account) -> Account: ...
+    def add(self, account: Account) -> Account:
+        """Store a new account; raises StorageConflict when its name or a chat id is
+        already stored (perhaps by a concurrent transaction)."""
 
     def save(self, account: Account) -> None: ...
 

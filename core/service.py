@@ -13,13 +13,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from core.account_names import (
+    chat_address,
+    check_account_name,
+    registered_name_base,
+)
 from core.allocation import Usage, choose_gpus, choose_port, shortages, usage_in
 from core.config import Config
-from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status, Window
+from core.domain import (
+    Account,
+    Booking,
+    ErrorCode,
+    LinkConflict,
+    Refusal,
+    Resources,
+    Status,
+    Window,
+)
 from core.gpu_inventory import GpuInventory
 from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
 from core.messages import local_time, member_zone
-from core.ports import UnitOfWork
+from core.notifier import Message, MessageKind
+from core.outbox import enqueue
+from core.ports import OutboxRepository, StorageConflict, UnitOfWork
 from core.quota import QUOTA_KEYS
 from core.restart_requests import REQUESTED as RESTART_REQUESTED
 from core.restart_requests import pending_request
@@ -133,7 +149,24 @@ class BookingService:
             return self._admins(uow)
 
     def chat_account(self, platform: str, chat_id: str, display_name: str = "") -> Account:
-        """The account linked to a chat user; created on first use when registration is open."""
+        """The account linked to a chat user; created on first use when registration is open.
+
+        A self-registered account is named after the chat handle with the
+        platform's prefix (`slack-dora`), so it never takes a lab id an admin
+        would give, nor a name the config lists under `admins` or `limits.users`.
+        Two first messages at once: the one that loses the race reads the
+        winner's account.
+        """
+        attempts = 5
+        for attempt in range(attempts):
+            try:
+                return self._chat_account(platform, chat_id, display_name)
+            except StorageConflict:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _chat_account(self, platform: str, chat_id: str, display_name: str) -> Account:
         with self._uow() as uow:
             account = uow.accounts.by_chat_id(platform, chat_id)
             if account is not None:
@@ -144,29 +177,30 @@ class BookingService:
                     "You have no booking account yet. Ask an admin "
                     f"({self._admins(uow)}) to link you to your lab id.",
                 )
-            # A chat name is chosen by its user: it never takes an admin's name.
-            name = self._free_name(uow, display_name or f"{platform}-{chat_id}",
-                                   taken=set(self.config.admins))
-            account = Account(name=name, display_name=display_name or name)
+            reserved = set(self.config.admins) | set(self.config.limits.users)
+            name = self._free_name(uow, registered_name_base(platform, display_name, chat_id),
+                                   taken=reserved)
+            account = Account(name=name, display_name=(display_name or name)[:200])
             setattr(account, f"{platform}_id", chat_id)
             account = uow.accounts.add(account)
             uow.commit()
             return account
 
     @staticmethod
-    def _free_name(uow: UnitOfWork, wanted: str, *, taken: set[str]) -> str:
-        base = "".join(ch for ch in wanted.lower() if ch.isalnum() or ch in "-_.") or "member"
+    def _free_name(uow: UnitOfWork, base: str, *, taken: set[str]) -> str:
+        """`base`, or `base2`, `base3`...: the first that no account and no name in `taken` has."""
         name, n = base, 1
         while name in taken or uow.accounts.get(name) is not None:
             n += 1
             name = f"{base}{n}"
-        return name
+        return check_account_name(name)
 
     def ensure_local_admin(self, name: str) -> Account:
         """On an empty database, the local operator becomes the first admin."""
         with self._uow() as uow:
             account = uow.accounts.get(name)
             if account is None and uow.accounts.count() == 0:
+                check_account_name(name)
                 account = uow.accounts.add(Account(name=name, display_name=name, is_admin=True))
                 uow.commit()
             if account is None:
@@ -175,28 +209,79 @@ class BookingService:
 
     def add_account(
         self, name: str, *, admin: bool = False, slack_id: str | None = None,
-        discord_id: str | None = None, display_name: str | None = None,
+        discord_id: str | None = None, display_name: str | None = None, confirm: bool = False,
     ) -> Account:
-        if not name or any(ch.isspace() for ch in name):
-            raise Refusal(ErrorCode.BAD_INPUT, "A lab id is one word without spaces, e.g. r11922001.")
+        """Add an account, or update its admin flag and chat links.
+
+        Linking that would move the account away from another chat user, or move
+        the chat user away from another account, raises LinkConflict unless
+        `confirm`; when confirmed, both chat users are told (outbox messages).
+        """
+        check_account_name(name)
         with self._uow() as uow:
             account = uow.accounts.get(name) or Account(name=name, display_name=display_name or name)
             account.is_admin = account.is_admin or admin
-            account.slack_id = slack_id or account.slack_id
-            account.discord_id = discord_id or account.discord_id
+            told: list[tuple[str, str]] = []  # (outbox recipient, text)
             for platform, chat_id in (("slack", slack_id), ("discord", discord_id)):
-                other = uow.accounts.by_chat_id(platform, chat_id) if chat_id else None
-                if other is not None and other.name != name:
-                    raise Refusal(
-                        ErrorCode.BAD_INPUT,
-                        f"{platform} user {chat_id} is already linked to `{other.name}`.",
-                    )
+                if not chat_id:
+                    continue
+                current = getattr(account, f"{platform}_id")
+                replaced = current if current and current != chat_id else None
+                other = uow.accounts.by_chat_id(platform, chat_id)
+                moved_from = other if other is not None and other.name != name else None
+                if replaced is None and moved_from is None:
+                    setattr(account, f"{platform}_id", chat_id)
+                    continue
+                if not confirm:
+                    raise self._link_conflict(name, platform, chat_id, replaced, moved_from)
+                if moved_from is not None:  # a chat id belongs to one account only
+                    setattr(moved_from, f"{platform}_id", None)
+                    uow.accounts.save(moved_from)
+                setattr(account, f"{platform}_id", chat_id)
+                told += self._link_notices(uow, name, platform, chat_id, replaced, moved_from)
             if account.id is None:
                 account = uow.accounts.add(account)
             else:
                 uow.accounts.save(account)
+            outbox: OutboxRepository | None = getattr(uow, "outbox", None)
+            if outbox is not None:
+                for recipient, text in told:
+                    enqueue(outbox, recipient, Message(MessageKind.INFO, text), self.now())
             uow.commit()
             return account
+
+    @staticmethod
+    def _link_conflict(
+        name: str, platform: str, chat_id: str, replaced: str | None, moved_from: Account | None,
+    ) -> LinkConflict:
+        words = []
+        if replaced is not None:
+            words.append(f"`{name}` is linked to {platform} user {replaced} now; linking it to "
+                         f"{platform} user {chat_id} unlinks {replaced}")
+        if moved_from is not None:
+            words.append(f"{platform} user {chat_id} is linked to `{moved_from.name}` now; "
+                         f"linking it to `{name}` unlinks it from `{moved_from.name}`")
+        return LinkConflict(
+            "; ".join(words) + ". Both are told when you confirm.",
+            account=name, platform=platform, chat_id=chat_id, current_chat_id=replaced,
+            current_account=moved_from.name if moved_from is not None else None,
+        )
+
+    def _link_notices(
+        self, uow: UnitOfWork, name: str, platform: str, chat_id: str, replaced: str | None,
+        moved_from: Account | None,
+    ) -> list[tuple[str, str]]:
+        admins = self._admins(uow)
+        before = f" (instead of `{moved_from.name}`)" if moved_from is not None else ""
+        notices = [(chat_address(platform, chat_id),
+                    f"An admin linked you to the booking account `{name}`{before}. If that is "
+                    f"not you, tell an admin ({admins}).")]
+        if replaced is not None:
+            notices.append((chat_address(platform, replaced),
+                             f"An admin linked the booking account `{name}` to another {platform} "
+                             f"user; you are no longer linked to it. If that is wrong, tell an "
+                             f"admin ({admins})."))
+        return notices
 
     def accounts(self) -> list[Account]:
         with self._uow() as uow:
@@ -429,13 +514,19 @@ class BookingService:
         return account
 
     def _owned(self, uow: UnitOfWork, booking_id: int, actor: str | None) -> Booking:
+        """The booking, when `actor` (None: the system) owns it or is an admin.
+
+        Someone else's booking is answered exactly like one that does not exist,
+        so members cannot learn which ids exist or whose they are.
+        """
         booking = uow.bookings.get(booking_id)
-        if booking is None:
+        if booking is None or (
+            actor is not None and actor != booking.account
+            and not self.is_admin(self._existing(uow, actor))
+        ):
             raise Refusal(
-                ErrorCode.NOT_FOUND, f"There is no booking #{booking_id}; `list` shows yours."
+                ErrorCode.NOT_FOUND, f"There is no booking #{booking_id} of yours; `list` shows yours."
             )
-        if actor is not None and actor != booking.account:
-            self._require_admin(uow, actor)
         return booking
 
     def get(self, booking_id: int, *, actor: str | None = None) -> Booking:
@@ -482,6 +573,7 @@ class BookingService:
             now = self.now()
             self._require_current(uow, booking, now, "book a new window with `book`")
             account = self._existing(uow, booking.account)
+            self._check_still_allowed(account, booking)
             new_end = self._new_end(account, booking, end_text, now)
             extra = Window(booking.end, new_end)
             others = [b for b in uow.bookings.holding_between(extra.start, extra.end)
@@ -516,6 +608,18 @@ class BookingService:
                 f"A booking lasts at most {max_days} days; it can end at {limit:%Y %m %d %H %M} latest.",
             )
         return new_end
+
+    def _check_still_allowed(self, account: Account, booking: Booking) -> None:
+        """A booking is extended only while it is within the member's maxima as they are now
+        (an admin may have lowered them since it was booked)."""
+        maximum, held = self.limits_of(account), booking.resources
+        if held.cpus > maximum.cpus or held.memory > maximum.memory or held.gpus > maximum.gpus:
+            raise Refusal(
+                ErrorCode.OVER_LIMIT,
+                f"Booking #{booking.id} holds {held.describe()}, more than your maximum now "
+                f"({maximum.describe()}), so it cannot be extended; when it ends, book again "
+                "within your maximum.",
+            )
 
     def _check_extension(self, booking: Booking, extra: Window, others: list[Booking]) -> None:
         own = [b for b in others if b.account == booking.account]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from alembic import command
@@ -24,9 +25,33 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# The database holds every member's account and keys: only the service's user reads it.
+DATABASE_MODE = 0o600
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` as an empty 0600 file, or make an existing one 0600."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, DATABASE_MODE)
+    except OSError:
+        return  # not ours to open: SQLite says so in its own words when it connects
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():  # only its owner may change its mode
+            os.fchmod(fd, DATABASE_MODE)
+    finally:
+        os.close(fd)
+
+
 def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
+        # SQLite creates its -wal and -shm files with the database file's mode;
+        # ones left from before are tightened too.
+        for extra in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if extra.exists():
+                _private_file(extra)
     # The driver's own transaction handling is turned off so that every
     # transaction starts with BEGIN IMMEDIATE: writers queue on the database
     # lock up front instead of failing when a read turns into a write.

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
-from core.ports import Event
+from core.ports import Event, StorageConflict
 from storage.outbox import SqlOutbox
 from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
 
@@ -162,7 +163,10 @@ class SqlAccounts:
     def add(self, account: Account) -> Account:
         row = AccountRow(**{name: getattr(account, name) for name in _ACCOUNT_FIELDS})
         self._session.add(row)
-        self._session.flush()
+        try:
+            self._session.flush()
+        except IntegrityError as exc:  # the name or a chat id is taken, perhaps just now
+            raise StorageConflict(f"account {account.name}: {exc.orig}") from exc
         account.id = row.id
         return account
 

@@ -35,7 +35,7 @@ def test_another_members_button_is_refused(world: SlackWorld):
     world.slack.click(CAROL, f"cancel {booking.id}")
 
     reply = world.api.wait_for("response_url")[0].args
-    assert reply["text"] == "Only the owner or an admin may change that booking."
+    assert reply["text"] == f"There is no booking #{booking.id} of yours; `list` shows yours."
     assert world.booking.service.get(booking.id).status == Status.BOOKED
 
 

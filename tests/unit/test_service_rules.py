@@ -142,7 +142,9 @@ def test_only_the_owner_or_an_admin_may_change_a_booking() -> None:
     booking = service.book(request(user="bob", end="1-day"))
     with pytest.raises(Refusal) as caught:
         service.cancel(booking.id or 0, actor="carol")
-    assert caught.value.code == ErrorCode.NOT_OWNER
+    # Someone else's booking is answered as one that does not exist.
+    assert (caught.value.code, caught.value.message) == (
+        ErrorCode.NOT_FOUND, f"There is no booking #{booking.id} of yours; `list` shows yours.")
     with pytest.raises(Refusal):
         service.extend(booking.id or 0, "1-day", actor="carol")
     assert service.extend(booking.id or 0, "1-day", actor="alice").end == booking.end + timedelta(days=1)
@@ -221,8 +223,8 @@ def test_open_registration_creates_accounts_closed_registration_names_admins() -
         closed.chat_account("slack", "U123", "Dora")
     opened, store = fake_service(booking={"registration": "open"})
     account = opened.chat_account("slack", "U123", "Dora")
-    assert (account.name, account.slack_id) == ("dora", "U123")
-    assert opened.chat_account("slack", "U123", "Dora").name == "dora"
+    assert (account.name, account.slack_id) == ("slack-dora", "U123")
+    assert opened.chat_account("slack", "U123", "Dora").name == "slack-dora"
     assert len(store.accounts) == 4
 
 
@@ -245,7 +247,7 @@ def test_refused_booking_leaves_no_trace() -> None:
 def test_a_chat_name_never_takes_an_admins_name() -> None:
     service, _store = fake_service(members=(), booking={"registration": "open"})
     account = service.chat_account("discord", "4242", "alice")  # alice is a config admin
-    assert account.name == "alice2"
+    assert account.name == "discord-alice"
     assert not service.is_admin(account)
 
 
