@@ -77,9 +77,9 @@ def test_booking_runs_logs_in_backs_up_and_ends(
     assert host_config["Memory"] == 3 * GIB  # ceil(4 x 3/(3+1))
     assert host_config["MemorySwap"] == 4 * GIB
     assert host_config["ShmSize"] == 1 * GIB
-    assert f"{tmp_path}/dataset:/root/dataset:ro" in host_config["Binds"]
-    assert f"{tmp_path}/work/bob:/root/work:rw" in host_config["Binds"]
-    assert f"{tmp_path}/backup/bob:/root/backup:rw" in host_config["Binds"]
+    assert f"{tmp_path}/dataset:/root/Dataset:ro" in host_config["Binds"]
+    assert f"{tmp_path}/work/bob:/root/Work:rw" in host_config["Binds"]
+    assert f"{tmp_path}/backup/bob:/root/Backup:rw" in host_config["Binds"]
     assert host_config["PortBindings"]["22/tcp"][0]["HostPort"] == str(port)
 
     assert f"ssh -p {port} root@127.0.0.1" in ready
@@ -88,7 +88,7 @@ def test_booking_runs_logs_in_backs_up_and_ends(
         stored = [m.text for m in uow.outbox.sent(first.id)]
     assert stored and all(password not in text for text in stored)
 
-    login = ssh_run(port, password, "cat /root/dataset/data.txt; echo remembered > /root/.bashrc")
+    login = ssh_run(port, password, "cat /root/Dataset/data.txt; echo remembered > /root/.bashrc")
     assert login.returncode == 0, login.stderr
     assert login.stdout == "shared data\n"
     assert ssh_run(port, "not-the-password", "true").returncode != 0
@@ -96,7 +96,7 @@ def test_booking_runs_logs_in_backs_up_and_ends(
     world.service.cancel(first.id, actor="bob")  # end early: the same end sequence
     ended = world.wait_for_message("bob", first.id, "has ended")
     world.wait_for(first.id, Status.FINISHED)
-    assert "Backed up to /root/backup: bashrc." in ended  # the folder as the member sees it
+    assert "Backed up to /root/Backup: bashrc." in ended  # the folder as the member sees it
     assert "/root/.ssh" not in ended  # in the plan, never in a container: nothing to report
     assert server_containers(docker_client, world.config.server.name) == []
     assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "remembered\n"

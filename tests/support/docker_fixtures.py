@@ -27,7 +27,7 @@ import docker.errors
 import pytest
 import requests.exceptions
 
-from tests.support.ssh_image import build_ssh_image
+from tests.support.ssh_image import build_old_style_image, build_ssh_image
 
 DEFAULT_TEST_DOCKER_HOST = "unix:///tmp/booking-dockerd/docker.sock"
 
@@ -64,6 +64,12 @@ def ssh_image(docker_client: docker.DockerClient) -> str:
     return build_ssh_image(docker_client)
 
 
+@pytest.fixture(scope="session")
+def old_style_image(docker_client: docker.DockerClient) -> str:
+    """Tag of an image built like the old system's default one (built once)."""
+    return build_old_style_image(docker_client)
+
+
 @pytest.fixture
 def container_names(docker_client: docker.DockerClient) -> Iterator[list[str]]:
     """Unique container names for a test; each is force-removed afterwards."""
@@ -93,8 +99,10 @@ def ssh_run(
     host: str = "127.0.0.1",
     user: str = "root",
     timeout: float = 30,
+    identity: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `command` over SSH with password login (dropbear's dbclient).
+    """Run `command` over SSH with password login (dropbear's dbclient), or with the
+    private key in the file `identity` (made by `ssh_key`).
 
     Host keys are not checked (-y -y); HOME points at a scratch folder so the
     caller's ~/.ssh is never read or written.
@@ -105,7 +113,8 @@ def ssh_run(
     with tempfile.TemporaryDirectory(prefix="dbclient-home-") as home:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "DROPBEAR_PASSWORD": password}
         return subprocess.run(
-            [dbclient, "-y", "-y", "-p", str(port), f"{user}@{host}", command],
+            [dbclient, "-y", "-y", *(["-i", identity] if identity else []), "-p", str(port),
+             f"{user}@{host}", command],
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -113,3 +122,12 @@ def ssh_run(
             timeout=timeout,
             check=False,
         )
+
+
+def ssh_key(folder: str) -> tuple[str, str]:
+    """A new ed25519 key pair (dropbear's dropbearkey): (private key file, public key line)."""
+    path = os.path.join(folder, "id_ed25519")
+    made = subprocess.run(["dropbearkey", "-t", "ed25519", "-f", path], capture_output=True,
+                          text=True, check=True)
+    public = next(line for line in made.stdout.splitlines() if line.startswith("ssh-ed25519 "))
+    return path, public.strip()

@@ -13,6 +13,12 @@ The image behaves like the lab's images:
   dropbear starts; their output goes to the container log;
 - dropbear runs in the foreground on port 22 (`-F -E -R -p 22`, host keys made
   on first start).
+
+`build_old_style_image` makes an image built the way the old system's default
+image (rober5566a/aivc-server) is: bash present, an entry point that sets the
+password from PASSWORD, starts the SSH server in the background and then runs
+its command, by default an interactive bash, which exits at once without a TTY
+and open stdin (`docker run -dit`). It reads no SSH_AUTHORIZED_KEYS.
 """
 
 from __future__ import annotations
@@ -56,6 +62,25 @@ fi
 exec /usr/sbin/dropbear -F -E -R -p 22
 """
 
+OLD_STYLE_TAG = "server-booking-test/old-style:latest"
+BASH = "/bin/bash"
+OLD_STYLE_ENTRY = """#!/usr/bin/bash
+# Entry point built like the old default image's: password, sshd in the background,
+# then the command (an interactive shell by default).
+if [ -n "$PASSWORD" ]; then
+    hash=$(printf '%s\\n' "$PASSWORD" | mkpasswd -m sha512 -P 0)
+    printf 'root:%s:19000:0:99999:7:::\\n' "$hash" > /etc/shadow
+fi
+/usr/sbin/dropbear -E -R -p 22
+exec "$@"
+"""
+OLD_STYLE_CHANGES = [
+    'ENTRYPOINT ["/entry.sh"]',
+    'CMD ["/usr/bin/bash"]',
+    "EXPOSE 22",
+    "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+]
+
 TEXT_FILES: dict[str, tuple[str, int]] = {
     "etc/passwd": (
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
@@ -95,15 +120,25 @@ IMAGE_CHANGES = [
 
 def build_ssh_image(client: docker.DockerClient, tag: str = DEFAULT_TAG) -> str:
     """Build (or reuse) the SSH test image; returns its tag."""
-    recipe = _recipe_digest()
+    return _build(client, tag, IMAGE_CHANGES, old_style=False)
+
+
+def build_old_style_image(client: docker.DockerClient, tag: str = OLD_STYLE_TAG) -> str:
+    """Build (or reuse) the image made like the old system's default one."""
+    return _build(client, tag, OLD_STYLE_CHANGES, old_style=True)
+
+
+def _build(client: docker.DockerClient, tag: str, image_changes: list[str], *,
+           old_style: bool) -> str:
+    recipe = _recipe_digest(old_style)
     if _existing_recipe(client, tag) == recipe:
         return tag
     started = time.monotonic()
-    rootfs = _rootfs_tarball()
+    rootfs = _rootfs_tarball(old_style)
     repository, _, version = tag.rpartition(":")
     if not repository or "/" in version:
         repository, version = tag, "latest"
-    changes = [*IMAGE_CHANGES, f"LABEL {RECIPE_LABEL}={recipe}"]
+    changes = [*image_changes, f"LABEL {RECIPE_LABEL}={recipe}"]
     client.api.import_image_from_data(rootfs, repository=repository, tag=version, changes=changes)
     log.info("built %s (%d bytes) in %.1fs", tag, len(rootfs), time.monotonic() - started)
     return tag
@@ -119,11 +154,14 @@ def _existing_recipe(client: docker.DockerClient, tag: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _recipe_digest() -> str:
+def _recipe_digest(old_style: bool = False) -> str:
     digest = hashlib.sha256(RECIPE_VERSION.encode())
     digest.update(START_SCRIPT.encode())
     digest.update(repr(sorted(TEXT_FILES.items())).encode())
-    for path in (BUSYBOX, DROPBEAR):
+    if old_style:
+        digest.update(OLD_STYLE_ENTRY.encode())
+        digest.update(repr(OLD_STYLE_CHANGES).encode())
+    for path in (BUSYBOX, DROPBEAR, *([BASH] if old_style else [])):
         stat = os.stat(path)
         digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
@@ -149,7 +187,7 @@ def _busybox_applets() -> list[str]:
     return [name for name in out.split() if name and "/" not in name and name != "busybox"]
 
 
-def _rootfs_tarball() -> bytes:
+def _rootfs_tarball(old_style: bool = False) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, mode in DIRECTORIES.items():
@@ -160,8 +198,17 @@ def _rootfs_tarball() -> bytes:
         for applet in _busybox_applets():
             _add_symlink(tar, f"bin/{applet}", "busybox")
         _add_host_file(tar, DROPBEAR, DROPBEAR.lstrip("/"))
-        for library in _shared_libraries(DROPBEAR):
-            _add_library(tar, library)
+        binaries = [DROPBEAR]
+        if old_style:
+            _add_host_file(tar, BASH, "usr/bin/bash")
+            _add_bytes(tar, "entry.sh", OLD_STYLE_ENTRY.encode(), 0o755)
+            binaries.append(BASH)
+        added: set[str] = set()
+        for binary in binaries:
+            for library in _shared_libraries(binary):
+                if library not in added:
+                    added.add(library)
+                    _add_library(tar, library)
     return buffer.getvalue()
 
 

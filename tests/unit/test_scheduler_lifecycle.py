@@ -19,6 +19,7 @@ from core.notifier import Message
 from core.outbox import OutboxSender
 from core.passwords import PasswordDeriver
 from core.ports import SchedulerUnitOfWork
+from core.quota import GB
 from core.runtime import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
 from core.scheduler import Scheduler
 from core.service import BookingRequest, BookingService
@@ -428,3 +429,95 @@ def test_an_end_that_keeps_failing_backs_off_and_tells_the_admins_once(rig: Rig)
     assert rig.step(booking_id) == Status.FINISHED
     events = rig.events(booking_id)
     assert events[events.index("ending"):] == ["ending", "end_retry", "end_stuck", "finished"]
+
+
+def test_a_start_waits_for_the_container_that_still_holds_its_gpus(rig: Rig) -> None:
+    """At a slot boundary the next booking's start may run before the previous end: it
+    waits (no failure) until that container is gone, then runs on the same GPU."""
+    bob = rig.book(end="2-hour")
+    assert rig.step(bob) == Status.RUNNING
+    alice = rig.service.book(BookingRequest(user="alice", resources=Resources(2, 16, 2),
+                                            start="2-hour", end="1-day"))
+    assert alice.id is not None
+    rig.clock.now = rig.service.get(bob).end
+
+    assert rig.step(alice.id) == Status.STARTING  # bob's container still holds a GPU
+    assert list(rig.runtime.running) == [f"booking-bob-{bob}"]
+    assert rig.retries == [1.0]
+    assert rig.step(bob) == Status.FINISHED
+    assert rig.retries[-1] == 0.0  # the waiting start is woken at once
+    assert rig.step(alice.id) == Status.RUNNING
+    assert rig.runtime.running[f"booking-alice-{alice.id}"].gpu_ids == (0, 1)
+    assert "failed" not in rig.events(alice.id)
+
+
+def test_back_to_back_bookings_of_one_member_restore_what_the_first_saved(
+    rig: Rig, tmp_path: Path
+) -> None:
+    first = rig.book(end="2-hour")
+    assert rig.step(first) == Status.RUNNING
+    second = rig.book(start="2-hour", end="1-day")
+    rig.clock.now = rig.service.get(first).end
+    assert rig.step(second) == Status.STARTING  # the backup of the first is not copied yet
+    assert rig.step(first) == Status.FINISHED
+    assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "saved"
+    assert rig.step(second) == Status.RUNNING
+    spec = rig.runtime.running[f"booking-bob-{second}"]
+    assert RestoreCopy(str(tmp_path / "backup" / "bob"), "bashrc", "/root/.bashrc") in spec.restore
+    assert spec.ssh_port == rig.service.get(first).port
+
+
+def test_a_start_kept_waiting_past_the_deadline_fails_and_says_why(rig: Rig) -> None:
+    first = rig.book(end="2-hour")
+    rig.step(first)
+    second = rig.book(start="2-hour", end="1-day")
+    rig.clock.now = rig.service.get(first).end
+    assert rig.step(second) == Status.STARTING
+    rig.clock.advance(minutes=11)
+    assert rig.step(second) == Status.FAILED
+    assert f"booking #{first} before it did not end in time" in rig.messages()[-1]
+
+
+@pytest.mark.parametrize("plan", [
+    b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+    b"Dir: [\n", b"Dir: 5\n", b"File:\n  - [ok, /root/ok]\n  - [\xff, /root/x]\n",
+])
+def test_a_hostile_backup_yaml_never_keeps_the_container_running(
+    rig: Rig, tmp_path: Path, plan: bytes
+) -> None:
+    booking_id = rig.book(end="2-hour")
+    assert rig.step(booking_id) == Status.RUNNING
+    (tmp_path / "backup" / "bob" / "backup.yaml").write_bytes(plan)  # written in the container
+    rig.clock.now = rig.service.get(booking_id).end
+    assert rig.step(booking_id) == Status.FINISHED
+    assert rig.runtime.running == {}
+    ended = rig.messages()[-1]
+    assert "Your backup.yaml was not understood (line " in ended
+    assert "nothing was backed up" in ended
+
+
+def test_a_backup_that_breaks_still_removes_the_container(rig: Rig) -> None:
+    booking_id = rig.book(end="2-hour")
+    rig.step(booking_id)
+
+    def broken(name: str, container_path: str) -> Iterator[bytes]:
+        raise RuntimeError("a defect in the copy")
+
+    rig.runtime.archive = broken  # type: ignore[method-assign]
+    rig.clock.now = rig.service.get(booking_id).end
+    assert rig.step(booking_id) == Status.FINISHED
+    assert rig.runtime.running == {}
+    assert "The backup could not be made this time" in rig.messages()[-1]
+
+
+def test_a_backup_stops_at_the_quota_and_names_what_was_not_saved(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.service.set_limits("bob", {"backup_space": str(1000 / GB)})
+    booking_id = rig.book(end="2-hour")
+    rig.step(booking_id)
+    (tmp_path / "backup" / "bob" / "big").write_bytes(b"x" * 600)  # made during the booking
+    rig.clock.now = rig.service.get(booking_id).end
+    assert rig.step(booking_id) == Status.FINISHED
+    ended = rig.messages()[-1]
+    assert "Could not be backed up" in ended and "(your backup quota is full)" in ended
