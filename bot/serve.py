@@ -31,6 +31,7 @@ from core.passwords import PasswordDeriver, load_secret
 from core.ports import SchedulerUnitOfWork
 from core.scheduler import Scheduler
 from core.service import utcnow
+from storage.change_signal import change_feed
 from storage.scheduler_lock import SchedulerLock, try_scheduler_lock
 from storage.uow import SqlUnitOfWork
 
@@ -52,8 +53,10 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
                           clock=utcnow, stop=stop)
     outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=app.notifiers,
                           fallback=("stdout", LogNotifier()), clock=utcnow)
+    # Woken by a change made in any process: LISTEN/NOTIFY on PostgreSQL, SQLite's
+    # data_version polled every second.
     return Scheduler(config=app.config, uow=uow, runtime=runtime, lifecycle=lifecycle,
-                     outbox=outbox, clock=utcnow)
+                     outbox=outbox, clock=utcnow, changes=change_feed(engine, server_id))
 
 
 def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None = None) -> int:

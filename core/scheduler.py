@@ -1,8 +1,11 @@
 """The embedded scheduler (APScheduler 3) of `booking serve`.
 
 The database is the source of truth. Exact-time jobs (start, reminder, end)
-are derived from it at start-up and whenever the service reports a change;
-they only *kick* a booking, and `Lifecycle.advance` decides what to do. A
+are derived from it at start-up, whenever the service in this process reports
+a change, and whenever a `ChangeFeed` says that some process (the CLI, a chat
+adapter elsewhere in a pool) changed bookings: then the jobs are derived again
+and every due booking is kicked, so a booking made anywhere starts at its slot.
+Jobs only *kick* a booking, and `Lifecycle.advance` decides what to do. A
 reconcile pass every `scheduler.reconcile_seconds` kicks every booking that is
 due (except one waiting out a retry backoff), checks that running bookings have
 their container, and removes containers of this server that belong to no active
@@ -17,6 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,13 +37,25 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 ACTIVE = frozenset({Status.STARTING, Status.RUNNING, Status.ENDING})
 OUTBOX_SECONDS = 2.0
+WATCH_SECONDS = 1.0  # the longest a change feed is waited on before stopping is checked
+
+
+class ChangeFeed(Protocol):
+    """Says when any process changed this server's bookings (storage/change_signal.py)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block for at most `timeout` seconds; True when bookings may have changed since
+        the last call (a false alarm is allowed, a missed change is not)."""
+
+    def close(self) -> None:
+        """Stop waiting, from any thread, and let go of what the feed holds."""
 
 
 class Scheduler:
     def __init__(
         self, *, config: Config, uow: Callable[[], SchedulerUnitOfWork],
         runtime: ContainerRuntime, lifecycle: Lifecycle, outbox: OutboxSender,
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime], changes: ChangeFeed | None = None,
     ) -> None:
         self._config = config
         self._uow = uow
@@ -58,6 +74,9 @@ class Scheduler:
         # then (in memory: after a restart the first pass may try at once).
         self._not_before: dict[int, datetime] = {}
         self._stopping = False
+        self._stopped = threading.Event()
+        self._changes = changes
+        self._watcher: threading.Thread | None = None
         lifecycle.retry_later = self._retry_later
 
     # ----- running ------------------------------------------------------------
@@ -69,11 +88,20 @@ class Scheduler:
         self._aps.add_job(self._flush, "interval", seconds=OUTBOX_SECONDS, id="outbox",
                           next_run_time=datetime.now(UTC), max_instances=1)
         self._aps.start()
+        if self._changes is not None:
+            self._watcher = threading.Thread(target=self._watch, name="booking-changes",
+                                             daemon=True)
+            self._watcher.start()
         log.info("scheduler started (reconcile every %gs)", seconds)
 
     def stop(self) -> None:
         """Stop scheduling; containers keep running for the next start."""
         self._stopping = True
+        self._stopped.set()
+        if self._changes is not None:
+            self._changes.close()
+        if self._watcher is not None:
+            self._watcher.join(WATCH_SECONDS * 5)
         if self._aps.running:  # not when serve stopped while waiting for the lock
             self._aps.shutdown(wait=False)
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -90,6 +118,30 @@ class Scheduler:
         if booking is not None:
             self._schedule(booking)
         self.kick(booking_id)
+
+    def _watch(self) -> None:
+        """The change feed's thread: on every change, derive the jobs again."""
+        assert self._changes is not None
+        while not self._stopping:
+            try:
+                changed = self._changes.wait(WATCH_SECONDS)
+            except Exception:  # the feed's bug must not stop the wake-ups for good
+                log.exception("waiting for booking changes failed; trying again")
+                self._stopped.wait(WATCH_SECONDS)
+                continue
+            if changed and not self._stopping:
+                self.resync()
+
+    def resync(self) -> None:
+        """Some process changed bookings: derive the jobs from the database again and kick
+        every booking that is due (the reconcile pass without the Docker engine)."""
+        try:
+            now = self._clock()
+            with self._uow() as uow:
+                bookings = uow.bookings.holding_between(EPOCH, self._horizon(now))
+            self._follow(bookings, now, verify_running=False)
+        except Exception:
+            log.exception("following a change of bookings failed; the reconcile pass will")
 
     def kick(self, booking_id: int, *, verify: bool = False) -> None:
         """Run `advance` for the booking in a worker, at most one at a time per booking."""
@@ -179,22 +231,29 @@ class Scheduler:
             log.warning("Docker engine not answering (%s); checking bookings only", exc)
             containers = None
         now = self._clock()
-        horizon = now + timedelta(days=self._config.booking.max_days * 2 + 1)
         with self._uow() as uow:
-            bookings = uow.bookings.holding_between(EPOCH, horizon)
-        for booking in bookings:
-            assert booking.id is not None
-            self._schedule(booking)
-            with self._guard:
-                waiting = now < self._not_before.get(booking.id, now)
-            if booking.start <= now and not waiting:
-                self.kick(booking.id, verify=booking.status == Status.RUNNING)
+            bookings = uow.bookings.holding_between(EPOCH, self._horizon(now))
+        self._follow(bookings, now, verify_running=True)
         active = {b.id for b in bookings if b.status in ACTIVE}
         for container in containers or []:
             if container.booking_id not in active:
                 log.warning("removing container %s: it belongs to no active booking",
                             container.name)
                 self._pool.submit(self._remove, container.name)
+
+    def _horizon(self, now: datetime) -> datetime:
+        return now + timedelta(days=self._config.booking.max_days * 2 + 1)
+
+    def _follow(self, bookings: list[Booking], now: datetime, *, verify_running: bool) -> None:
+        """Jobs for each booking, and a kick for each one that is due (except one waiting
+        out a retry backoff)."""
+        for booking in bookings:
+            assert booking.id is not None
+            self._schedule(booking)
+            with self._guard:
+                waiting = now < self._not_before.get(booking.id, now)
+            if booking.start <= now and not waiting:
+                self.kick(booking.id, verify=verify_running and booking.status == Status.RUNNING)
 
     def _remove(self, name: str) -> None:
         try:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
 from core.ports import Event, StorageConflict
+from storage.change_signal import announce_change
 from storage.outbox import SqlOutbox
 from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
 
@@ -33,6 +34,7 @@ class SqlBookings:
     def __init__(self, session: Session, server_id: int) -> None:
         self._session = session
         self._server_id = server_id
+        self.changed = False  # a booking was added, saved or had an event recorded
 
     def lock_server(self) -> None:
         # SQLite already holds the database write lock (BEGIN IMMEDIATE);
@@ -93,6 +95,7 @@ class SqlBookings:
             password_salt=booking.password_salt,
         ).returning(BookingRow.id)
         booking.id = int(self._session.execute(statement).scalar_one())
+        self.changed = True
         return booking
 
     def save(self, booking: Booking) -> None:
@@ -106,6 +109,7 @@ class SqlBookings:
         row.port = booking.port
         self._session.add(row)
         self._session.flush()
+        self.changed = True
 
     def of_account(self, account: str, *, after: datetime | None) -> list[Booking]:
         conditions: list[Any] = [AccountRow.name == account]
@@ -120,6 +124,7 @@ class SqlBookings:
         self._session.add(BookingEventRow(
             booking_id=booking_id, at=datetime.now(UTC), kind=kind, actor=actor, detail=detail,
         ))
+        self.changed = True
 
     def events(self, booking_id: int) -> list[Event]:
         rows = self._session.scalars(
@@ -234,7 +239,10 @@ class SqlUnitOfWork:
         self._session.close()
 
     def commit(self) -> None:
+        if self.bookings.changed:  # in this transaction: wakes the scheduler at commit
+            announce_change(self._session, self._server_id)
         self._session.commit()
+        self.bookings.changed = False
 
 
 def ensure_server(engine: Engine, name: str) -> int:
