@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from core.domain import ErrorCode, Refusal, Resources, Status
-from core.service import BookingRequest
+from core.domain import Booking, ErrorCode, Refusal, Resources, Status
+from core.service import BookingRequest, BookingService
 from tests.factories import fake_service
 
 SMALL = Resources(1, 1, 0)
 
 
-def book(service, user: str, start: str = "now", end: str = "1-day"):  # type: ignore[no-untyped-def]
+def book(service: BookingService, user: str, start: str = "now", end: str = "1-day") -> Booking:
     return service.book(BookingRequest(user, SMALL, start, end))
 
 
