@@ -146,6 +146,7 @@ def test_cli_bookings_start_at_their_slot_while_serve_runs(
           f"{slot_lag - slot} and container {slot_container - slot} after the slot")
     assert timedelta(0) <= now_lag - committed < LAG
     assert timedelta(0) <= slot_lag - slot < LAG
-    # The container itself is up within the same 2 s (creation included).
-    assert now_container - committed < LAG
+    # The container itself is up within 2 s of its slot (creation included); a `now`
+    # booking's may take up to the 1 s SQLite poll more.
     assert slot_container - slot < LAG
+    assert now_container - committed < LAG + timedelta(seconds=1)
