@@ -1,8 +1,9 @@
 """The notifier of last resort: the service's standard output, and a line in the log.
 
 Used whenever no chat adapter reaches the member (for example none is
-configured). The message text, password included, goes to stdout on purpose:
-that is the delivery. The log line names the message but not its text.
+configured). The message text goes to stdout; the outbox never gives it a
+password (the text says where to get it instead), since stdout ends up in the
+journal. The log line names the message but not its text.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.account_names import recipient_account
@@ -85,7 +86,9 @@ class OutboxSender:
                 uow.commit()
             return False
         name, notifier = self._fallback
-        notifier.deliver(account, message)
+        # The fallback is the service's log: never the password there.
+        notifier.deliver(account, replace(
+            message, text=self._passwords.withhold(item.text, item.booking_id)))
         return self._mark_sent(item, name)
 
     def _mark_sent(self, item: OutboxItem, channel: str) -> bool:

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 PASSWORD_PLACEHOLDER = "[[password]]"
 PASSWORD_UNAVAILABLE = "(not available: ask an admin)"
+# In place of the password wherever a message goes to the log of last resort (stdout,
+# the journal): readable by more people than the member.
+PASSWORD_WITHHELD = ("(not written here: log in with your SSH key, or ask an admin, who "
+                     "can show it with `booking login {booking_id}` on the server)")
 SECRET_FILE_NAME = "booking-secret"
 MIN_SECRET_BYTES = 16
 _PASSWORD_CHARS = 16  # base32 characters: 80 bits
@@ -52,6 +56,11 @@ class PasswordDeriver:
         digest = hmac.new(self._secret, label.encode(), hashlib.sha256).digest()
         # Lower-case base32 without padding: no characters that shells or chat mangle.
         return base64.b32encode(digest).decode().rstrip("=").lower()[:_PASSWORD_CHARS]
+
+    @staticmethod
+    def withhold(text: str, booking_id: int | None) -> str:
+        """`text` with the placeholder replaced by where to get the password instead."""
+        return text.replace(PASSWORD_PLACEHOLDER, PASSWORD_WITHHELD.format(booking_id=booking_id))
 
     def render(self, text: str, booking: Booking | None) -> str:
         """`text` with the placeholder replaced by the booking's password."""

@@ -30,6 +30,7 @@ from core.domain import (
     Status,
     Window,
 )
+from core.extra_command import check_extra_command
 from core.gpu_inventory import GpuInventory
 from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
 from core.messages import local_time, member_zone
@@ -404,6 +405,7 @@ class BookingService:
                 self._require_admin(uow, actor)
             self.check_resources(account, request.resources)
             image = self._image(account, request.image)
+            check_extra_command(request.command)
             if request.port is not None:
                 self._own_port(uow, account, request.port)  # in range, no one else's
             window = self.parse_window(account, request.start, request.end)
@@ -750,7 +752,7 @@ class BookingService:
             if image is not None:
                 account.image = self._image(account, image) if image else None
             if command is not None:
-                account.command = command or None
+                account.command = check_extra_command(command)
             uow.accounts.save(account)
             uow.commit()
             return account

@@ -521,3 +521,17 @@ def test_a_backup_stops_at_the_quota_and_names_what_was_not_saved(
     assert rig.step(booking_id) == Status.FINISHED
     ended = rig.messages()[-1]
     assert "Could not be backed up" in ended and "(your backup quota is full)" in ended
+
+
+def test_the_log_of_last_resort_never_gets_the_password(rig: Rig) -> None:
+    """No chat reaches the member: the ready message goes to stdout (the journal) with
+    where to get the password, not the password."""
+    log = RecordingNotifier()
+    rig.outbox = OutboxSender(uow=rig.uow, passwords=rig.passwords, notifiers=[],
+                              fallback=("stdout", log), clock=rig.clock)
+    booking_id = rig.book()
+    assert rig.step(booking_id) == Status.RUNNING
+    [ready] = log.texts("bob")
+    assert rig.password(booking_id) not in ready
+    assert (f"password: (not written here: log in with your SSH key, or ask an admin, who can "
+            f"show it with `booking login {booking_id}` on the server)") in ready

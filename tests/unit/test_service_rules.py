@@ -279,3 +279,22 @@ def test_non_finite_cpus_are_refused() -> None:
     for cpus in (float("nan"), float("inf")):
         assert refused(service, request(cpus=cpus)).code == ErrorCode.BAD_INPUT
     assert store.bookings == {}
+
+
+@pytest.mark.parametrize("command", [
+    "python train.py --name 'my run", 'echo "half', "a\nb", "x" * 2001])
+def test_an_extra_command_a_shell_cannot_run_is_refused_when_given(command: str) -> None:
+    service, store = fake_service()
+    caught = refused(service, request(command=command))
+    assert caught.code == ErrorCode.BAD_INPUT
+    assert "extra command" in caught.message
+    with pytest.raises(Refusal):
+        service.update_member("bob", command=command)
+    assert store.bookings == {} and store.accounts["bob"].command is None
+
+
+def test_an_extra_command_with_shell_syntax_is_kept_whole() -> None:
+    service, _ = fake_service()
+    command = "cd run && python train.py --name 'my run' > log 2>&1 | tee out"
+    assert service.book(request(command=command)).command == command
+    assert service.update_member("bob", command=command).command == command
