@@ -1,5 +1,10 @@
 """The `booking` command line: the terminal adapter and the admin's tools.
 
+It is the admin's tool on the server: run as root or as the service's user
+(the owner of the data folder) it may act for any member. Anyone else may act
+only as their own login (`--user` is checked against it) unless that login is
+an admin account.
+
 Exit status: 0 success; 1 the service refused (stderr says why and what would
 work); 2 usage error.
 """
@@ -9,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import pwd
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import bootstrap
 from bot.terminal import run_chat
 from core.config import ConfigError
-from core.domain import Booking, Refusal, Resources
+from core.domain import Booking, ErrorCode, LinkConflict, Refusal, Resources
 from core.messages import booking_dict, booking_line, local_time
 from core.quota import QUOTA_KEYS, quota_gb
 from core.service import BookingRequest, BookingService, merge_slots
@@ -88,6 +95,63 @@ def _refusals(as_json: bool, zone: tzinfo | None = None) -> Iterator[None]:
             click.echo(json.dumps({"error": error}))
         click.echo(f"Refused: {refusal.message}", err=True)
         sys.exit(1)
+
+
+def _caller_login() -> str:
+    """The login of the user running this process, from the password database
+    (not from $USER or $LOGNAME, which the caller sets)."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _trusted_caller(app: bootstrap.App) -> bool:
+    """Root, or the service's user: the owner of the data folder (which holds the secret)."""
+    uid = os.getuid()
+    if uid == 0:
+        return True
+    environment = app.environment or bootstrap.Environment()
+    try:
+        return environment.booking_data_dir.stat().st_uid == uid
+    except OSError:
+        return False
+
+
+def _caller_is_admin(app: bootstrap.App, login: str) -> bool:
+    try:
+        return app.service.is_admin(app.service.account(login))
+    except Refusal:
+        return False
+
+
+def _acting_as(app: bootstrap.App, user_name: str) -> str:
+    """`user_name`, when the caller may act as that member: root and the service's
+    user may act as anyone, others as their own login unless that login is an admin."""
+    if _trusted_caller(app):
+        return user_name
+    login = _caller_login()
+    if user_name == login or _caller_is_admin(app, login):
+        return user_name
+    raise Refusal(
+        ErrorCode.NOT_OWNER,
+        f"You are logged in as `{login}`, so `--user` must be `{login}`; only root, the "
+        "service's user or an admin account may act for another member.",
+    )
+
+
+def _require_admin_caller(app: bootstrap.App) -> None:
+    """Account administration: root, the service's user, or a login with an admin account."""
+    if _trusted_caller(app):
+        return
+    login = _caller_login()
+    if not _caller_is_admin(app, login):
+        raise Refusal(
+            ErrorCode.NOT_OWNER,
+            f"Managing accounts needs root, the service's user or an admin account; "
+            f"`{login}` is none of them.",
+        )
 
 
 def _member_zone(service: BookingService, name: str) -> tzinfo:
@@ -160,9 +224,9 @@ def chat(user_name: str | None) -> None:
     app = _app()
     with _refusals(False):
         if user_name is None:
-            user = app.service.ensure_local_admin(bootstrap.local_user())
+            user = app.service.ensure_local_admin(_acting_as(app, bootstrap.local_user()))
         else:
-            user = app.service.account(user_name)
+            user = app.service.account(_acting_as(app, user_name))
     run_chat(app.conversation, user)
 
 
@@ -190,6 +254,7 @@ def book(
         image=image, port=port, command=extra_command,
     )
     with _refusals(as_json, _member_zone(app.service, user_name)):
+        _acting_as(app, user_name)
         booking = app.service.book(request)
         _show_one(app.service, booking, as_json, "Booked")
 
@@ -213,7 +278,7 @@ def cancel(booking_id: int, user_name: str, as_json: bool) -> None:
     """Cancel a booking before its start, or end a running one now."""
     app = _app()
     with _refusals(as_json):
-        booking = app.service.cancel(booking_id, actor=user_name)
+        booking = app.service.cancel(booking_id, actor=_acting_as(app, user_name))
         verb = "Cancelled" if booking.status == "cancelled" else "Ends now"
         _show_one(app.service, booking, as_json, verb)
 
@@ -227,7 +292,7 @@ def extend(booking_id: int, end: str, user_name: str, as_json: bool) -> None:
     """Make a booking end later, if the longer window still fits."""
     app = _app()
     with _refusals(as_json):
-        booking = app.service.extend(booking_id, end, actor=user_name)
+        booking = app.service.extend(booking_id, end, actor=_acting_as(app, user_name))
         _show_one(app.service, booking, as_json, "Extended")
 
 
@@ -242,7 +307,7 @@ def restart(booking_id: int, user_name: str, as_json: bool) -> None:
     """
     app = _app()
     with _refusals(as_json):
-        booking = app.service.restart(booking_id, actor=user_name)
+        booking = app.service.restart(booking_id, actor=_acting_as(app, user_name))
         _show_one(app.service, booking, as_json, "Restart requested")
 
 
@@ -283,11 +348,24 @@ def users() -> None:
 @click.option("--admin", is_flag=True, help="Make the account an admin.")
 @click.option("--slack", "slack_id", help="The member's Slack user id (U...).")
 @click.option("--discord", "discord_id", help="The member's Discord user id.")
-def users_add(name: str, admin: bool, slack_id: str | None, discord_id: str | None) -> None:
-    """Add a member (or update their links)."""
+@click.option("--force", is_flag=True,
+              help="Move a chat link that belongs to another account or user (both are told).")
+def users_add(
+    name: str, admin: bool, slack_id: str | None, discord_id: str | None, force: bool,
+) -> None:
+    """Add a member (or update their links).
+
+    A lab id is 1-32 characters: lowercase letters, digits, _ . and -.
+    """
     app = _app()
     with _refusals(False):
-        account = app.service.add_account(name, admin=admin, slack_id=slack_id, discord_id=discord_id)
+        _require_admin_caller(app)
+        try:
+            account = app.service.add_account(
+                name, admin=admin, slack_id=slack_id, discord_id=discord_id, confirm=force)
+        except LinkConflict as conflict:
+            raise Refusal(conflict.code, f"{conflict.message} Run it again with --force to "
+                                         "move the link.") from None
     click.echo(f"Account {account.name} ready" + (" (admin)." if account.is_admin else "."))
 
 
@@ -296,6 +374,8 @@ def users_add(name: str, admin: bool, slack_id: str | None, discord_id: str | No
 def users_ls(as_json: bool) -> None:
     """List member accounts and their maxima."""
     app = _app()
+    with _refusals(as_json):
+        _require_admin_caller(app)
     rows: list[dict[str, Any]] = []
     for account in app.service.accounts():
         maximum = app.service.limits_of(account)
@@ -335,6 +415,7 @@ def users_set(
     """Set a member's SSH keys, time zone, port, image or extra command."""
     app = _app()
     with _refusals(False):
+        _require_admin_caller(app)
         account = app.service.update_member(
             name, ssh_keys=keys_file.read() if keys_file else None, timezone=timezone, port=port,
             image=image, command=extra_command,
@@ -367,6 +448,7 @@ def users_limit(
             "Give at least one of --cpus, --memory, --gpus, --work-space, --backup-space.")
     app = _app()
     with _refusals(False):
+        _require_admin_caller(app)
         account = app.service.set_limits(name, values)
     line = f"{account.name} may now book up to {app.service.limits_of(account).describe()}"
     if work_space is not None or backup_space is not None:

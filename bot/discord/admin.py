@@ -70,13 +70,15 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
     @app_commands.describe(
         member="the Discord member", lab_id="their lab id, e.g. r11922001",
         admin="make them a booking admin",
+        confirm="move a link that belongs to another account or member (both are told)",
     )
     async def link(
-        interaction: discord.Interaction, member: discord.User, lab_id: str, admin: bool = False
+        interaction: discord.Interaction, member: discord.User, lab_id: str, admin: bool = False,
+        confirm: bool = False,
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
             capacity.require_admin(service, account)
-            return [capacity.link(service, member.id, member.name, lab_id, admin)]
+            return [capacity.link(service, member.id, member.name, lab_id, admin, confirm)]
         await respond(interaction, work)
 
     return group

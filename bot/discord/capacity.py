@@ -7,7 +7,7 @@ from datetime import datetime, tzinfo
 
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import MESSAGE_LIMIT, stamp
-from core.domain import Account, Booking, ErrorCode, Refusal
+from core.domain import Account, Booking, ErrorCode, LinkConflict, Refusal
 from core.service import BookingService, merge_slots
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,16 @@ def users(service: BookingService) -> Outgoing:
 
 
 def link(
-    service: BookingService, discord_id: int, display_name: str, lab_id: str, admin: bool
+    service: BookingService, discord_id: int, display_name: str, lab_id: str, admin: bool,
+    confirm: bool = False,
 ) -> Outgoing:
-    account = service.add_account(
-        lab_id, admin=admin, discord_id=str(discord_id), display_name=display_name
-    )
+    try:
+        account = service.add_account(
+            lab_id, admin=admin, discord_id=str(discord_id), display_name=display_name,
+            confirm=confirm,
+        )
+    except LinkConflict as conflict:
+        return Outgoing(f"{conflict.message} To do it, run `/capacity link` again with "
+                        "`confirm: True`.")
     role = " (admin)" if service.is_admin(account) else ""
     return Outgoing(f"<@{discord_id}> is linked to `{account.name}`{role}.")

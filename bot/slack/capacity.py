@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from bot.slack.blocks import escape
-from core.domain import Account, ErrorCode, Refusal
+from core.domain import Account, ErrorCode, LinkConflict, Refusal
 from core.messages import local_time
 from core.service import LIMIT_KEYS, BookingService, merge_slots
 
@@ -19,7 +19,8 @@ USAGE = (
     "`/capacity` shows what is free. Admins also use:\n"
     "`/capacity limits [@member] [cpus=8 memory=32 gpus=1]` view or set a member's maxima\n"
     "`/capacity users` list accounts\n"
-    "`/capacity link @member lab-id` link a Slack user to an account (created if new)"
+    "`/capacity link @member lab-id` link a Slack user to an account (created if new; "
+    "moving a link asks you to confirm)"
 )
 
 
@@ -84,13 +85,21 @@ class CapacityCommand:
             return found[0]
         return self._service.account(word.lstrip("@"))
 
+    def _is_self(self, account: Account, word: str) -> bool:
+        mention = _MENTION.match(word)
+        if mention:
+            return mention.group(1) == account.slack_id
+        return word.lstrip("@") == account.name
+
     def _limits(self, account: Account, admin: bool, words: list[str]) -> str:
         member = account
         if words and not _SETTING.match(words[0]):
+            # Someone else's limits need an admin, asked first: a member is not
+            # told whether that person has an account.
+            if not self._is_self(account, words[0]):
+                self._require_admin(admin)
             member = self._member(words[0])
             words = words[1:]
-        if member.name != account.name:
-            self._require_admin(admin)
         settings = {}
         for word in words:
             setting = _SETTING.match(word)
@@ -118,9 +127,15 @@ class CapacityCommand:
         return "\n".join(lines) or "No accounts yet."
 
     def _link(self, words: list[str]) -> str:
-        mention = _MENTION.match(words[0]) if len(words) == 2 else None
+        confirm = len(words) == 3 and words[2].lower() == "confirm"
+        mention = _MENTION.match(words[0]) if len(words) == 2 or confirm else None
         if mention is None:
             raise Refusal(ErrorCode.BAD_INPUT, "Use `/capacity link @member lab-id`.")
-        account = self._service.add_account(words[1], slack_id=mention.group(1))
+        try:
+            account = self._service.add_account(words[1], slack_id=mention.group(1),
+                                                confirm=confirm)
+        except LinkConflict as conflict:
+            return (f"{escape(conflict.message)} To do it, send "
+                    f"`/capacity link <@{mention.group(1)}> {escape(words[1])} confirm`.")
         return f"<@{mention.group(1)}> is now `{escape(account.name)}`."
 
