@@ -74,8 +74,8 @@ def test_links_in_the_backup_folder_reach_nothing_on_the_host(
 
     ended = _end(world, first)
     assert os.listdir(host / "ssh") == []  # nothing written through /root/Backup/hostroot
-    assert f"Could not be backed up (any earlier copy in /root/Backup is kept): /root/keys " \
-        f"(hostroot is a symbolic link or not a folder)" in ended
+    assert "Could not be backed up (any earlier copy in /root/Backup is kept): /root/keys " \
+        "(hostroot is a symbolic link or not a folder)" in ended
     assert "Backed up to /root/Backup: bashrc." in ended
     assert (tmp_path / "backup" / "bob" / "bashrc").read_text() == "mine\n"
     assert server_containers(docker_client, world.config.server.name) == []
