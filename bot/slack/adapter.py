@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from wsgiref.simple_server import WSGIServer
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -13,7 +12,7 @@ from bot import bootstrap
 from bot.slack.app import build_bolt_app, web_client
 from bot.slack.context import SlackContext
 from bot.slack.notifier import SlackNotifier
-from bot.slack.server import http_server
+from bot.slack.server import SlackHttpServer, http_server
 from core.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class SlackAdapter:
         self._host = host
         self._port = port
         self._socket_mode: SocketModeHandler | None = None
-        self._server: WSGIServer | None = None
+        self._server: SlackHttpServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
