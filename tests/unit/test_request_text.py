@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.request_text import parse_request, split_times
+from core.request_text import RequestTextError, parse_request, split_times
 from core.timeparse import TimeInputError, parse_end, parse_start
 
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -66,3 +66,41 @@ def test_split_times(text: str, expected: tuple[str | None, str | None]) -> None
 )
 def test_what_a_one_line_request_books(line: str, expected: str) -> None:
     assert booked(line).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2 gpus 8 cpus 32g now 3-day", (8.0, 32, 2, "now", "3-day")),
+        ("2x gpu 4 cores 16 gb of ram tomorrow 9am for 1-week", (4.0, 16, 2, "tomorrow 9am", "1-week")),
+        ("gpus=1 cpus: 2.5 mem=12g now 2h", (2.5, 12, 1, "now", "2h")),
+        ("8 32 1", (8.0, 32, 1, None, None)),  # the old CLI's `cpus memory gpus`
+        ("2 xgpus 1 cpu 8 memory in 3 hours 1-day", (1.0, 8, 2, "in 3 hours", "1-day")),
+        ("1 gpu now 1 day and 6 hours", (None, None, 1, "now", "1 day and 6 hours")),
+        ("1 gpu in 3 hours and 1-day", (None, None, 1, "in 3 hours", "1-day")),
+        ("1 GPU 32GB RAM starting tomorrow 9am until 2026 12 03 09 00",
+         (None, 32, 1, "tomorrow 9am", "2026 12 03 09 00")),
+        ("gpu: 1 2 cpus 8g now -> 1-week", (2.0, 8, 1, "now", "1-week")),
+    ],
+)
+def test_what_a_request_line_names(line: str, expected: tuple[object, ...]) -> None:
+    parsed = parse_request(line)
+    assert (parsed.cpus, parsed.memory, parsed.gpus, parsed.start, parsed.end) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("-2 gpus now 1-day", "A count has no sign: write `2`, not `-2`"),
+        ("gpus=-1 now 1-day", "A count has no sign: write `1`, not `-1`"),
+        ("1e3 gpus now 1-day", "`1e3` is not a count; write counts as plain numbers, as in `book 1 gpu"),
+        ("1.5 gpus now 1-day", "1.5 must be a whole number of gpus"),
+        ("mem=2.5g now 1-day", "2.5 must be a whole number of GB of memory"),
+        ("1234567 gpus now 1-day", "1234567 gpus is more than this server has"),
+        ("1 gpu now " + "1-day " * 50, "That request is too long (310 characters; at most 300)"),
+    ],
+)
+def test_counts_that_cannot_be_read_as_written_are_refused(line: str, complaint: str) -> None:
+    with pytest.raises(RequestTextError) as caught:
+        parse_request(line)
+    assert complaint in str(caught.value)
