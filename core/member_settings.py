@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from core.domain import ErrorCode, Refusal
 
@@ -36,10 +37,25 @@ def check_ssh_keys(text: str) -> str:
     return "\n".join(check_ssh_key(line) for line in lines if line and not line.startswith("#"))
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_timezone(name: str) -> str:
+    """An IANA time zone name; anything else (too long, a folder such as `America`,
+    a path) is refused before the zone database is opened."""
+    if len(name) > 64:  # the longest IANA name has 32 characters
+        raise Refusal(
+            ErrorCode.BAD_INPUT,
+            f"That time zone name is too long ({len(name)} characters); "
+            "use a name like Asia/Taipei or UTC.",
+        )
     try:
+        if name not in _zone_names():
+            raise ZoneInfoNotFoundError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise Refusal(
             ErrorCode.BAD_INPUT, f"Unknown time zone `{name}`; use a name like Asia/Taipei or UTC."
         ) from None
