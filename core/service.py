@@ -399,6 +399,15 @@ class BookingService:
         return image
 
     def book(self, request: BookingRequest, *, actor: str | None = None) -> Booking:
+        # The times are read before the write transaction opens, so dateparser never
+        # runs while the server's lock is held; a problem with them is still reported
+        # after the checks that came before it.
+        try:
+            window: Window | Refusal = self.parse_window(
+                self.account(request.user), request.start, request.end
+            )
+        except Refusal as problem:
+            window = problem
         with self._uow() as uow:
             account = self._existing(uow, request.user)
             if actor is not None and actor != account.name:
@@ -408,7 +417,8 @@ class BookingService:
             check_extra_command(request.command)
             if request.port is not None:
                 self._own_port(uow, account, request.port)  # in range, no one else's
-            window = self.parse_window(account, request.start, request.end)
+            if isinstance(window, Refusal):
+                raise window
             uow.bookings.lock_server()
             reserved = uow.accounts.reserved_ports(except_name=account.name)
             booking = self._decide(uow, account, request, window, image, reserved)
@@ -569,6 +579,16 @@ class BookingService:
 
     def extend(self, booking_id: int, end_text: str, *, actor: str | None) -> Booking:
         """Move the end later. `2-day` extends by two days; a date sets the new end."""
+        # The text is read before the write transaction opens, so dateparser never runs
+        # while the server's lock is held: a short read gives the booking's start and its
+        # member's time zone. A problem with the text is reported after the other checks.
+        with self._uow() as uow:
+            booking = self._owned(uow, booking_id, actor)
+            account = self._existing(uow, booking.account)
+        try:
+            asked: timedelta | datetime | Refusal = self._read_end(account, booking, end_text)
+        except Refusal as problem:
+            asked = problem
         with self._uow() as uow:
             uow.bookings.lock_server()
             booking = self._owned(uow, booking_id, actor)
@@ -576,7 +596,7 @@ class BookingService:
             self._require_current(uow, booking, now, "book a new window with `book`")
             account = self._existing(uow, booking.account)
             self._check_still_allowed(account, booking)
-            new_end = self._new_end(account, booking, end_text, now)
+            new_end = self._new_end(account, booking, asked)
             extra = Window(booking.end, new_end)
             others = [b for b in uow.bookings.holding_between(extra.start, extra.end)
                       if b.id != booking.id]
@@ -591,15 +611,23 @@ class BookingService:
         self._on_change(booking_id)
         return booking
 
-    def _new_end(self, account: Account, booking: Booking, text: str, now: datetime) -> datetime:
+    def _read_end(self, account: Account, booking: Booking, text: str) -> timedelta | datetime:
+        """What `extend` was asked: an amount to add to the end (`2-day`) or a new end."""
         try:
-            by = parse_duration(text.strip().lower())
-            new_end = booking.end + by if by is not None else parse_end(
-                text, start=booking.start, zone=self.zone_of(account), now=now,
+            by = parse_duration(text)
+            return by if by is not None else parse_end(
+                text, start=booking.start, zone=self.zone_of(account), now=self.now(),
                 slot_minutes=self._slot,
             )
         except TimeInputError as exc:
             raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+
+    def _new_end(
+        self, account: Account, booking: Booking, asked: timedelta | datetime | Refusal
+    ) -> datetime:
+        if isinstance(asked, Refusal):
+            raise asked
+        new_end = booking.end + asked if isinstance(asked, timedelta) else asked
         max_days = self.config.booking.max_days
         if new_end <= booking.end:
             raise Refusal(ErrorCode.BAD_TIME, "The new end must be after the current end; try `1-day`.")
