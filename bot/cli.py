@@ -29,8 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import bootstrap
 from bot.terminal import run_chat
 from core.config import ConfigError
-from core.domain import Booking, ErrorCode, LinkConflict, Refusal, Resources
+from core.domain import Booking, ErrorCode, LinkConflict, Refusal, Resources, Status
 from core.messages import booking_dict, booking_line, local_time
+from core.passwords import PasswordDeriver, load_secret
 from core.quota import QUOTA_KEYS, quota_gb
 from core.service import BookingRequest, BookingService, merge_slots
 
@@ -309,6 +310,35 @@ def restart(booking_id: int, user_name: str, as_json: bool) -> None:
     with _refusals(as_json):
         booking = app.service.restart(booking_id, actor=_acting_as(app, user_name))
         _show_one(app.service, booking, as_json, "Restart requested")
+
+
+@main.command()
+@click.argument("booking_id", type=BOOKING_ID)
+def login(booking_id: int) -> None:
+    """Show a running booking's login, password included (root or the service's user).
+
+    For a member whose message did not reach them: chat unreachable, or no chat set up.
+    """
+    app = _app()
+    with _refusals(False):
+        if not _trusted_caller(app):
+            raise Refusal(ErrorCode.NOT_OWNER, "Showing a password needs root or the service's "
+                          "user (the ones who can read the booking secret).")
+        booking = app.service.get(booking_id)
+        if booking.status != Status.RUNNING:
+            raise Refusal(ErrorCode.NOT_RUNNING, f"Booking #{booking_id} is "
+                          f"{booking.status.value}; only a running booking has a login.")
+        environment = app.environment or bootstrap.Environment()
+        try:
+            secret = load_secret(environment.booking_secret, environment.booking_data_dir)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        password = PasswordDeriver(secret).password_for(booking)
+        host, user = app.config.server.public_host, app.config.container.user
+        zone = _member_zone(app.service, booking.account)
+        click.echo(f"Booking #{booking.id} of {booking.account}, running until "
+                   f"{local_time(booking.end, zone)}:\n"
+                   f"  ssh -p {booking.port} {user}@{host}\n  password: {password}")
 
 
 @main.command()

@@ -322,3 +322,30 @@ def test_serve_without_a_terminal_says_it_runs(tmp_path: Path) -> None:
     assert "INFO core.scheduler: scheduler started" in log
     assert "INFO bot.serve: stopping (SIGTERM)" in log
     assert "alembic" not in log  # the libraries' INFO chatter stays out of the journal
+
+
+
+def test_login_shows_a_running_booking_s_password(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """For a member whose ready message reached no chat: the admin on the server reads it."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from core.domain import Booking, Resources
+    from core.passwords import PasswordDeriver, load_secret
+
+    booking("users", "add", "bob")
+    booking("book", "--user", "bob", "--cpus", "2", "--memory", "8", "--gpus", "0",
+            "--start", "tomorrow 9am", "--end", "1-day")
+    early = booking("login", "1")
+    assert (early.returncode, early.stderr) == (
+        1, "Refused: Booking #1 is booked; only a running booking has a login.\n")
+    with sqlite3.connect(tmp_path / "db" / "booking.db") as db:  # as the scheduler leaves it
+        db.execute("UPDATE booking SET status = 'running'")
+        salt = db.execute("SELECT password_salt FROM booking").fetchone()[0]
+    shown = booking("login", "1")
+    assert shown.returncode == 0, shown.stderr
+    now = datetime.now(UTC)
+    stored = Booking(account="bob", start=now, end=now, resources=Resources(2, 8, 0),
+                     gpu_ids=(), port=10001, image="x", id=1, password_salt=salt)
+    password = PasswordDeriver(load_secret(None, tmp_path / "data")).password_for(stored)
+    assert shown.stdout.endswith(f"  ssh -p 10001 root@gpu1.test\n  password: {password}\n")
