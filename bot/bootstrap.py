@@ -20,6 +20,7 @@ from core.config import Config, load_config
 from core.conversation import ConversationEngine
 from core.gpu_inventory import gpu_inventory
 from core.notifier import Notifier
+from core.passwords import PasswordDeriver, load_secret
 from core.service import BookingService
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
@@ -96,8 +97,22 @@ def build(environment: Environment | None = None) -> App:
         gpus=gpu_inventory(config.capacity.gpus),
         on_change=changed,
     )
-    return App(config, service, ConversationEngine(service), environment, engine, server_id,
-               listeners)
+    return App(config, service, ConversationEngine(service, passwords=_password_deriver(environment)),
+               environment, engine, server_id, listeners)
+
+
+def _password_deriver(environment: Environment) -> Callable[[], PasswordDeriver]:
+    """The deriver of booking passwords, made on first use (`login N` in a chat): the
+    secret is read, or its file made, only when a login is shown."""
+    made: list[PasswordDeriver] = []
+
+    def deriver() -> PasswordDeriver:
+        if not made:
+            made.append(PasswordDeriver(load_secret(environment.booking_secret,
+                                                    environment.booking_data_dir)))
+        return made[0]
+
+    return deriver
 
 
 def local_user() -> str:

@@ -13,11 +13,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.domain import Account, ErrorCode, Refusal, Resources, Status
-from core.messages import HELP, Action, Reply, booked, booking_line
+from core.chat_actions import (
+    VERB_WORDS,
+    Action,
+    Card,
+    confirm_question,
+    normalise,
+    offer_action,
+    parse_press,
+    split_extras,
+    verb_of,
+)
+from core.chat_actions import booking_actions as actions_for
+from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status
+from core.messages import HELP, Reply, booked, booking_line, local_time
+from core.passwords import PasswordDeriver
 from core.request_text import ParsedRequest, parse_request, parse_resources
 from core.service import BookingRequest, BookingService
 from core.timeparse import FORMATS_HELP
@@ -26,33 +41,59 @@ log = logging.getLogger(__name__)
 
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}
-# The words the engine knows first on a line; adapters that pass text through
-# (Slack's `/book ...`) use this list too.
-VERBS = ("book", "list", "ls", "cancel", "end", "extend", "restart", "help", "key", "keys",
-         "timezone", *sorted(_ABANDON))
+# The words the engine knows first on a line (core.chat_actions.VERBS, and the words that
+# drop a request); adapters that pass text through (Slack's `/book ...`) use this list too.
+VERBS = (*VERB_WORDS, *sorted(_ABANDON))
 _COMMAND = re.compile(
-    r"^(book|list|ls|cancel|end|extend|restart|help|key|keys|timezone)\b\s*(.*)$",
+    r"^(" + "|".join(re.escape(w) for w in VERB_WORDS) + r")\b\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
+_EXTEND_TO = re.compile(r"^(?:to|until)\s+(\d{4} \d{1,2} \d{1,2} \d{1,2} \d{2})$", re.IGNORECASE)
+# Verbs whose press changes a booking, so the message that carried the button is redrawn.
+_CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
-    stop = Action("End now", f"cancel {booking_id}", "danger") if running else Action(
-        "Cancel", f"cancel {booking_id}", "danger"
-    )
-    extend = Action("Extend 1 day", f"extend {booking_id} 1-day")
+    """Deprecated (for adapters not yet moved): use core.chat_actions.booking_actions,
+    which names the booking's end and offers login. These still name their booking."""
     if running:
-        return (stop, extend, Action("Restart", f"restart {booking_id}"))
+        stop = Action(f"End #{booking_id} now", f"end {booking_id}", "danger", "end", booking_id,
+                      confirm_question("end", booking_id))
+    else:
+        stop = Action(f"Cancel #{booking_id}", f"cancel {booking_id}", "danger", "cancel",
+                      booking_id, confirm_question("cancel", booking_id))
+    extend = Action(f"Extend #{booking_id} 1 day", f"extend {booking_id} 1-day", "", "extend",
+                    booking_id)
+    if running:
+        return (stop, extend, Action(f"Restart #{booking_id}", f"restart {booking_id}", "",
+                                     "restart", booking_id, confirm_question("restart", booking_id)))
     return (stop, extend)
 
 
+@dataclass(frozen=True)
+class Pressed:
+    """The outcome of a button press.
+
+    `update`: what the message that carried the button shows now (the outcome, and the
+    actions that are possible now), to replace it in place; None leaves it as it is.
+    `replies`: answers to the member besides (a private login, a refusal)."""
+
+    update: Reply | None
+    replies: list[Reply]
+
+
 class ConversationEngine:
-    def __init__(self, service: BookingService) -> None:
+    def __init__(
+        self, service: BookingService, *,
+        passwords: Callable[[], PasswordDeriver] | None = None,
+    ) -> None:
         self._service = service
+        # Called on the first `login N` only: the secret is read when a login is shown.
+        self._passwords = passwords
 
     def handle(self, account: Account, text: str) -> list[Reply]:
-        text = " ".join(text.strip().split())
+        text = normalise(text)
         state = self._load(account)
         try:
             replies, state = self._dispatch(account, text, state)
@@ -92,29 +133,92 @@ class ConversationEngine:
             return self._answer(account, text, state)
         if command is None:
             return [Reply(f"I did not understand `{text[:80]}`.\n{HELP}")], state
-        verb, rest = command.group(1).lower(), command.group(2).strip()
-        if verb == "help":
+        verb = verb_of(command.group(1))
+        name, rest = (verb.name if verb else "book"), command.group(2).strip()
+        if name == "help":
             return [Reply(HELP)], state
-        if verb in ("list", "ls"):
+        if name == "list":
             return [self._list(account)], state
-        if verb in ("cancel", "end"):
+        if name in ("cancel", "end"):
             return [self._cancel(account, rest)], state
-        if verb in ("key", "keys", "timezone"):
-            return [self._settings(account, verb, rest)], state
-        if verb == "extend":
+        if name in ("key", "keys", "timezone"):
+            return [self._settings(account, name, rest)], state
+        if name == "extend":
             return [self._extend(account, rest)], state
-        if verb == "restart":
+        if name == "restart":
             return [self._restart(account, rest)], state
+        if name == "login":
+            return [self._login(account, rest)], state
         return self._start_request(account, rest)
 
-    def _list(self, account: Account) -> Reply:
+    # ----- bookings and their buttons --------------------------------------
+
+    def press(self, account: Account, command: str, *, in_list: bool = False) -> Pressed:
+        """A button press: `command` is the action's, `in_list` when the message that carried
+        the button showed several bookings (the update then shows them all again).
+
+        A press acts on the current state, once: a press whose target is reached, or whose
+        booking is over, answers with the booking's state and changes nothing."""
+        action = parse_press(command)
+        replies = self.handle(account, command)
+        if action.verb not in _CHANGES or not replies or self._refused_target(replies[0]):
+            return Pressed(None, replies)
+        head, rest = replies[0], replies[1:]
+        if action.booking_id is not None and not in_list:
+            head = Reply(head.text, self._actions_now(account, action.booking_id), head.private)
+        if in_list:
+            listing = self._list(account)
+            head = Reply(f"{head.text}\n\n{listing.text}", (), cards=listing.cards)
+        return Pressed(head, rest)
+
+    @staticmethod
+    def _refused_target(reply: Reply) -> bool:
+        """Someone else's booking (answered as a missing one): their message stays as it is."""
+        return reply.text.startswith("There is no booking #")
+
+    def card(self, account: Account, booking: Booking) -> Card:
+        """One booking's line and the actions it offers now."""
         zone = self._service.zone_of(account)
+        return Card(booking.id or 0, booking_line(booking, zone), self._actions(booking))
+
+    def _actions(self, booking: Booking) -> tuple[Action, ...]:
+        """The booking's actions, in its owner's zone (the extend target is read back in it)."""
+        owner = self._service.account(booking.account)
+        return actions_for(booking, self._service.zone_of(owner),
+                           self._service.config.booking.max_days)
+
+    def _actions_now(self, account: Account, booking_id: int) -> tuple[Action, ...]:
+        try:
+            booking = self._service.get(booking_id, actor=account.name)
+        except Refusal:
+            return ()
+        return self._actions(booking) if self._current(booking) else ()
+
+    def _list(self, account: Account) -> Reply:
         mine = self._service.bookings(account.name)
         if not mine:
             return Reply("You have no upcoming or running bookings. Say `book` to make one.")
-        lines = [booking_line(b, zone) for b in mine]
-        actions = tuple(a for b in mine for a in booking_actions(b.id or 0, b.status == "running"))
-        return Reply("Your bookings:\n" + "\n".join(lines), actions)
+        cards = tuple(self.card(account, b) for b in mine)
+        # The text keeps every line for surfaces that show text only (the terminal, a log).
+        return Reply("Your bookings:\n" + "\n".join(c.text for c in cards), cards=cards)
+
+    def _current(self, booking: Booking) -> bool:
+        return booking.holds_resources and booking.end > self._service.now()
+
+    def _state(self, account: Account, booking: Booking, lead: str = "") -> Reply:
+        """The booking as it is now, when a command has nothing (more) to do."""
+        zone = self._service.zone_of(account)
+        number = f"Booking #{booking.id}"
+        if booking.status == Status.CANCELLED:
+            text = f"{number} is cancelled."
+        elif booking.status in (Status.FINISHED, Status.FAILED):
+            text = f"{number} is {booking.status.value}; it ended at {local_time(booking.end, zone)}."
+        elif booking.status == Status.ENDING or booking.end <= self._service.now():
+            text = f"{number} is ending; its files are being backed up and its container removed."
+        else:
+            text = booking_line(booking, zone)
+        text = f"{lead} {text}".strip() if lead else text
+        return Reply(text, self._actions(booking) if self._current(booking) else ())
 
     @staticmethod
     def _is_answer(command: re.Match[str]) -> bool:
@@ -132,7 +236,16 @@ class ConversationEngine:
 
     def _cancel(self, account: Account, rest: str) -> Reply:
         booking_id, _ = self._booking_id(rest, "cancel N")
-        booking = self._service.cancel(booking_id, actor=account.name)
+        booking = self._service.get(booking_id, actor=account.name)
+        if not self._current(booking):
+            return self._state(account, booking, "Nothing to do:")
+        try:
+            booking = self._service.cancel(booking_id, actor=account.name)
+        except Refusal as refusal:  # it ended in the meantime
+            if refusal.code != ErrorCode.NOT_FOUND:
+                raise
+            return self._state(account, self._service.get(booking_id, actor=account.name),
+                               "Nothing to do:")
         if booking.status == "cancelled":
             return Reply(f"Booking #{booking_id} is cancelled.")
         return Reply(f"Booking #{booking_id} ends now; its files are backed up first.")
@@ -141,30 +254,93 @@ class ConversationEngine:
         booking_id, end_text = self._booking_id(rest, "extend N 2-day", more=True)
         if not end_text:
             raise Refusal(ErrorCode.BAD_INPUT, "Extend by how much? e.g. `extend 12 2-day`.")
+        booking = self._service.get(booking_id, actor=account.name)
+        if not self._current(booking):
+            return self._state(account, booking, "Nothing to do:")
+        target = _EXTEND_TO.match(end_text)
+        if target:  # a button's target: reached already means done already
+            end_text = target.group(1)
+            owner_zone = self._service.zone_of(self._service.account(booking.account))
+            wanted = datetime.strptime(end_text, "%Y %m %d %H %M").replace(tzinfo=owner_zone)
+            if booking.end >= wanted:
+                return self._state(account, booking, "Already extended:")
         booking = self._service.extend(booking_id, end_text, actor=account.name)
         zone = self._service.zone_of(account)
-        return Reply(f"Extended: {booking_line(booking, zone)}",
-                     booking_actions(booking_id, booking.status == Status.RUNNING))
+        return Reply(f"Extended: {booking_line(booking, zone)}", self._actions(booking))
 
     def _restart(self, account: Account, rest: str) -> Reply:
         booking_id, _ = self._booking_id(rest, "restart N")
-        self._service.restart(booking_id, actor=account.name)
+        booking = self._service.get(booking_id, actor=account.name)
+        if not self._current(booking):
+            return self._state(account, booking, "Nothing to do:")
+        booking = self._service.restart(booking_id, actor=account.name)
         return Reply(f"Restarting the container of booking #{booking_id}; I will message you "
-                     "when it is back. Log in again with the same password.")
+                     "when it is back. Log in again with the same password.",
+                     self._actions(booking))
+
+    def _login(self, account: Account, rest: str) -> Reply:
+        """How to log in to a running booking of one's own: only ever a private answer."""
+        booking_id, _ = self._booking_id(rest, "login N")
+        booking = self._service.get(booking_id, actor=account.name)
+        if booking.account != account.name:
+            return Reply(f"Only {booking.account} is shown the login of booking #{booking_id}; "
+                         f"on the server, `booking login {booking_id}` shows it.", private=True)
+        if booking.status != Status.RUNNING or booking.end <= self._service.now():
+            zone = self._service.zone_of(account)
+            if booking.status in (Status.BOOKED, Status.STARTING):
+                return Reply(f"Booking #{booking_id} is {booking.status.value}; it starts at "
+                             f"{local_time(booking.start, zone)} and I send its login when its "
+                             "container is up.", private=True)
+            return self._state(account, booking, "No login:")
+        if self._passwords is None:
+            return Reply("Logins cannot be shown here; an admin can show it with "
+                         f"`booking login {booking_id}` on the server.", private=True)
+        password = self._passwords().password_for(booking)
+        config = self._service.config
+        host, user, port = config.server.public_host, config.container.user, booking.port
+        until = local_time(booking.end, self._service.zone_of(account))
+        return Reply("\n".join([
+            f"Booking #{booking_id} runs until {until}. Log in with:",
+            f"  host:     {host}",
+            f"  port:     {port}",
+            f"  user:     {user}",
+            f"  password: {password}",
+            f"  ssh -p {port} {user}@{host}",
+        ]), private=True)
 
     # ----- booking requests -----------------------------------------------
 
     def _start_request(
         self, account: Account, rest: str
     ) -> tuple[list[Reply], dict[str, Any]]:
+        rest, image, extra = split_extras(rest)
         try:
             parsed = parse_request(rest)
         except ValueError as exc:
             return [Reply(f"{exc}. {self._capability_question(account)}")], {}
-        draft: dict[str, Any] = {}
+        draft: dict[str, Any] = {k: v for k, v in (("image", image), ("command", extra)) if v}
         if parsed.names_resources:
             draft["resources"] = self._fill_defaults(account, parsed)
+            if parsed.start is not None and parsed.end is not None:
+                held = self._holding(account, draft["resources"], parsed.start, parsed.end)
+                if held is not None:  # the same request again (an offer pressed twice)
+                    return [self._state(account, held, "Already booked:")], {}
         return self._advance(account, {"draft": draft}, parsed.start, parsed.end)
+
+    def _holding(
+        self, account: Account, resources: list[float], start: str, end: str
+    ) -> Booking | None:
+        """The member's current booking of exactly this request, if any."""
+        if start.strip().lower() == "now":
+            return None  # `now` moves on; the service's own rules answer a repeat
+        try:
+            window = self._service.parse_window(account, start, end)
+        except Refusal:
+            return None
+        return next((b for b in self._service.bookings(account.name)
+                     if (b.start, b.end) == (window.start, window.end)
+                     and b.resources == Resources(resources[0], int(resources[1]), int(resources[2]))),
+                    None)
 
     def _fill_defaults(self, account: Account, parsed: ParsedRequest) -> list[float]:
         defaults = self._service.config.booking.default_request
@@ -182,7 +358,15 @@ class ConversationEngine:
         """Check what the draft has, then ask the next question or book."""
         draft = state["draft"]
         if "resources" in draft:
-            self._service.check_resources(account, Resources(*draft["resources"]))
+            try:
+                self._service.check_resources(account, Resources(*draft["resources"]))
+            except Refusal as refusal:
+                if refusal.code != ErrorCode.OVER_LIMIT:
+                    raise
+                # Remembered: the next answer (`1 gpu`) is read as the resources.
+                draft.pop("resources")
+                return [Reply(f"{refusal.message} How much do you need?")], {
+                    **state, "step": "capability", "pending": [start, end]}
         else:
             return [Reply(self._capability_question(account))], {**state, "step": "capability",
                                                                    "pending": [start, end]}
@@ -251,12 +435,29 @@ class ConversationEngine:
             return self._advance(account, {"draft": draft}, None, state.get("pending", [None, None])[1])
         return self._book(account, draft, text)
 
+    def submit(self, account: Account, request: BookingRequest) -> list[Reply]:
+        """A request filled in a form (Slack's modal): booked, or refused with the same offer
+        a chat request gets (image and command kept), which can also be answered `yes`."""
+        r = request.resources
+        draft: dict[str, Any] = {"resources": [r.cpus, r.memory, r.gpus], "start": request.start}
+        draft.update({k: v for k, v in (("image", request.image), ("command", request.command))
+                      if v})
+        try:
+            replies, state = self._book(account, draft, request.end)
+        except Refusal as refusal:
+            return [Reply(f"Not booked: {refusal.message}")]
+        self._save(account, state)
+        first = replies[0]
+        if state:  # not booked: an offer or a question
+            replies[0] = Reply(f"Not booked: {first.text}", first.actions, first.private)
+        return replies
+
     def _book(
         self, account: Account, draft: dict[str, Any], end: str
     ) -> tuple[list[Reply], dict[str, Any]]:
         request = BookingRequest(
             user=account.name, resources=Resources(*draft["resources"]),
-            start=draft["start"], end=end,
+            start=draft["start"], end=end, image=draft.get("image"), command=draft.get("command"),
         )
         try:
             booking = self._service.book(request)
@@ -266,7 +467,7 @@ class ConversationEngine:
         text = booked(booking, zone)
         if booking.start <= self._service.now():
             text += "\nIt starts now; I will message you how to log in once the container is up."
-        return [Reply(text, booking_actions(booking.id or 0))], {}
+        return [Reply(text, self._actions(booking))], {}
 
     def _refused(
         self, account: Account, draft: dict[str, Any], end: str, refusal: Refusal
@@ -281,17 +482,18 @@ class ConversationEngine:
                     **state, "step": "start", "pending": [None, end]}
             return [Reply(f"{refusal.message} When should it end?")], {**state, "step": "end"}
         if refusal.earliest_start is not None:
-            local = refusal.earliest_start.astimezone(self._service.zone_of(account))
-            offer = f"{local:%Y %m %d %H %M}"
-            end_text = self._same_duration(account, draft, end, refusal.earliest_start)
-            cpus, memory, gpus = draft["resources"]
+            zone = self._service.zone_of(account)
+            offered = refusal.earliest_start
+            end_text = self._same_duration(account, draft, end, offered)
+            take = offer_action(
+                Resources(*draft["resources"]), offered,
+                datetime.strptime(end_text, "%Y %m %d %H %M").replace(tzinfo=zone), zone,
+                image=draft.get("image"), command=draft.get("command"),
+            )
             # The button carries the whole request, so an old offer's button books
             # what it says, not whatever was offered last.
-            take = f"book {cpus:g} cpus {memory}g {gpus} gpus {offer} to {end_text}"
-            return [Reply(
-                refusal.message + " Shall I book it then? (yes / no)",
-                (Action(f"Book from {local:%a %d %b %H:%M}", take, "primary"),),
-            )], {**state, "step": "offer", "offer": offer, "end": end_text}
+            return [Reply(refusal.message + " Shall I book it then? (yes / no)", (take,))], {
+                **state, "step": "offer", "offer": take.request["start"], "end": end_text}
         draft.pop("resources", None)
         return [Reply(f"{refusal.message} {self._capability_question(account)}")], {
             **state, "step": "capability", "pending": [draft.get("start"), end]}

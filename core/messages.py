@@ -9,27 +9,30 @@ from zoneinfo import ZoneInfo
 
 import tzlocal
 
+from core.chat_actions import VERBS, Action, Card
 from core.config import Config
 from core.domain import Account, Booking, Resources
 from core.timeparse import FORMATS_HELP
 
 
 @dataclass(frozen=True)
-class Action:
-    """Something the member can do next: a command for the conversation engine.
-
-    Adapters render it as a button whose click sends `command` back as if typed.
-    """
-
-    label: str
-    command: str
-    style: str = ""  # "primary" or "danger" where an adapter can show it
-
-
-@dataclass(frozen=True)
 class Reply:
+    """An answer. `cards`: one per booking where several are shown, each with its own
+    actions; `private`: only the member may see it (a login), never a shared channel."""
+
     text: str
     actions: tuple[Action, ...] = ()
+    private: bool = False
+    cards: tuple[Card, ...] = ()
+
+    @property
+    def heading(self) -> str:
+        """The text without the cards' own lines: what a surface that renders the cards
+        shows above them."""
+        if not self.cards:
+            return self.text
+        shown = {card.text for card in self.cards}
+        return "\n".join(line for line in self.text.split("\n") if line not in shown).strip()
 
 
 def member_zone(account: Account | None, config: Config) -> tzinfo:
@@ -79,16 +82,30 @@ def booked(booking: Booking, zone: tzinfo) -> str:
     return f"Booked: {booking_line(booking, zone)}"
 
 
-HELP = f"""\
-What I understand:
-  book 1 gpu 8 cpus 32g now 3-day     book in one line (I ask for whatever is missing)
-  book 2 gpus tomorrow 9am for 1-week
-  list                                your upcoming and running bookings
-  cancel N                            cancel booking N (ends it if it is running)
-  extend N 2-day                      make booking N two days longer (or give a new end time)
-  restart N                           restart the container of running booking N (same login)
-  key ssh-ed25519 AAAA... me@laptop   add an SSH public key for logging in (`keys` lists them)
-  timezone Europe/Berlin              show your times in another zone
-  abort                               forget the request in progress
-  help                                this text
+def _help() -> str:
+    lines = [f"  {v.usage:<35} {v.summary}" for v in VERBS]
+    lines.insert(1, f"  {'book 2 gpus tomorrow 9am for 1-week':<35} (the same, other words)")
+    lines.append(f"  {'abort':<35} forget the request in progress")
+    return "What I understand:\n" + "\n".join(lines)
+
+
+HELP = f"""{_help()}
 Times: {FORMATS_HELP}. Durations for the end count from the start."""
+
+
+def changed_by_someone_else(
+    change: str, booking: Booking, actor: str, zone: tzinfo, reason: str | None = None
+) -> str:
+    """What a member is told when an admin changed their booking: who, what, and why."""
+    number = f"your booking #{booking.id}"
+    told = {
+        "cancelled": f"{actor} (an admin) cancelled {number} "
+                     f"({local_time(booking.start, zone)} -> {local_time(booking.end, zone)}).",
+        "ended_early": f"{actor} (an admin) ended {number} now; its files are backed up first, "
+                       "then its container is removed.",
+        "extended": f"{actor} (an admin) extended {number}; it now ends at "
+                    f"{local_time(booking.end, zone)}.",
+        "restart_requested": f"{actor} (an admin) restarted the container of {number}; I will "
+                             "message you when it is back. Log in again with the same password.",
+    }[change]
+    return f"{told} Why: {reason}" if reason else told

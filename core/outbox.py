@@ -31,8 +31,7 @@ def enqueue(outbox: OutboxRepository, recipient: str, message: Message, now: dat
     return outbox.add(
         recipient=recipient, kind=message.kind.value, text=message.text,
         booking_id=message.booking_id, now=now,
-        actions=[{"label": a.label, "command": a.command, "style": a.style}
-                 for a in message.actions],
+        actions=[a.to_dict() for a in message.actions],
     )
 
 
@@ -68,8 +67,7 @@ class OutboxSender:
             kind=MessageKind(item.kind),
             text=self._passwords.render(item.text, booking),
             booking_id=item.booking_id,
-            actions=tuple(Action(a["label"], a["command"], a.get("style", ""))
-                          for a in item.actions),
+            actions=tuple(Action.from_dict(a) for a in item.actions),
         )
         errors = []
         for name, notifier in self._notifiers:

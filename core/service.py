@@ -33,7 +33,7 @@ from core.domain import (
 from core.extra_command import check_extra_command
 from core.gpu_inventory import GpuInventory
 from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
-from core.messages import local_time, member_zone
+from core.messages import changed_by_someone_else, local_time, member_zone
 from core.notifier import Message, MessageKind
 from core.outbox import enqueue
 from core.ports import OutboxRepository, StorageConflict, UnitOfWork
@@ -558,7 +558,7 @@ class BookingService:
             why = f"is {booking.status.value}"
         raise Refusal(ErrorCode.NOT_FOUND, f"Booking #{booking.id} {why}; {instead}.")
 
-    def cancel(self, booking_id: int, *, actor: str | None) -> Booking:
+    def cancel(self, booking_id: int, *, actor: str | None, reason: str | None = None) -> Booking:
         """Cancel before the start; end a running booking now."""
         with self._uow() as uow:
             uow.bookings.lock_server()
@@ -573,11 +573,14 @@ class BookingService:
                 kind = "ended_early"
             uow.bookings.save(booking)
             uow.bookings.record(booking_id, kind, actor)
+            self._tell_owner(uow, booking, actor, kind, reason)
             uow.commit()
         self._on_change(booking_id)
         return booking
 
-    def extend(self, booking_id: int, end_text: str, *, actor: str | None) -> Booking:
+    def extend(
+        self, booking_id: int, end_text: str, *, actor: str | None, reason: str | None = None
+    ) -> Booking:
         """Move the end later. `2-day` extends by two days; a date sets the new end."""
         # The text is read before the write transaction opens, so dateparser never runs
         # while the server's lock is held: a short read gives the booking's start and its
@@ -607,6 +610,7 @@ class BookingService:
             uow.bookings.record(
                 booking_id, "extended", actor, old_end=old_end.isoformat(), new_end=new_end.isoformat()
             )
+            self._tell_owner(uow, booking, actor, "extended", reason)
             uow.commit()
         self._on_change(booking_id)
         return booking
@@ -669,7 +673,7 @@ class BookingService:
                 "Try a shorter extension.",
             )
 
-    def restart(self, booking_id: int, *, actor: str | None) -> Booking:
+    def restart(self, booking_id: int, *, actor: str | None, reason: str | None = None) -> Booking:
         """Ask the scheduler to restart a running booking's container (the old `-rst`).
 
         Only recorded here: the scheduler, perhaps in another process, acts on
@@ -690,9 +694,23 @@ class BookingService:
                 )
             uow.bookings.record(booking_id, RESTART_REQUESTED, actor or booking.account,
                                 at=now.isoformat())
+            self._tell_owner(uow, booking, actor, RESTART_REQUESTED, reason)
             uow.commit()
         self._on_change(booking_id)
         return booking
+
+    def _tell_owner(
+        self, uow: UnitOfWork, booking: Booking, actor: str | None, change: str,
+        reason: str | None,
+    ) -> None:
+        """When someone else (an admin) changed a booking, its owner is told, in the same
+        transaction (the outbox; a unit of work without one tells nobody)."""
+        outbox: OutboxRepository | None = getattr(uow, "outbox", None)
+        if actor is None or actor == booking.account or outbox is None:
+            return
+        zone = self.zone_of(self._existing(uow, booking.account))
+        text = changed_by_someone_else(change, booking, actor, zone, reason)
+        enqueue(outbox, booking.account, Message(MessageKind.INFO, text, booking.id), self.now())
 
     def _not_running(self, account: Account, booking: Booking, now: datetime) -> str:
         """Why a booking's container cannot be restarted now."""

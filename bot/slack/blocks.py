@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.messages import Action, Reply
+from core.chat_actions import Action
+from core.messages import Card, Reply
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -19,6 +20,14 @@ MAX_FALLBACK_TEXT = 4000
 # Every button carries a command for the conversation engine; its action_id is
 # this prefix and a number that keeps ids unique within one message or view.
 COMMAND_ACTION = "booking_cmd"
+# A booking's menu, where its buttons do not fit (one block per booking).
+MENU_ACTION = "booking_menu"
+# The "yes" of a question asked in a message (a menu entry cannot have its own dialog).
+CONFIRMED_ACTION = "booking_yes"
+# Blocks that show one booking of several: the press's update redraws the list.
+CARD_BLOCK = "card"
+MAX_OVERFLOW_OPTIONS = 5
+MAX_OPTION_VALUE = 150
 
 Block = dict[str, Any]
 
@@ -75,17 +84,39 @@ def button(action: Action, number: int) -> Block:
     }
     if action.style in ("primary", "danger"):
         element["style"] = action.style
-    if action.style == "danger":  # cancelling or ending a session: ask first
-        element["confirm"] = {
-            "title": {"type": "plain_text", "text": shorten(f"{action.label}?", 100)},
-            "text": {"type": "plain_text",
-                     "text": "A running container is backed up, stopped and removed; a booking "
-                             "not yet started is cancelled."},
-            "confirm": {"type": "plain_text", "text": shorten(action.label, 30)},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-            "style": "danger",
-        }
+    if action.confirm:  # every destructive verb asks first, whatever it looks like
+        element["confirm"] = confirm_dialog(action)
     return element
+
+
+def confirm_dialog(action: Action) -> Block:
+    return {
+        "title": {"type": "plain_text", "text": shorten(f"{action.label}?", 100)},
+        "text": {"type": "plain_text", "text": shorten(action.confirm, 300)},
+        "confirm": {"type": "plain_text", "text": shorten(action.label, 30)},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+
+
+def overflow(actions: Sequence[Action], number: int) -> Block:
+    """A booking's actions as one menu; a destructive entry is asked about in a message."""
+    return {
+        "type": "overflow", "action_id": f"{MENU_ACTION}:{number}",
+        "options": [{"text": {"type": "plain_text", "text": shorten(a.label, MAX_BUTTON_TEXT)},
+                     "value": a.command[:MAX_OPTION_VALUE]}
+                    for a in actions[:MAX_OVERFLOW_OPTIONS]],
+    }
+
+
+def confirm_blocks(action: Action) -> list[Block]:
+    """The question a menu entry asks before it acts, with its yes and no."""
+    yes: Block = {"type": "button", "style": "danger", "action_id": f"{CONFIRMED_ACTION}:1",
+                  "text": {"type": "plain_text", "text": shorten(f"Yes: {action.label}", 75)},
+                  "value": action.command[:MAX_BUTTON_VALUE]}
+    no: Block = {"type": "button", "action_id": f"{CONFIRMED_ACTION}:0", "value": "keep",
+                 "text": {"type": "plain_text", "text": "Keep it"}}
+    return [section(escape(action.confirm)), {"type": "actions", "elements": [yes, no]}]
 
 
 class BlockList:
@@ -116,17 +147,37 @@ class BlockList:
             if not self.add(section(chunk)):
                 return
 
-    def add_actions(self, actions: Sequence[Action]) -> None:
+    def add_actions(self, actions: Sequence[Action], block_id: str = "") -> None:
         for first in range(0, len(actions), MAX_ELEMENTS_PER_ACTIONS):
             elements = []
             for action in actions[first:first + MAX_ELEMENTS_PER_ACTIONS]:
                 self._buttons += 1
                 elements.append(button(action, self._buttons))
-            if not self.add({"type": "actions", "elements": elements}):
+            block: Block = {"type": "actions", "elements": elements}
+            if block_id:
+                block["block_id"] = f"{block_id}:{first}"
+            if not self.add(block):
                 return
 
+    def add_cards(self, cards: Sequence[Card]) -> None:
+        """Each booking in its own section with its own buttons, named by booking; where
+        they do not all fit, each booking's section carries a menu instead (one block)."""
+        compact = 2 * len(cards) > self.room - 1
+        for card in cards:
+            block_id = f"{CARD_BLOCK}:{card.booking_id}"
+            block = {**section(shorten(escape(card.text), MAX_SECTION_TEXT)), "block_id": block_id}
+            if compact and card.actions:
+                self._buttons += 1
+                block["accessory"] = overflow(card.actions, self._buttons)
+            if not self.add(block):
+                return
+            if not compact and card.actions:
+                self.add_actions(card.actions, f"{block_id}:actions")
+
     def add_reply(self, reply: Reply) -> None:
-        self.add_text(reply.text)
+        self.add_text(reply.heading)
+        if reply.cards:
+            self.add_cards(reply.cards)
         if reply.actions:
             self.add_actions(reply.actions)
 

@@ -1,4 +1,4 @@
-"""The App Home tab: the member's bookings with their buttons, and what is free."""
+"""The App Home tab: the member's bookings, each with its own buttons, and what is free."""
 
 from __future__ import annotations
 
@@ -6,22 +6,19 @@ from typing import Any
 
 from bot.slack.blocks import MAX_VIEW_BLOCKS, BlockList, context, header
 from bot.slack.capacity import free_summary
-from core.conversation import booking_actions
-from core.domain import Account, Status
-from core.messages import booking_line
-from core.service import BookingService
+from bot.slack.context import SlackContext
+from core.domain import Account
 
 
-def home_view(service: BookingService, account: Account) -> dict[str, Any]:
+def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
+    service = slack.service
     zone = service.zone_of(account)
     blocks = BlockList(MAX_VIEW_BLOCKS)
     blocks.add(header("Your bookings"))
     mine = service.bookings(account.name)
     if not mine:
         blocks.add_text("You have no upcoming or running bookings. `/book` makes one.")
-    for booking in mine:
-        blocks.add_text(booking_line(booking, zone))
-        blocks.add_actions(booking_actions(booking.id or 0, booking.status == Status.RUNNING))
+    blocks.add_cards([slack.engine.card(account, b) for b in mine])
     blocks.add(header("Free capacity"))
     blocks.add_text(free_summary(service, zone), mrkdwn=True)
     blocks.add(context("Times are in " + str(zone) + ". `/book help` shows every command."))

@@ -21,6 +21,14 @@ def check_blocks(blocks: list[dict[str, Any]], surface: str = "message") -> None
             text = block["text"]["text"]
             if not 1 <= len(text) <= 3000:
                 raise BlockKitError(f"section text of {len(text)} characters")
+            menu = block.get("accessory")
+            if menu and menu["type"] == "overflow":
+                if not 1 <= len(menu["options"]) <= 5:
+                    raise BlockKitError(f"{len(menu['options'])} options in an overflow menu")
+                for option in menu["options"]:
+                    if len(option["text"]["text"]) > 75 or len(option["value"]) > 150:
+                        raise BlockKitError(f"overflow option {option!r} too long")
+                action_ids.append(menu["action_id"])
         if kind == "header" and len(block["text"]["text"]) > 150:
             raise BlockKitError("header text over 150 characters")
         if kind == "actions":

@@ -21,7 +21,9 @@ def test_a_one_liner_books_and_replies_with_buttons_in_the_members_zone(world: S
     assert reply["response_type"] == "ephemeral"
     assert reply["text"].startswith("Booked: #1 [booked] bob:")
     assert "CET" in reply["text"] or "CEST" in reply["text"]  # bob's Slack zone, named
-    assert buttons(reply["blocks"]) == [("Cancel", "cancel 1"), ("Extend 1 day", "extend 1 1-day")]
+    [(cancel, cancel_command), (extend, extend_command)] = buttons(reply["blocks"])
+    assert (cancel, cancel_command) == ("Cancel #1", "cancel 1")
+    assert extend.startswith("Extend #1 to ") and extend_command.startswith("extend 1 to ")
     [booking] = world.booking.service.bookings("bob")
     assert (booking.resources.cpus, booking.resources.memory, booking.resources.gpus) == (4, 16, 1)
     assert booking.end - booking.start == timedelta(days=3)

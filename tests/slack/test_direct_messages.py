@@ -26,7 +26,7 @@ def test_a_conversation_in_direct_messages_books(world: SlackWorld):
     assert booked["text"].startswith("Booked: #1 [booked] carol:")
     assert "09:00 CST" in booked["text"]
     values = [e["value"] for b in booked["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert values == ["cancel 1", "extend 1 1-day"]
+    assert values == ["cancel 1", "extend 1 to 2026 12 07 09 00"]
     assert len(world.booking.service.bookings("carol")) == 1
 
 
@@ -60,4 +60,4 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
     assert texts[2] == "Free capacity"
     assert "Free in the next 3 days" in texts[3]
     values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert values == [f"cancel {booking.id}", f"extend {booking.id} 1-day"]
+    assert values[0] == f"cancel {booking.id}" and values[1].startswith(f"extend {booking.id} to ")

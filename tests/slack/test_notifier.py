@@ -22,7 +22,7 @@ def test_a_message_is_a_dm_with_its_buttons(world: SlackWorld):
     assert posted.args["text"] == "Booking #3 ends in 1 hour."
     buttons = [e["text"]["text"] for b in posted.args["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
-    assert buttons == ["Cancel", "Extend 1 day"]
+    assert buttons == ["Cancel #3", "Extend #3 1 day"]
 
 
 def test_the_ready_message_keeps_the_ssh_command_readable(world: SlackWorld):

@@ -130,7 +130,7 @@ def test_a_slash_command_books_and_its_cancel_button_cancels_over_the_socket(wor
     assert (resources.cpus, resources.memory, resources.gpus) == (4, 16, 1)
 
     [(block, cancel)] = [(b, e) for b in reply["blocks"] if b["type"] == "actions"
-                         for e in b["elements"] if e["text"]["text"] == "Cancel"]
+                         for e in b["elements"] if e["text"]["text"] == "Cancel #1"]
     click = button_click("env-click-1", BOB, block, cancel, world.api.response_url("action"))
 
     assert acknowledged_in_time(world, click) == {"envelope_id": "env-click-1"}

@@ -30,7 +30,8 @@ def test_one_line_books_everything(setup) -> None:  # type: ignore[no-untyped-de
     [reply] = chat(engine, service, "bob", "book 2 gpus 8 cpus 32g now 3-day")
     assert reply.text.startswith("Booked: #1 [booked] bob: 2026-11-29 12:00 CST -> 2026-12-02 12:00 CST")
     assert "8 CPUs, 32 GB, 2 GPUs (ids 0,1)" in reply.text
-    assert [a.command for a in reply.actions] == ["cancel 1", "extend 1 1-day"]
+    assert [(a.label, a.command) for a in reply.actions] == [
+        ("Cancel #1", "cancel 1"), ("Extend #1 to Thu 03 Dec 12:00", "extend 1 to 2026 12 03 12 00")]
 
 
 def test_unnamed_resources_take_the_configured_defaults(setup) -> None:  # type: ignore[no-untyped-def]

@@ -97,8 +97,11 @@ def test_restart_in_the_conversation_and_its_button() -> None:
     booked(service, store)
     bob = service.account("bob")
     [listed] = engine.handle(bob, "list")
-    assert [(a.label, a.command) for a in listed.actions] == [
-        ("End now", "cancel 1"), ("Extend 1 day", "extend 1 1-day"), ("Restart", "restart 1")]
+    [card] = listed.cards
+    assert [(a.label, a.command, bool(a.confirm)) for a in card.actions] == [
+        ("Login #1", "login 1", False),
+        ("Extend #1 to Tue 01 Dec 12:00", "extend 1 to 2026 12 01 12 00", False),
+        ("Restart #1", "restart 1", True), ("End #1 now", "end 1", True)]
     [reply] = engine.handle(bob, "restart 1")
     assert reply.text.startswith("Restarting the container of booking #1")
     [again] = engine.handle(bob, "restart #1")

@@ -1,4 +1,10 @@
-"""Buttons: each carries a command the conversation engine runs as if the member typed it."""
+"""Buttons and menus: each carries a command; the core's `press` acts on it once.
+
+After a press the message that carried the buttons is redrawn in place
+(`replace_original` through the response URL), so its old buttons disappear. A menu
+entry for a destructive verb cannot have its own dialog, so it is asked about in a
+message first, whose "yes" then acts.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,18 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.blocks import COMMAND_ACTION
+from bot.slack.blocks import (
+    CARD_BLOCK,
+    COMMAND_ACTION,
+    CONFIRMED_ACTION,
+    MENU_ACTION,
+    confirm_blocks,
+    fallback_text,
+    reply_blocks,
+)
 from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
 from bot.slack.home import home_view
+from core.chat_actions import parse_press
 from core.domain import Refusal
 from core.messages import Reply
 
@@ -22,22 +37,64 @@ def ack_now(ack: Ack) -> None:
     ack()
 
 
+def pressed_command(action: dict[str, Any]) -> str:
+    """The command a button or a menu entry carries."""
+    if action.get("type") == "overflow":
+        return str((action.get("selected_option") or {}).get("value") or "")
+    return str(action.get("value") or "")
+
+
 def register(app: App, slack: SlackContext) -> None:
     def run_command(
         body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         user_id = body["user"]["id"]
         from_home = body.get("view", {}).get("type") == "home"
+        command = pressed_command(action)
+        in_message = bool(body.get("response_url"))
+        if action.get("type") == "overflow" and parse_press(command).confirm and in_message:
+            # A menu entry has no dialog of its own: ask in a message, whose yes acts.
+            asked = parse_press(command)
+            respond(text=asked.confirm, blocks=confirm_blocks(asked),
+                    response_type="ephemeral", replace_original=False)
+            return
+        in_list = str(action.get("block_id", "")).startswith(f"{CARD_BLOCK}:")
         try:
             account = slack.members.account(user_id)
-            replies = slack.engine.handle(account, action["value"])
+            pressed = slack.engine.press(account, command, in_list=in_list)
         except Refusal as refusal:
-            account, replies = None, [Reply(refusal.message)]
-        if body.get("response_url"):
-            respond_replies(respond, replies)
+            account = None
+            respond_replies(respond, [Reply(refusal.message)]) if in_message else post_replies(
+                client, slack.members.dm_channel(user_id), [Reply(refusal.message)])
+            return
+        if in_message:
+            if pressed.update is not None:
+                respond(text=fallback_text([pressed.update]), blocks=reply_blocks([pressed.update]),
+                        replace_original=True)
+            if pressed.replies:
+                respond_replies(respond, pressed.replies)
         else:
-            post_replies(client, slack.members.dm_channel(user_id), replies)
+            answers = ([pressed.update] if pressed.update else []) + pressed.replies
+            if answers:
+                post_replies(client, slack.members.dm_channel(user_id), answers)
         if from_home and account is not None:
-            client.views_publish(user_id=user_id, view=home_view(slack.service, account))
+            client.views_publish(user_id=user_id, view=home_view(slack, account))
 
-    app.action(re.compile(rf"^{COMMAND_ACTION}:\d+$"))(ack=ack_now, lazy=[run_command])
+    def confirmed(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """The yes or no of a question asked in a message; the question is then removed."""
+        command = pressed_command(action)
+        if command == "keep":
+            respond(delete_original=True)
+            return
+        try:
+            account = slack.members.account(body["user"]["id"])
+            pressed = slack.engine.press(account, command)
+        except Refusal as refusal:
+            respond_replies(respond, [Reply(refusal.message)])
+            return
+        answers = ([pressed.update] if pressed.update else []) + pressed.replies
+        respond(text=fallback_text(answers), blocks=reply_blocks(answers), replace_original=True)
+
+    app.action(re.compile(rf"^({COMMAND_ACTION}|{MENU_ACTION}):\d+$"))(
+        ack=ack_now, lazy=[run_command])
+    app.action(re.compile(rf"^{CONFIRMED_ACTION}:\d+$"))(ack=ack_now, lazy=[confirmed])

@@ -47,7 +47,7 @@ def register(app: App, slack: SlackContext) -> None:
             view = {"type": "home", "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": refusal.message[:3000]}}]}
         else:
-            view = home_view(slack.service, account)
+            view = home_view(slack, account)
         client.views_publish(user_id=user_id, view=view)
 
     app.event("message")(ack=ack_now, lazy=[direct_message])
