@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from core.domain import Booking, Resources, Window
 
@@ -52,6 +52,179 @@ def usage_in(window: Window, bookings: Iterable[Booking]) -> Usage:
         peak_cpus = max(peak_cpus, cpus)
         peak_memory = max(peak_memory, memory)
     return Usage(round(peak_cpus, 6), peak_memory, frozenset(gpus), frozenset(ports))
+
+
+# A booking that holds resources, as a decision reads it: plain values, no objects.
+# (id, account id, start, end, cpus, memory, GPU ids as text "0,1", port); times are
+# whole microseconds since the Unix epoch (UTC), so the sweeps below compare ints.
+Span = tuple[int, int, int, int, float, int, str, int]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_GRID_EPOCH = 946684800 * 1_000_000  # 2000-01-01 UTC, where core.timeparse's slots start
+
+
+def micros(moment: datetime) -> int:
+    """An aware time as whole microseconds since the Unix epoch."""
+    return (moment - _EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def slot_ceil_micros(value: int, slot: int) -> int:
+    """core.timeparse.slot_ceil on microseconds (`slot` in microseconds)."""
+    return _GRID_EPOCH - ((_GRID_EPOCH - value) // slot) * slot
+
+
+def gpu_set(texts: Iterable[str]) -> frozenset[int]:
+    joined = ",".join(text for text in texts if text)
+    return frozenset(map(int, joined.split(","))) if joined else frozenset()
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a window holds: its usage, and the member's own booking in it (its id), if any."""
+
+    usage: Usage
+    own: int | None
+
+
+def load_in(start: int, end: int, spans: Iterable[Span], account_id: int | None) -> Load:
+    """`usage_in` on spans: the peak over [start, end) by one sweep over the edges."""
+    edges: list[tuple[int, int, float, int]] = []
+    gpus: list[str] = []
+    ports: set[int] = set()
+    own = None
+    for row_id, owner, begin, finish, cpus, memory, gpu_ids, port in spans:
+        if finish <= start or begin >= end:
+            continue
+        edges.append((begin if begin > start else start, 1, cpus, memory))
+        edges.append((finish if finish < end else end, 0, -cpus, -memory))
+        if gpu_ids:
+            gpus.append(gpu_ids)
+        ports.add(port)
+        if owner == account_id and own is None:
+            own = row_id
+    edges.sort(key=lambda edge: (edge[0], edge[1]))
+    cpus_now = peak_cpus = 0.0
+    memory_now = peak_memory = 0
+    for _, _, d_cpus, d_memory in edges:
+        cpus_now += d_cpus
+        memory_now += d_memory
+        if cpus_now > peak_cpus:
+            peak_cpus = cpus_now
+        if memory_now > peak_memory:
+            peak_memory = memory_now
+    usage = Usage(round(peak_cpus, 6), peak_memory, gpu_set(gpus), frozenset(ports))
+    return Load(usage, own)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a request needs of a window, for `earliest_fit`."""
+
+    resources: Resources
+    host: Resources
+    account_id: int | None
+    port: int | None  # the port asked for, if any
+    preferred: int | None  # the member's own port
+    port_range: tuple[int, int]
+
+
+def _blocked_intervals(spans: Sequence[Span], fit: Fit) -> list[tuple[int, int]]:
+    """Where, instant by instant, the request cannot be: CPUs or memory short, or the
+    member already holds a booking (or the asked port is held). Sorted, disjoint."""
+    max_cpus = fit.host.cpus - fit.resources.cpus + 1e-9
+    max_memory = fit.host.memory - fit.resources.memory
+    if max_cpus < 0 or max_memory < 0:  # more than the host has: blocked everywhere
+        return [(-(2**62), 2**62)]
+    edges: list[tuple[int, float, int, int]] = []
+    for _, owner, begin, finish, cpus, memory, _, port in spans:
+        blocks = int(owner == fit.account_id) + int(port == fit.port)
+        edges.append((begin, cpus, memory, blocks))
+        edges.append((finish, -cpus, -memory, -blocks))
+    edges.sort(key=lambda edge: edge[0])
+    blocked: list[tuple[int, int]] = []
+    cpus_now, memory_now, blocks_now = 0.0, 0, 0
+    since: int | None = None
+    count = len(edges)
+    i = 0
+    while i < count:
+        moment = edges[i][0]
+        while i < count and edges[i][0] == moment:  # every edge at this instant first
+            _, d_cpus, d_memory, d_blocks = edges[i]
+            cpus_now += d_cpus
+            memory_now += d_memory
+            blocks_now += d_blocks
+            i += 1
+        bad = blocks_now > 0 or round(cpus_now, 6) > max_cpus or memory_now > max_memory
+        if bad and since is None:
+            since = moment
+        elif not bad and since is not None:
+            blocked.append((since, moment))
+            since = None
+    return blocked
+
+
+def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Sequence[int]) -> int | None:
+    """The first of the sorted `candidates` starts whose window [start, start + duration)
+    fits `fit`: one forward sweep over the spans, sorted by start, that overlap the
+    candidates' windows.
+
+    CPUs, memory, the member's own bookings and an asked port are limits at each
+    instant, so they become blocked intervals; GPUs and the choice of a port count what
+    is held at any instant of the window, so held GPU ids and ports are counted as the
+    window slides (spans enter by start and leave by end).
+    """
+    blocked = _blocked_intervals(spans, fit)
+    by_end = sorted(spans, key=lambda span: span[3])
+    gpu_count: dict[int, int] = {}
+    port_count: dict[int, int] = {}
+    low, high = fit.port_range
+    ports_in_range = high - low + 1
+    busy_in_range = 0
+    entered = left = 0
+    b = 0
+    for start in candidates:
+        end = start + duration
+        while b < len(blocked) and blocked[b][1] <= start:
+            b += 1
+        while entered < len(spans) and spans[entered][2] < end:
+            _, _, _, _, _, _, gpu_ids, port = spans[entered]
+            if gpu_ids:
+                for gpu in map(int, gpu_ids.split(",")):
+                    gpu_count[gpu] = gpu_count.get(gpu, 0) + 1
+            held = port_count.get(port, 0)
+            if held == 0 and low <= port <= high:
+                busy_in_range += 1
+            port_count[port] = held + 1
+            entered += 1
+        while left < len(by_end) and by_end[left][3] <= start:
+            _, _, _, _, _, _, gpu_ids, port = by_end[left]
+            if gpu_ids:
+                for gpu in map(int, gpu_ids.split(",")):
+                    gpu_count[gpu] -= 1
+                    if gpu_count[gpu] == 0:
+                        del gpu_count[gpu]
+            port_count[port] -= 1
+            if port_count[port] == 0:
+                del port_count[port]
+                if low <= port <= high:
+                    busy_in_range -= 1
+            left += 1
+        if b < len(blocked) and blocked[b][0] < end:
+            continue
+        if fit.resources.gpus > fit.host.gpus - len(gpu_count):
+            continue
+        if fit.port is None and not (
+            (fit.preferred is not None and fit.preferred not in port_count)
+            or busy_in_range < ports_in_range
+        ):
+            continue
+        return start
+    return None
 
 
 def shortages(request: Resources, host: Resources, usage: Usage) -> list[str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.allocation import Span
 from core.domain import Account, Booking
 
 
@@ -29,6 +30,10 @@ class BookingRepository(Protocol):
 
     def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
         """Bookings that hold resources and overlap [start, end)."""
+
+    def spans_between(self, start: datetime, end: datetime) -> list[Span]:
+        """`holding_between` as plain tuples (core.allocation.Span), sorted by start: what
+        a booking decision reads, with no object per booking."""
 
     def get(self, booking_id: int) -> Booking | None: ...
 

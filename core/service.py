@@ -8,7 +8,6 @@ requests can overbook CPUs, memory, a GPU or a port.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -18,7 +17,19 @@ from core.account_names import (
     check_account_name,
     registered_name_base,
 )
-from core.allocation import Usage, choose_gpus, choose_port, shortages, usage_in
+from core.allocation import (
+    Fit,
+    Usage,
+    choose_gpus,
+    choose_port,
+    earliest_fit,
+    from_micros,
+    load_in,
+    micros,
+    shortages,
+    slot_ceil_micros,
+    usage_in,
+)
 from core.config import Config
 from core.domain import (
     Account,
@@ -420,12 +431,18 @@ class BookingService:
             if isinstance(window, Refusal):
                 raise window
             uow.bookings.lock_server()
-            reserved = uow.accounts.reserved_ports(except_name=account.name)
+            read: list[frozenset[int]] = []
+
+            def reserved() -> frozenset[int]:  # other members' own ports, read when needed
+                if not read:
+                    read.append(uow.accounts.reserved_ports(except_name=account.name))
+                return read[0]
+
             booking = self._decide(uow, account, request, window, image, reserved)
             booking = uow.bookings.add(booking)
             assert booking.id is not None
             uow.bookings.record(booking.id, "created", actor or account.name)
-            if account.preferred_port is None and booking.port not in reserved:
+            if account.preferred_port is None and booking.port not in reserved():
                 # The first port a member gets becomes their own.
                 account.preferred_port = booking.port
                 uow.accounts.save(account)
@@ -435,19 +452,25 @@ class BookingService:
 
     def _decide(
         self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window, image: str,
-        reserved: frozenset[int],
+        reserved: Callable[[], frozenset[int]],
     ) -> Booking:
-        others = uow.bookings.holding_between(window.start, window.end)
-        usage = usage_in(window, others)
-        problem = self._problem(account, request, window, others, usage, reserved)
+        begin, finish = micros(window.start), micros(window.end)
+        load = load_in(begin, finish, uow.bookings.spans_between(window.start, window.end), account.id)
+        usage = load.usage
+        problem = self._problem(account, request, load.own, usage)
         if problem is not None:
             code, message = problem
-            earliest = self._earliest(uow, account, request, window, reserved)
+            earliest = self._earliest(uow, account, request, window)
             raise Refusal(code, message + self._offer(account, earliest), earliest_start=earliest)
         free_gpus = [g for g in range(self.host.gpus) if g not in usage.busy_gpus]
         port = request.port or choose_port(
             preferred=account.preferred_port, port_range=self.config.booking.ports,
-            busy=usage.busy_ports, reserved=reserved,
+            busy=usage.busy_ports,
+            # Other members' own ports matter only when the member's own port is not free.
+            reserved=(
+                frozenset() if account.preferred_port is not None
+                and account.preferred_port not in usage.busy_ports else reserved()
+            ),
         )
         assert port is not None  # _problem checked that a port is free
         return Booking(
@@ -458,13 +481,13 @@ class BookingService:
         )
 
     def _problem(
-        self, account: Account, request: BookingRequest, window: Window,
-        others: list[Booking], usage: Usage, reserved: frozenset[int],
+        self, account: Account, request: BookingRequest, own: int | None, usage: Usage,
     ) -> tuple[ErrorCode, str] | None:
-        """Why `request` cannot have `window` (whose `usage` is given), or None when it fits."""
-        own = [b for b in others if b.account == account.name and b.window.overlaps(window)]
-        if own:
-            return ErrorCode.OVERLAP, f"You already hold booking #{own[0].id} at that time."
+        """Why `request` cannot have a window whose `usage` is given, where the member holds
+        booking `own` (or none), or None when it fits. Other members' own ports never make a
+        window fail: they are lent when nothing else is free."""
+        if own is not None:
+            return ErrorCode.OVERLAP, f"You already hold booking #{own} at that time."
         short = shortages(request.resources, self.host, usage)
         if short:
             return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
@@ -474,14 +497,13 @@ class BookingService:
                 return ErrorCode.PORT_TAKEN, f"Port {request.port} is taken at that time."
         elif choose_port(
             preferred=account.preferred_port, port_range=(low, high),
-            busy=usage.busy_ports, reserved=reserved,
+            busy=usage.busy_ports, reserved=frozenset(),
         ) is None:
             return ErrorCode.NO_CAPACITY, f"No SSH port in {low}-{high} is free at that time."
         return None
 
     def _earliest(
         self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window,
-        reserved: frozenset[int],
     ) -> datetime | None:
         """The earliest start, same duration and resources, that fits in the horizon.
 
@@ -489,29 +511,24 @@ class BookingService:
         asked start and every end of a booking after it. Offers are always on the
         slot grid (a start off it is refused), so an end off the grid (`end now`)
         counts from the next slot boundary; no start on the grid lies in between.
+        All candidates are tried in one forward sweep (core.allocation.earliest_fit)
+        over the bookings read once.
         """
-        latest = slot_ceil(self.now() + timedelta(days=self.config.booking.max_days), self._slot)
-        duration = window.duration
-        upcoming = sorted(
-            uow.bookings.holding_between(window.start, latest + duration), key=lambda b: b.start
+        latest = micros(
+            slot_ceil(self.now() + timedelta(days=self.config.booking.max_days), self._slot)
         )
-        starts = [b.start for b in upcoming]
-        longest = max((b.end - b.start for b in upcoming), default=timedelta())
-        ends = {slot_ceil(b.end, self._slot) for b in upcoming}
-        candidates = sorted(
-            {slot_ceil(window.start, self._slot)}
-            | {end for end in ends if window.start < end <= latest}
+        begin, duration = micros(window.start), micros(window.end) - micros(window.start)
+        spans = uow.bookings.spans_between(window.start, from_micros(latest + duration))
+        slot = self._slot * 60_000_000
+        first = slot_ceil_micros(begin, slot)
+        ends = {slot_ceil_micros(span[3], slot) for span in spans}
+        candidates = sorted({first} | {end for end in ends if begin < end <= latest})
+        fit = Fit(
+            resources=request.resources, host=self.host, account_id=account.id, port=request.port,
+            preferred=account.preferred_port, port_range=self.config.booking.ports,
         )
-        for start in candidates:
-            trial = Window(start, start + duration)
-            # Only bookings starting in [trial start - longest, trial end) can overlap it.
-            first = bisect_left(starts, trial.start - longest)
-            last = bisect_left(starts, trial.end)
-            nearby = [b for b in upcoming[first:last] if b.end > trial.start]
-            usage = usage_in(trial, nearby)
-            if self._problem(account, request, trial, nearby, usage, reserved) is None:
-                return start
-        return None
+        found = earliest_fit(spans, fit, duration, candidates)
+        return None if found is None else from_micros(found)
 
     def _offer(self, account: Account, earliest: datetime | None) -> str:
         if earliest is None:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from core.domain import HOLDING
+
+# Statuses that hold resources (core.domain.HOLDING), as the partial index's condition.
+HOLDING_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(HOLDING)))
+HOLDING_INDEX_COLUMNS = (
+    "server_id", "end_at", "start_at", "account_id", "cpus", "memory", "gpu_ids", "port",
+)
 
 
 class ServerRow(SQLModel, table=True):
@@ -39,6 +47,13 @@ class BookingRow(SQLModel, table=True):
         # bookings fall outside the range scan, so history does not slow them.
         Index("ix_booking_server_end", "server_id", "end_at"),
         Index("ix_booking_account_end", "account_id", "end_at"),
+        # The booking decision's read (storage/uow.py, spans_between): holding bookings
+        # only, with every column it needs, so finished, cancelled and failed bookings are
+        # not in it at all and the table itself is never visited (migration 0004).
+        Index(
+            "ix_booking_holding", *HOLDING_INDEX_COLUMNS,
+            sqlite_where=text(HOLDING_STATUS_SQL), postgresql_where=text(HOLDING_STATUS_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,17 +9,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, String, bindparam, func, insert, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
+from core.allocation import Span, micros
 from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
 from core.ports import Event, StorageConflict
 from storage.change_signal import announce_change
 from storage.outbox import SqlOutbox
-from storage.tables import AccountRow, BookingEventRow, BookingRow, ConversationRow, ServerRow
+from storage.tables import (
+    HOLDING_STATUS_SQL,
+    AccountRow,
+    BookingEventRow,
+    BookingRow,
+    ConversationRow,
+    ServerRow,
+)
 
 _HOLDING = [status.value for status in HOLDING]
+
+# Stored time -> microseconds since the epoch; times repeat (the slot grid), so a small
+# cache turns most conversions into a dict lookup.
+_MICROS: dict[Any, int] = {}
+
+
+def _stored_micros(value: datetime | str) -> int:
+    """A time as the driver returns it (SQLite: text in UTC; PostgreSQL: an aware datetime)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return micros(moment)
 
 
 def _gpu_text(ids: tuple[int, ...]) -> str:
@@ -75,6 +96,45 @@ class SqlBookings:
             BookingRow.start_at < end,
             BookingRow.status.in_(_HOLDING),  # type: ignore[attr-defined]
         )
+
+    # The decision's read: the columns it sweeps, times as the driver returns them (no
+    # per-row conversion by SQLAlchemy), holding statuses spelled out so that the partial
+    # index ix_booking_holding (migration 0004) covers the query and past bookings stay out.
+    _SPANS = (
+        select(  # type: ignore[call-overload]
+            BookingRow.id, BookingRow.account_id,
+            type_coerce(BookingRow.start_at, String), type_coerce(BookingRow.end_at, String),
+            BookingRow.cpus, BookingRow.memory, BookingRow.gpu_ids, BookingRow.port,
+        )
+        .where(
+            BookingRow.server_id == bindparam("server"),
+            BookingRow.end_at > bindparam("start", type_=UTCDateTime()),
+            BookingRow.start_at < bindparam("end", type_=UTCDateTime()),
+            # Literal, not bound: SQLite uses a partial index only when the query
+            # names the index's own condition.
+            text(HOLDING_STATUS_SQL),
+        )
+        .order_by(BookingRow.start_at)
+    )
+
+    def spans_between(self, start: datetime, end: datetime) -> list[Span]:
+        rows = self._session.connection().execute(
+            self._SPANS, {"server": self._server_id, "start": start, "end": end}
+        )
+        known = _MICROS
+        if len(known) > 100_000:
+            known.clear()
+        spans: list[Span] = []
+        append = spans.append
+        for row_id, account_id, begin, finish, cpus, memory, gpu_ids, port in rows:
+            begin_us = known.get(begin)
+            if begin_us is None:
+                begin_us = known[begin] = _stored_micros(begin)
+            finish_us = known.get(finish)
+            if finish_us is None:
+                finish_us = known[finish] = _stored_micros(finish)
+            append((row_id, account_id, begin_us, finish_us, cpus, memory, gpu_ids, port))
+        return spans
 
     def get(self, booking_id: int) -> Booking | None:
         found = self._query(BookingRow.id == booking_id)

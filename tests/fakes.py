@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from core.allocation import Span, micros
 from core.domain import Account, Booking, new_password_salt
 from core.ports import Event
 
@@ -31,6 +32,14 @@ class FakeBookings:
     def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
         return [replace(b) for b in self.store.bookings.values()
                 if b.holds_resources and b.start < end and b.end > start]
+
+    def spans_between(self, start: datetime, end: datetime) -> list[Span]:
+        ids = {name: account.id for name, account in self.store.accounts.items()}
+        return [
+            (b.id or 0, ids.get(b.account) or 0, micros(b.start), micros(b.end), b.resources.cpus,
+             b.resources.memory, ",".join(map(str, b.gpu_ids)), b.port)
+            for b in sorted(self.holding_between(start, end), key=lambda b: b.start)
+        ]
 
     def get(self, booking_id: int) -> Booking | None:
         found = self.store.bookings.get(booking_id)
