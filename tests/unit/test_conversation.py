@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.chat_actions import parse_press
 from core.conversation import ConversationEngine
 from core.domain import Status
 from core.messages import Reply
+from core.passwords import PasswordDeriver
 from tests.factories import fake_service
 
 
@@ -181,3 +185,101 @@ def test_unnamed_gpus_default_is_capped_at_the_members_maximum() -> None:
     engine = ConversationEngine(service)
     [reply] = chat(engine, service, "bob", "book 2 cpus now 1-day")
     assert "2 CPUs, 4 GB, 2 GPUs" in reply.text  # bob may have 2 GPUs at most
+
+
+# ----- issue 10: buttons that name their booking and act once -----------------
+
+
+def test_a_list_gives_each_booking_its_own_buttons_named_by_it(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    chat(engine, service, "bob", "book 1 gpu tomorrow 9am 1-day")
+    chat(engine, service, "bob", "book 1 gpu 2026 12 05 09 00 1-day")
+    [listed] = chat(engine, service, "bob", "list")
+    assert [c.booking_id for c in listed.cards] == [1, 2]
+    for card in listed.cards:
+        assert card.text.startswith(f"#{card.booking_id} [booked] bob:")
+        assert [a.label.split(" to ")[0] for a in card.actions] == [
+            f"Cancel #{card.booking_id}", f"Extend #{card.booking_id}"]
+        assert all(a.booking_id == card.booking_id for a in card.actions)
+
+
+def test_every_destructive_verb_asks_first_and_the_others_do_not() -> None:
+    assert parse_press("cancel 3").confirm.startswith("Cancel booking #3?")
+    assert parse_press("end 3").confirm.startswith("End booking #3 now?")
+    assert parse_press("restart 3").confirm.startswith("Restart the container of booking #3?")
+    assert parse_press("extend 3 to 2026 12 01 10 00").confirm == ""
+    assert parse_press("login 3").confirm == ""
+
+
+def test_a_second_cancel_press_acts_once_and_answers_with_the_state(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, store = setup
+    chat(engine, service, "bob", "book 1 gpu tomorrow 9am 1-day")
+    first = engine.press(service.account("bob"), "cancel 1")
+    second = engine.press(service.account("bob"), "cancel 1")
+    assert first.update is not None and first.update.text == "Booking #1 is cancelled."
+    assert first.update.actions == ()  # the message's buttons disappear
+    assert second.update is not None
+    assert second.update.text == "Nothing to do: Booking #1 is cancelled."
+    assert [e.kind for e in store.events].count("cancelled") == 1
+
+
+def test_an_extend_press_states_its_target_so_a_second_press_changes_nothing(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    [done] = chat(engine, service, "bob", "book 1 gpu tomorrow 9am 1-day")
+    [extend] = [a for a in done.actions if a.verb == "extend"]
+    assert extend.label == "Extend #1 to Wed 02 Dec 09:00"
+    first = engine.press(service.account("bob"), extend.command)
+    second = engine.press(service.account("bob"), extend.command)
+    assert first.update is not None and first.update.text.startswith("Extended: #1")
+    assert second.update is not None and second.update.text.startswith("Already extended: #1")
+    assert service.get(1).end - service.get(1).start == timedelta(days=2)
+    # the updated message offers the next day, not the pressed one again
+    assert any(a.label == "Extend #1 to Thu 03 Dec 09:00" for a in first.update.actions)
+
+
+def test_an_offer_keeps_image_and_command_and_books_once_after_a_restart(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    image = service.config.images.allowed[-1]
+    for member in ("alice", "carol"):  # all four GPUs for two days
+        chat(engine, service, member, "book 2 gpus 2 cpus 8g now 2-day")
+    [offer] = chat(engine, service, "bob",
+                   f"book 1 gpu now 1-day image {image} command jupyter lab --port  8888")
+    [take] = offer.actions
+    assert take.label.startswith("Book from ") and take.request["image"] == image
+    assert take.request["command"] == "jupyter lab --port  8888"
+
+    restarted = ConversationEngine(service)  # nothing kept in memory
+    pressed = restarted.press(service.account("bob"), take.command)
+    assert pressed.update is not None and pressed.update.text.startswith("Booked: #3")
+    booking = service.get(3)
+    assert (booking.image, booking.command) == (image, "jupyter lab --port  8888")
+    assert booking.start == service.get(1).end and booking.end - booking.start == timedelta(days=1)
+    again = restarted.press(service.account("bob"), take.command)
+    assert again.update is not None and again.update.text.startswith("Already booked: #3")
+    assert len(service.bookings("bob")) == 1
+
+
+def test_login_shows_a_running_bookings_login_privately_to_its_owner_only(setup) -> None:  # type: ignore[no-untyped-def]
+    _engine, service, store = setup
+    deriver = PasswordDeriver(b"0123456789abcdef0123")
+    engine = ConversationEngine(service, passwords=lambda: deriver)
+    chat(engine, service, "bob", "book 1 gpu now 1-day")
+    [waiting] = chat(engine, service, "bob", "login 1")
+    assert waiting.private and "booked" in waiting.text and "password" not in waiting.text
+    store.bookings[1].status = Status.RUNNING
+    [login] = chat(engine, service, "bob", "login #1")
+    assert login.private
+    port = service.get(1).port
+    assert f"port:     {port}" in login.text
+    assert f"password: {deriver.password_for(service.get(1))}" in login.text
+    assert f"ssh -p {port} " in login.text
+    [other] = chat(engine, service, "carol", "login 1")
+    assert other.text == "There is no booking #1 of yours; `list` shows yours."
+
+
+def test_a_request_over_the_maximum_is_remembered_for_the_next_answer(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    [over] = chat(engine, service, "bob", "book 8 gpus tomorrow 9am 1-day")
+    assert "Over your maximum" in over.text and over.text.endswith("How much do you need?")
+    [done] = chat(engine, service, "bob", "1 gpu")
+    assert done.text.startswith("Booked: #1 [booked] bob: 2026-11-30 09:00 CST -> 2026-12-01 09:00")
