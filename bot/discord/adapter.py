@@ -36,7 +36,7 @@ class DiscordAdapter:
         self._token = token
         self._guild_id = guild_id
         self.bot = BookingBot(app, guild_id=guild_id)
-        self.notifier = DiscordNotifier(self.bot, app.service, self.bot.offers)
+        self.notifier = DiscordNotifier(self.bot, app.service)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -63,7 +63,7 @@ class DiscordAdapter:
             if self._stopping.wait(pause):
                 return
             self.bot = BookingBot(self._app, guild_id=self._guild_id)
-            self.notifier.use(self.bot, self.bot.offers)
+            self.notifier.use(self.bot)
 
     async def _main(self) -> None:
         async with self.bot:

@@ -1,27 +1,27 @@
 """The `/schedule` use cases, synchronous: called in a worker thread.
 
-Each takes the service and the member's account and returns what to send.
+Each takes the service (or the conversation engine) and the member's account and
+returns what to send. Everything but booking from slash options goes through the
+conversation engine, so Discord says what every other chat says.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
-
-from bot.discord.outgoing import Offer, Outgoing
-from bot.discord.render import booking_line, clip
-from core.conversation import booking_actions
-from core.domain import Account, Refusal, Resources, Status
-from core.messages import HELP
+from bot.discord.outgoing import Outgoing
+from bot.discord.render import clip
+from core.chat_actions import VERBS, offer_action
+from core.conversation import ConversationEngine
+from core.domain import Account, Refusal, Resources
+from core.messages import HELP, booked
 from core.service import BookingRequest, BookingService
 
-SLASH_HELP = """\
-**/schedule book** start end [gpus] [cpus] [memory] [image] [command]: book a window.
-**/schedule list**: your upcoming and running bookings, with buttons.
-**/schedule cancel** booking: cancel it (ends it now if it is running).
-**/schedule extend** booking by: make it longer (`1-day`) or give a new end time.
-Or write to me in a direct message:
-"""
+SLASH_VERBS = ("list", "cancel", "extend", "login")  # the verbs /schedule has commands for
+
+
+def _slash_help() -> str:
+    lines = ["**/schedule book** start end [gpus] [cpus] [memory] [image] [command]: book a window."]
+    lines += [f"**/schedule {v.usage}**: {v.summary}" for v in VERBS if v.name in SLASH_VERBS]
+    return "\n".join([*lines, "Or write to me in a direct message:", ""])
 
 
 def default_resources(
@@ -39,64 +39,31 @@ def default_resources(
 
 
 def book(
-    service: BookingService, request: BookingRequest, *, actor: str | None = None
+    service: BookingService, engine: ConversationEngine, account: Account, request: BookingRequest
 ) -> list[Outgoing]:
-    """Book; a refusal that names an earliest start comes with an offer to take it."""
+    """Book; a refusal that names an earliest start comes with an offer to book exactly that."""
     try:
-        booking = service.book(request, actor=actor)
+        booking = service.book(request)
     except Refusal as refusal:
         if refusal.earliest_start is None:
             raise
-        return [Outgoing(refusal.message, offer=_offer(service, request, refusal.earliest_start))]
-    text = "Booked: " + booking_line(booking)
+        zone = service.zone_of(account)
+        duration = service.parse_window(account, request.start, request.end).duration
+        offer = offer_action(
+            request.resources, refusal.earliest_start, refusal.earliest_start + duration, zone,
+            image=request.image, command=request.command,
+        )
+        return [Outgoing(refusal.message, (offer,))]
+    text = booked(booking, service.zone_of(account))
     if booking.start <= service.now():
         text += "\nIt starts now; I will send you a direct message with how to log in."
-    return [Outgoing(text, booking_actions(booking.id or 0))]
+    return [Outgoing(text, engine.card(account, booking).actions)]
 
 
-def _offer(service: BookingService, request: BookingRequest, earliest: datetime) -> Offer:
-    """The same request moved to `earliest`, keeping its length."""
-    owner = service.account(request.user)
-    duration = service.parse_window(owner, request.start, request.end).duration
-    zone = service.zone_of(owner)
-    start, end = earliest.astimezone(zone), (earliest + duration).astimezone(zone)
-    moved = replace(request, start=f"{start:%Y %m %d %H %M}", end=f"{end:%Y %m %d %H %M}")
-    return Offer(request.user, moved, f"Book from {start:%a %d %b %H:%M} {start.tzname()}")
-
-
-def take_offer(service: BookingService, account: Account, offer: Offer) -> list[Outgoing]:
-    if account.name != offer.owner and not service.is_admin(account):
-        return [Outgoing("Only the member who asked (or an admin) can take this offer.")]
-    actor = None if account.name == offer.owner else account.name
-    return book(service, offer.request, actor=actor)
-
-
-def listing(service: BookingService, account: Account) -> list[Outgoing]:
-    mine = service.bookings(account.name)
-    if not mine:
-        return [Outgoing("You have no upcoming or running bookings. Try `/schedule book`.")]
-    lines = [booking_line(b) for b in mine]
-    actions = tuple(
-        a for b in mine for a in booking_actions(b.id or 0, b.status == Status.RUNNING)
-    )
-    return [Outgoing("Your bookings:\n" + "\n".join(lines), actions)]
-
-
-def cancel(service: BookingService, account: Account, booking_id: int) -> list[Outgoing]:
-    booking = service.cancel(booking_id, actor=account.name)
-    if booking.status == Status.CANCELLED:
-        return [Outgoing(f"Booking #{booking_id} is cancelled.")]
-    return [Outgoing(f"Booking #{booking_id} ends now; its files are backed up first.")]
-
-
-def extend(
-    service: BookingService, account: Account, booking_id: int, by: str
-) -> list[Outgoing]:
-    booking = service.extend(booking_id, by, actor=account.name)
-    running = booking.status == Status.RUNNING
-    return [Outgoing("Extended: " + booking_line(booking), booking_actions(booking_id, running))]
+def said(engine: ConversationEngine, account: Account, text: str) -> list[Outgoing]:
+    """A slash command as the same words typed to the conversation engine."""
+    return [Outgoing.from_reply(r) for r in engine.handle(account, text)]
 
 
 def help_text() -> str:
-    return clip(SLASH_HELP + HELP)
-
+    return clip(_slash_help() + HELP)

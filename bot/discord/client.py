@@ -9,19 +9,22 @@ import discord
 from discord import app_commands
 
 from bot.bootstrap import App
-from bot.discord import bookings
 from bot.discord.admin import capacity_group
 from bot.discord.interact import Responder
 from bot.discord.outgoing import (
-    ActionButton,
-    ConfirmButton,
-    OfferBook,
-    OfferButton,
+    DYNAMIC_ITEMS,
     Outgoing,
+    draw,
+    edit_kwargs,
     message_kwargs,
+    sendable,
+    unasked,
 )
 from bot.discord.schedule import schedule_group
-from core.domain import Account
+from core.chat_actions import parse_press
+from core.conversation import Pressed
+from core.domain import Account, Refusal
+from core.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +46,15 @@ class BookingBot(discord.Client):
         super().__init__(intents=intents())
         self.app = app
         self.guild_id = guild_id
-        self.offers = OfferBook()
-        self.respond = Responder(app.service, self.offers)
+        self.respond = Responder(app.service)
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(schedule_group(app.service, self.respond))
+        self.tree.add_command(schedule_group(app.service, app.conversation, self.respond))
         self.tree.add_command(capacity_group(app.service, self.respond))
         self.running_loop: asyncio.AbstractEventLoop | None = None
 
     async def setup_hook(self) -> None:
         self.running_loop = asyncio.get_running_loop()
-        self.add_dynamic_items(ActionButton, ConfirmButton, OfferButton)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self.guild_id is not None:
             # A guild's commands update at once; global ones can take an hour.
             guild = discord.Object(id=self.guild_id)
@@ -67,25 +69,64 @@ class BookingBot(discord.Client):
         log.info("connected to Discord as %s", self.user)
 
     # ----- buttons ----------------------------------------------------------
+    # Every press edits the message that carried the button (a deferred update, then an
+    # edit of the original), so what it shows is the state after the press.
 
-    async def on_action(self, interaction: discord.Interaction, command: str) -> None:
-        """A button click: the command goes to the conversation engine as if typed."""
-        await self.respond(interaction, lambda account: self._converse(account, command))
-
-    async def on_offer(self, interaction: discord.Interaction, key: str) -> None:
-        """A click on "Book from ...": book the offered request (a second click is refused
-        by the service as an overlap, so an offer need not be forgotten when taken)."""
-        offer = self.offers.get(key)
-        if offer is None:
-            await interaction.response.send_message(
-                "That offer has expired (the bot restarted); run `/schedule book` again.",
-                ephemeral=True,
-            )
-            return
-        service = self.app.service
-        await self.respond(
-            interaction, lambda account: bookings.take_offer(service, account, offer)
+    async def on_press(
+        self, interaction: discord.Interaction, where: str, command: str, *, confirmed: bool
+    ) -> None:
+        """An action pressed (after "Yes" when it asks first): the engine acts once."""
+        await interaction.response.defer()
+        engine = self.app.conversation
+        pressed = await self.respond.attempt(
+            interaction.user,
+            lambda account: engine.press(account, command, in_list=where.startswith("L")),
         )
+        if isinstance(pressed, Outgoing):  # refused or broken: say so, change nothing
+            pressed = Pressed(None, [Reply(pressed.text)])
+        if pressed.update is not None:
+            await self._redraw(interaction, Outgoing.from_reply(pressed.update), where)
+        elif confirmed:  # nothing changed: take the question away again
+            await self._as_now(interaction, where, parse_press(command).booking_id)
+        await self.respond.privately(
+            interaction, [Outgoing.from_reply(r) for r in pressed.replies])
+
+    async def on_keep(self, interaction: discord.Interaction, where: str, booking_id: int) -> None:
+        """"No" to a question: nothing is done, and the message shows the booking as it is."""
+        await interaction.response.defer()
+        await self._as_now(interaction, where, booking_id)
+
+    async def on_page(self, interaction: discord.Interaction, page: int) -> None:
+        await interaction.response.defer()
+        await self._as_now(interaction, f"L{page}", None)
+
+    async def _as_now(
+        self, interaction: discord.Interaction, where: str, booking_id: int | None
+    ) -> None:
+        """Draw the pressed message again from the current state, without a question."""
+        engine, service = self.app.conversation, self.app.service
+        shown = unasked(interaction.message.content if interaction.message else "")
+
+        def now(account: Account) -> Outgoing:
+            if where.startswith("L"):
+                return Outgoing.from_reply(engine.handle(account, "list")[0])
+            if booking_id is None:
+                return Outgoing(shown)
+            try:  # the message's own booking, whoever pressed: its buttons stay its owner's
+                booking = service.get(booking_id)
+            except Refusal:
+                return Outgoing(shown)
+            return Outgoing(shown, engine.card(account, booking).actions)
+
+        out = await self.respond.attempt(interaction.user, now)
+        await self._redraw(interaction, out, where)
+
+    async def _redraw(self, interaction: discord.Interaction, out: Outgoing, where: str) -> None:
+        page = int(where[1:]) if where.startswith("L") else 0
+        first, *more = draw(out, page)
+        await interaction.edit_original_response(**edit_kwargs(first))
+        for drawn in more:
+            await interaction.followup.send(ephemeral=True, **message_kwargs(drawn))
 
     # ----- direct messages ------------------------------------------------
 
@@ -96,7 +137,8 @@ class BookingBot(discord.Client):
             message.author, lambda account: self._converse(account, message.content)
         )
         for out in outs:
-            await message.channel.send(**message_kwargs(out, self.offers))
+            for kwargs in sendable(out):
+                await message.channel.send(**kwargs)
 
     def _converse(self, account: Account, text: str) -> list[Outgoing]:
         return [Outgoing.from_reply(r) for r in self.app.conversation.handle(account, text)]

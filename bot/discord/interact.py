@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 import discord
 
-from bot.discord.outgoing import OfferBook, Outgoing, message_kwargs
+from bot.discord.outgoing import Outgoing, sendable
 from core.domain import Account, Refusal
 from core.service import BookingService
 
@@ -25,6 +26,7 @@ SORRY = (
 )
 
 Work = Callable[[Account], list[Outgoing]]
+T = TypeVar("T")
 
 
 def linked_account(service: BookingService, user_id: int) -> Account | None:
@@ -34,9 +36,8 @@ def linked_account(service: BookingService, user_id: int) -> Account | None:
 
 
 class Responder:
-    def __init__(self, service: BookingService, offers: OfferBook) -> None:
+    def __init__(self, service: BookingService) -> None:
         self.service = service
-        self.offers = offers
 
     async def account_of(self, user: discord.abc.User) -> Account:
         """The member's account; created on first use when registration is open."""
@@ -48,16 +49,27 @@ class Responder:
         """Defer, run `work` for the member in a thread, send what it returns (ephemeral)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         outs = await self.outcome(interaction.user, work)
+        await self.privately(interaction, outs)
+
+    @staticmethod
+    async def privately(interaction: discord.Interaction, outs: list[Outgoing]) -> None:
+        """Follow-ups only the member who interacted sees."""
         for out in outs:
-            await interaction.followup.send(ephemeral=True, **message_kwargs(out, self.offers))
+            for kwargs in sendable(out):
+                await interaction.followup.send(ephemeral=True, **kwargs)
 
     async def outcome(self, user: discord.abc.User, work: Work) -> list[Outgoing]:
+        done = await self.attempt(user, work)
+        return [done] if isinstance(done, Outgoing) else done
+
+    async def attempt(self, user: discord.abc.User, work: Callable[[Account], T]) -> T | Outgoing:
+        """`work` for the member in a worker thread, or what to tell them when it failed."""
         try:
             account = await self.account_of(user)
             return await asyncio.to_thread(work, account)
         except Refusal as refusal:
-            return [Outgoing(refusal.message)]
+            return Outgoing(refusal.message)
         except Exception:
             # The member gets an answer whatever broke; the admins get the trace.
             log.exception("Discord request from user %s failed", user.id)
-            return [Outgoing(SORRY)]
+            return Outgoing(SORRY)

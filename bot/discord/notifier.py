@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import discord
 
-from bot.discord.outgoing import OfferBook, Outgoing, message_kwargs
+from bot.discord.outgoing import Outgoing, sendable
 from bot.discord.render import stamp
-from core.conversation import booking_actions
-from core.domain import Account, Refusal, Status
+from core.chat_actions import booking_actions
+from core.domain import Account, Refusal
 from core.notifier import Message, MessageKind
 from core.service import BookingService
 
 log = logging.getLogger(__name__)
 
-# Messages that come with Cancel / End now and Extend buttons when the
-# scheduler sent none of its own.
+# Messages that come with the booking's own buttons (Login, Extend, Restart, End now)
+# when the scheduler sent none of its own.
 _WITH_BUTTONS = frozenset({MessageKind.READY, MessageKind.REMINDER})
 
 
@@ -36,17 +35,15 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
 
 class DiscordNotifier:
     def __init__(
-        self, client: discord.Client, service: BookingService, offers: OfferBook,
-        *, timeout: float = 30.0,
+        self, client: discord.Client, service: BookingService, *, timeout: float = 30.0,
     ) -> None:
         self._client = client
         self._service = service
-        self._offers = offers
         self._timeout = timeout
 
-    def use(self, client: discord.Client, offers: OfferBook) -> None:
+    def use(self, client: discord.Client) -> None:
         """Send through a new client (the adapter reconnected with a fresh one)."""
-        self._client, self._offers = client, offers
+        self._client = client
 
     def deliver(self, account: Account, message: Message) -> bool:
         if not account.discord_id:
@@ -78,17 +75,17 @@ class DiscordNotifier:
                     f"\nBooking #{booking.id}: {stamp(booking.start)} → {stamp(booking.end)} "
                     f"(ends {stamp(booking.end, 'R')})."
                 )
-                if not actions and message.kind in _WITH_BUTTONS and booking.holds_resources:
-                    actions = booking_actions(
-                        booking.id or 0, booking.status in (Status.RUNNING, Status.STARTING)
-                    )
+                if not actions:
+                    owner = self._service.account(booking.account)
+                    actions = booking_actions(booking, self._service.zone_of(owner),
+                                              self._service.config.booking.max_days)
         return Outgoing(text, actions)
 
     async def _send(self, client: discord.Client, user_id: int, out: Outgoing) -> bool:
-        kwargs: dict[str, Any] = message_kwargs(out, self._offers)
         try:
             user = client.get_user(user_id) or await client.fetch_user(user_id)
-            await user.send(**kwargs)
+            for kwargs in sendable(out):
+                await user.send(**kwargs)
         except (discord.Forbidden, discord.NotFound) as exc:
             # Direct messages closed, or no such user: this channel cannot reach them.
             log.warning("cannot send a direct message to Discord user %s: %s", user_id, exc)

@@ -1,189 +1,340 @@
 """What the bot sends back, and the buttons that come with it.
 
 Every button carries its whole meaning in its custom id, as discord.py's
-dynamic items read it, so buttons keep working after a restart:
-- `bk:<command>` sends `<command>` to the conversation engine as if typed
-  (`cancel 12`, `extend 12 1-day`, `yes`); the service checks that the one who
-  clicks owns the booking or is an admin.
-- `bk-sure:cancel <N>` confirms a Cancel / End now click (the first click
-  only asks);
-- `bk-offer:<key>` takes an earliest-start offer made after a refusal. Offers
-  live in memory; after a restart the member is asked to book again.
+dynamic items read it (examples/views/dynamic_counter.py), so buttons keep
+working after a restart. `<where>` says what the message shows, so a press can
+redraw it: `B` one booking (or an offer), `L<page>` a page of the member's list.
+- `bk:<where>:<command>` presses an action (`cancel 12`, `extend 12 to ...`,
+  `login 12`, an offer's `book ...`); the core's `parse_press` says whether it
+  asks first. Older messages' `bk:<command>` still work, as `B`.
+- `bk-msg:<where>:<n>`: the same for a command too long for a custom id; the
+  command is kept in the message itself, in the footer of its embed `n`.
+- `bk-sure:<where>:<command>` is "Yes" to the question a destructive action asks;
+  `bk-keep:<where>:<booking>` is "No": the message is drawn again as it is now.
+- `bk-page:<page>` shows another page of the member's bookings.
 """
 
 from __future__ import annotations
 
 import io
-import secrets
-import threading
-from collections import OrderedDict
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import discord
 
 from bot.discord.render import LABEL_LIMIT, clip
-from core.messages import Action, Reply
-from core.service import BookingRequest
+from core.chat_actions import Action, Card, parse_press
+from core.messages import Reply
 
-ACTION_PREFIX = "bk:"
-OFFER_PREFIX = "bk-offer:"
-CONFIRM_PREFIX = "bk-sure:"
 CUSTOM_ID_LIMIT = 100
-BUTTONS_PER_MESSAGE = 25
+ROWS_PER_MESSAGE = 5
+BUTTONS_PER_ROW = 5
+EMBEDS_PER_MESSAGE = 10
+QUESTION_MARK = "\n\n❓ "  # starts the question appended to a message while it asks first
 
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
-
-
-@dataclass(frozen=True)
-class Offer:
-    """A booking the service said would fit at another start."""
-
-    owner: str  # the account that asked
-    request: BookingRequest
-    label: str
+_WHERE = r"(?P<where>B|L\d{1,4})"
 
 
 @dataclass(frozen=True)
 class Outgoing:
     text: str
     actions: tuple[Action, ...] = ()
-    offer: Offer | None = None
+    cards: tuple[Card, ...] = ()
+    private: bool = False
     file: tuple[str, bytes] | None = None  # (file name, content)
 
     @classmethod
     def from_reply(cls, reply: Reply) -> Outgoing:
-        return cls(reply.text, reply.actions)
-
-
-class OfferBook:
-    """Recent offers by key, oldest forgotten first; safe across threads."""
-
-    def __init__(self, size: int = 1000) -> None:
-        self._offers: OrderedDict[str, Offer] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def add(self, offer: Offer) -> str:
-        key = secrets.token_hex(6)
-        with self._lock:
-            self._offers[key] = offer
-            while len(self._offers) > self._size:
-                self._offers.popitem(last=False)
-        return key
-
-    def get(self, key: str) -> Offer | None:
-        with self._lock:
-            return self._offers.get(key)
+        return cls(reply.text, reply.actions, reply.cards, reply.private)
 
 
 class ButtonHandlers(Protocol):
-    """What the client does when a button is clicked."""
+    """What the client does when a button is pressed."""
 
-    async def on_action(self, interaction: discord.Interaction, command: str) -> None: ...
+    async def on_press(
+        self, interaction: discord.Interaction, where: str, command: str, *, confirmed: bool
+    ) -> None: ...
 
-    async def on_offer(self, interaction: discord.Interaction, key: str) -> None: ...
+    async def on_keep(self, interaction: discord.Interaction, where: str, booking_id: int) -> None: ...
+
+    async def on_page(self, interaction: discord.Interaction, page: int) -> None: ...
+
+
+def _handlers(interaction: discord.Interaction) -> ButtonHandlers:
+    return cast(ButtonHandlers, interaction.client)
+
+
+def _button(label: str, custom_id: str, style: str = "") -> discord.ui.Button[Any]:
+    return discord.ui.Button(
+        label=clip(label, LABEL_LIMIT), custom_id=custom_id,
+        style=_STYLES.get(style, discord.ButtonStyle.secondary),
+    )
 
 
 class ActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk:(?P<command>.{1,97})"
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"bk:(?:" + _WHERE + r":)?(?P<command>.{1,97})",
 ):
-    def __init__(self, command: str, label: str = "", style: str = "") -> None:
-        super().__init__(discord.ui.Button(
-            label=clip(label or command, LABEL_LIMIT),
-            style=_STYLES.get(style, discord.ButtonStyle.secondary),
-            custom_id=ACTION_PREFIX + command,
-        ))
-        self.command = command
+    def __init__(self, where: str, command: str, label: str = "", style: str = "") -> None:
+        super().__init__(_button(label or command, f"bk:{where}:{command}", style))
+        self.where, self.command = where, command
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ActionButton:
-        return cls(match["command"], getattr(item, "label", "") or "")
+        return cls(match["where"] or "B", match["command"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        if self.command.startswith("cancel "):  # destroys a session: ask first
-            booking = self.command.split()[1]
-            view = discord.ui.View(timeout=None)
-            view.add_item(ConfirmButton(self.command))
+        await press(interaction, self.where, self.command)
+
+
+class KeptActionButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-msg:" + _WHERE + r":(?P<n>\d)"
+):
+    """An action whose command is kept in the message (an offer with a long extra command)."""
+
+    def __init__(self, where: str, index: int, label: str = "", style: str = "") -> None:
+        super().__init__(_button(label or "Go", f"bk-msg:{where}:{index}", style))
+        self.where, self.index = where, index
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> KeptActionButton:
+        return cls(match["where"], int(match["n"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        embeds = interaction.message.embeds if interaction.message else []
+        command = embeds[self.index].footer.text if self.index < len(embeds) else None
+        if not command:
             await interaction.response.send_message(
-                f"Cancel booking #{booking}? If it is running, its container is backed up, "
-                "stopped and removed.", view=view, ephemeral=True,
-            )
+                "This button has lost what it does; ask again.", ephemeral=True)
             return
-        await cast(ButtonHandlers, interaction.client).on_action(interaction, self.command)
+        await press(interaction, self.where, command)
+
+
+async def press(interaction: discord.Interaction, where: str, command: str) -> None:
+    """A press: an action that must be confirmed asks first, in place; the others act."""
+    question = parse_press(command).confirm
+    if not question:
+        await _handlers(interaction).on_press(interaction, where, command, confirmed=False)
+        return
+    await interaction.response.edit_message(**asking(interaction.message, where, command, question))
 
 
 class ConfirmButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-sure:(?P<command>cancel \d{1,18})"
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"bk-sure:" + _WHERE + r":(?P<command>.{1,90})",
 ):
-    """The second click that really cancels (or ends) a booking."""
+    """"Yes" to the question: only now does a destructive action act."""
 
-    def __init__(self, command: str) -> None:
-        super().__init__(discord.ui.Button(
-            label="Yes, cancel it", style=discord.ButtonStyle.danger,
-            custom_id=CONFIRM_PREFIX + command,
-        ))
-        self.command = command
+    def __init__(self, where: str, command: str) -> None:
+        label = parse_press(command).label
+        super().__init__(_button(f"Yes, {label[:1].lower()}{label[1:]}",
+                                 f"bk-sure:{where}:{command}", "danger"))
+        self.where, self.command = where, command
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ConfirmButton:
-        return cls(match["command"])
+        return cls(match["where"], match["command"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await cast(ButtonHandlers, interaction.client).on_action(interaction, self.command)
+        await _handlers(interaction).on_press(interaction, self.where, self.command, confirmed=True)
 
 
-class OfferButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-offer:(?P<key>[0-9a-f]{12})"
+class KeepButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"bk-keep:" + _WHERE + r":(?P<booking>\d{1,18})",
 ):
-    def __init__(self, key: str, label: str = "Take the earliest start") -> None:
-        super().__init__(discord.ui.Button(
-            label=clip(label, LABEL_LIMIT), style=discord.ButtonStyle.primary,
-            custom_id=OFFER_PREFIX + key,
-        ))
-        self.key = key
+    """"No": nothing happens, and the message shows its booking as it is now."""
+
+    def __init__(self, where: str, booking_id: int) -> None:
+        super().__init__(_button("No, keep it", f"bk-keep:{where}:{booking_id}"))
+        self.where, self.booking_id = where, booking_id
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
-    ) -> OfferButton:
-        return cls(match["key"])
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> KeepButton:
+        return cls(match["where"], int(match["booking"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await cast(ButtonHandlers, interaction.client).on_offer(interaction, self.key)
+        await _handlers(interaction).on_keep(interaction, self.where, self.booking_id)
 
 
-def view_for(out: Outgoing, offers: OfferBook) -> discord.ui.View | None:
-    """The buttons for `out`, or None when it has none."""
-    items: list[discord.ui.Item[Any]] = []
-    if out.offer is not None:
-        items.append(OfferButton(offers.add(out.offer), out.offer.label))
-    seen: set[str] = set()
-    for action in out.actions:
-        custom_id = ACTION_PREFIX + action.command
-        if custom_id in seen or len(custom_id) > CUSTOM_ID_LIMIT:
-            continue
-        seen.add(custom_id)
-        items.append(ActionButton(action.command, action.label, action.style))
-    if not items:
-        return None
-    view = discord.ui.View(timeout=None)
-    for item in items[:BUTTONS_PER_MESSAGE]:
-        view.add_item(item)
-    return view
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-page:(?P<page>\d{1,4})"
+):
+    def __init__(self, page: int, label: str = "") -> None:
+        super().__init__(_button(label or f"Page {page + 1}", f"bk-page:{page}"))
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> PageButton:
+        return cls(int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _handlers(interaction).on_page(interaction, self.page)
 
 
-def message_kwargs(out: Outgoing, offers: OfferBook) -> dict[str, Any]:
+DYNAMIC_ITEMS = (ActionButton, KeptActionButton, ConfirmButton, KeepButton, PageButton)
+
+
+# ----- drawing a message ------------------------------------------------------
+
+
+@dataclass
+class Drawn:
+    """One message: its text, rows of buttons and the embeds that keep long commands."""
+
+    content: str
+    rows: list[list[discord.ui.Item[Any]]]
+    embeds: list[discord.Embed]
+
+    def view(self) -> discord.ui.View | None:
+        if not any(self.rows):
+            return None
+        view = discord.ui.View(timeout=None)
+        for number, row in enumerate(self.rows):
+            for item in row:
+                item.row = number
+                view.add_item(item)
+        return view
+
+
+def _action_rows(actions: Sequence[Action], where: str, embeds: list[discord.Embed]) -> list[
+    list[discord.ui.Item[Any]]
+]:
+    """The actions as buttons, five to a row; a long command is kept in an embed."""
+    buttons: list[discord.ui.Item[Any]] = []
+    for action in actions:
+        if len(f"bk:{where}:{action.command}") <= CUSTOM_ID_LIMIT:
+            buttons.append(ActionButton(where, action.command, action.label, action.style))
+        elif len(embeds) < EMBEDS_PER_MESSAGE:
+            embed = discord.Embed(description=action.label)
+            embed.set_footer(text=action.command)
+            buttons.append(KeptActionButton(where, len(embeds), action.label, action.style))
+            embeds.append(embed)
+    return [buttons[i:i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+
+
+def _by_booking(actions: Sequence[Action]) -> list[list[Action]]:
+    """Actions grouped by the booking they name (in order), so each booking has its own row."""
+    groups: dict[int | None, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.booking_id, []).append(action)
+    return list(groups.values())
+
+
+def card_pages(cards: Sequence[Card]) -> list[list[Card]]:
+    """Cards split into pages that fit Discord's five rows (one row kept for paging)."""
+    def rows(card: Card) -> int:
+        return -(-len(card.actions) // BUTTONS_PER_ROW)
+
+    if sum(rows(c) for c in cards) <= ROWS_PER_MESSAGE:
+        return [list(cards)]
+    pages: list[list[Card]] = [[]]
+    used = 0
+    for card in cards:
+        if pages[-1] and used + rows(card) > ROWS_PER_MESSAGE - 1:
+            pages.append([])
+            used = 0
+        pages[-1].append(card)
+        used += rows(card)
+    return pages
+
+
+def _lead(out: Outgoing) -> str:
+    """The reply's text without the cards' own lines (the cards are drawn with their buttons)."""
+    card_lines = {c.text for c in out.cards}
+    return "\n".join(line for line in out.text.splitlines() if line not in card_lines).rstrip()
+
+
+def draw(out: Outgoing, page: int = 0) -> list[Drawn]:
+    """`out` as Discord messages: the first answers, any more carry buttons that did not fit.
+
+    A reply with cards is drawn as one page of them, each card's line with its own row of
+    buttons; the other pages are a press away. Nothing is dropped."""
+    if out.cards:
+        return [_draw_page(out, page)]
+    embeds: list[discord.Embed] = []
+    rows = [r for group in _by_booking(out.actions) for r in _action_rows(group, "B", embeds)]
+    drawn = [Drawn(clip(out.text), rows[:ROWS_PER_MESSAGE], embeds)]
+    for start in range(ROWS_PER_MESSAGE, len(rows), ROWS_PER_MESSAGE):
+        drawn.append(Drawn("More buttons for the message above:",
+                           rows[start:start + ROWS_PER_MESSAGE], []))
+    return drawn
+
+
+def _draw_page(out: Outgoing, page: int) -> Drawn:
+    pages = card_pages(out.cards)
+    page = max(0, min(page, len(pages) - 1))
+    shown = pages[page]
+    where = f"L{page}"
+    embeds: list[discord.Embed] = []
+    rows: list[list[discord.ui.Item[Any]]] = []
+    for card in shown:
+        rows += _action_rows(card.actions, where, embeds)
+    lines = [_lead(out), *(c.text for c in shown)]
+    if len(pages) > 1:
+        first = sum(len(p) for p in pages[:page]) + 1
+        total = len(out.cards)
+        lines.append(f"Bookings {first}-{first + len(shown) - 1} of {total}.")
+        nav: list[discord.ui.Item[Any]] = []
+        if page > 0:
+            before = sum(len(p) for p in pages[:page - 1]) + 1
+            nav.append(PageButton(page - 1, f"◀ Bookings {before}-{first - 1}"))
+        if page < len(pages) - 1:
+            after = first + len(shown)
+            nav.append(PageButton(page + 1, f"Bookings {after}-{after + len(pages[page + 1]) - 1} ▶"))
+        rows.append(nav)
+    return Drawn(clip("\n".join(line for line in lines if line)), rows, embeds)
+
+
+def message_kwargs(drawn: Drawn) -> dict[str, Any]:
     """Keyword arguments for `send`/`followup.send` (discord.py wants them absent, not None)."""
-    kwargs: dict[str, Any] = {"content": clip(out.text)}
-    view = view_for(out, offers)
+    kwargs: dict[str, Any] = {"content": drawn.content}
+    view = drawn.view()
     if view is not None:
         kwargs["view"] = view
+    if drawn.embeds:
+        kwargs["embeds"] = drawn.embeds
+    return kwargs
+
+
+def sendable(out: Outgoing, page: int = 0) -> list[dict[str, Any]]:
+    """Every message `out` needs, as keyword arguments for sending."""
+    messages = [message_kwargs(d) for d in draw(out, page)]
     if out.file is not None:
         name, data = out.file
-        kwargs["file"] = discord.File(io.BytesIO(data), filename=name)
-    return kwargs
+        messages[0]["file"] = discord.File(io.BytesIO(data), filename=name)
+    return messages
+
+
+def edit_kwargs(drawn: Drawn) -> dict[str, Any]:
+    """Keyword arguments that replace a message's text, buttons and embeds with `drawn`'s."""
+    return {"content": drawn.content, "view": drawn.view(), "embeds": drawn.embeds}
+
+
+def asking(
+    message: discord.Message | None, where: str, command: str, question: str
+) -> dict[str, Any]:
+    """The pressed message asking `question` in place of its buttons: Yes or No."""
+    base = unasked(message.content if message else "")
+    booking = parse_press(command).booking_id or 0
+    buttons: list[discord.ui.Item[Any]] = [ConfirmButton(where, command), KeepButton(where, booking)]
+    text = clip(base, 2000 - len(QUESTION_MARK) - len(question)) + QUESTION_MARK + question
+    return edit_kwargs(Drawn(text, [buttons], []))
+
+
+def unasked(content: str) -> str:
+    """A message's text without the question it was asking."""
+    return content.split(QUESTION_MARK, 1)[0]

@@ -1,4 +1,4 @@
-"""The `/schedule` command group: book, list, cancel, extend, help.
+"""The `/schedule` command group: book, list, cancel, extend, login, help.
 
 The option ranges are the host's capacity: the synced payload is the same for
 every member, so each member's own maximum is checked when they book.
@@ -14,6 +14,7 @@ from discord import app_commands
 from bot.discord import bookings, suggest
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
+from core.conversation import ConversationEngine
 from core.domain import Account, Resources
 from core.service import BookingRequest, BookingService
 
@@ -22,7 +23,9 @@ def _choices(pairs: list[suggest.Choice]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=name, value=value) for name, value in pairs]
 
 
-def schedule_group(service: BookingService, respond: Responder) -> app_commands.Group:
+def schedule_group(
+    service: BookingService, engine: ConversationEngine, respond: Responder
+) -> app_commands.Group:
     host = service.host
     group = app_commands.Group(
         name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
@@ -53,7 +56,7 @@ def schedule_group(service: BookingService, respond: Responder) -> app_commands.
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
             resources = bookings.default_resources(service, account, cpus, memory, gpus)
-            return bookings.book(service, BookingRequest(
+            return bookings.book(service, engine, account, BookingRequest(
                 user=account.name, resources=resources, start=start, end=end,
                 image=image, command=command,
             ))
@@ -87,12 +90,12 @@ def schedule_group(service: BookingService, respond: Responder) -> app_commands.
 
     @group.command(name="list", description="Your upcoming and running bookings")
     async def list_(interaction: discord.Interaction) -> None:
-        await respond(interaction, lambda account: bookings.listing(service, account))
+        await respond(interaction, lambda account: bookings.said(engine, account, "list"))
 
     @group.command(name="cancel", description="Cancel a booking, or end a running one now")
     @app_commands.describe(booking="the booking's number (#N)")
     async def cancel(interaction: discord.Interaction, booking: int) -> None:
-        await respond(interaction, lambda account: bookings.cancel(service, account, booking))
+        await respond(interaction, lambda account: bookings.said(engine, account, f"cancel {booking}"))
 
     @group.command(name="extend", description="Make a booking end later")
     @app_commands.describe(
@@ -100,9 +103,16 @@ def schedule_group(service: BookingService, respond: Responder) -> app_commands.
         by="1-day, 3-day, 1-week longer, or a new end time",
     )
     async def extend(interaction: discord.Interaction, booking: int, by: str) -> None:
-        await respond(interaction, lambda account: bookings.extend(service, account, booking, by))
+        await respond(
+            interaction, lambda account: bookings.said(engine, account, f"extend {booking} {by}"))
+
+    @group.command(name="login", description="How to log in to your running booking (only to you)")
+    @app_commands.describe(booking="the booking's number (#N)")
+    async def login(interaction: discord.Interaction, booking: int) -> None:
+        await respond(interaction, lambda account: bookings.said(engine, account, f"login {booking}"))
 
     @cancel.autocomplete("booking")
+    @login.autocomplete("booking")
     @extend.autocomplete("booking")
     async def own_booking(
         interaction: discord.Interaction, current: str

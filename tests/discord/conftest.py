@@ -42,6 +42,7 @@ def app(tmp_path: Path) -> bootstrap.App:
     path.write_text(yaml.safe_dump(config))
     built = bootstrap.build(bootstrap.Environment(
         booking_config=path, booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
+        booking_secret="a test secret of enough bytes", booking_data_dir=tmp_path,
     ))
     built.service.add_account("alice", admin=True, discord_id=str(ALICE))
     built.service.add_account("bob", discord_id=str(BOB))
@@ -135,11 +136,22 @@ def click(user_id: int, message: dict[str, Any], label: str) -> dict[str, Any]:
     return payload
 
 
-def confirm(user_id: int, asked: dict[str, Any], under: dict[str, Any]) -> dict[str, Any]:
-    """Click "Yes, ..." on the ephemeral question `asked` that a click on `under` brought."""
-    message = {**under, "content": asked["content"], "components": asked["components"],
-               "flags": 64}
-    return click(user_id, message, "Yes")
+def labels(message: dict[str, Any]) -> list[list[str]]:
+    """The buttons a member sees on `message`, row by row."""
+    return [[b["label"] for b in row["components"]] for row in message.get("components", [])]
+
+
+@dataclass
+class Seen:
+    """What a member sees after a press: the pressed message as it is now, and what else
+    they were told (follow-ups only they see), in order."""
+
+    message: dict[str, Any]
+    said: list[dict[str, Any]]
+
+    @property
+    def told(self) -> str:
+        return "\n".join(m["content"] for m in self.said)
 
 
 def direct_message(user_id: int, content: str) -> dict[str, Any]:
@@ -163,17 +175,21 @@ class Harness:
     async def interact(self, payload: dict[str, Any]) -> list[Call]:
         """Dispatch an interaction and wait for its answers (the callback, then follow-ups)."""
         before = len(self.fake.calls)
-        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
         token = payload["token"]
+        pressed = payload.get("message")
+        self.fake.origins[token] = (int(payload["channel_id"]), pressed["id"] if pressed else None)
+        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
 
         def answered() -> list[Call] | None:
             mine = [c for c in self.fake.calls[before:] if token in c.path]
-            deferred = any(c.path.endswith("/callback") and c.body["type"] == 5 for c in mine)
+            deferred = any(c.path.endswith("/callback") and c.body["type"] in (5, 6) for c in mine)
             if deferred and not any(c.path.startswith("/webhooks/") for c in mine):
                 return None
             return mine or None
 
-        return await self.fake.wait_for(answered)
+        await self.fake.wait_for(answered)
+        return await self.fake.settled(lambda: [
+            c for c in self.fake.calls[before:] if token in c.path or c.method == "PATCH"])
 
     async def reply(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The one message the member sees in answer to `payload` (its JSON body)."""
@@ -183,6 +199,18 @@ class Harness:
             return followups[-1].answer
         callback = next(c for c in calls if c.path.endswith("/callback"))
         return callback.body["data"]
+
+    async def press(
+        self, user_id: int, message: dict[str, Any], label: str, *, stale: bool = False
+    ) -> Seen:
+        """`user_id` presses `label` on `message` as it looks now (with `stale`, on the copy
+        given: an old message on another device); what they see afterwards."""
+        shown = message if stale else self.fake.seen(message["id"])
+        calls = await self.interact(click(user_id, shown, label))
+        said = [c.body["data"] for c in calls
+                if c.path.endswith("/callback") and c.body["type"] == 4]
+        said += [c.answer for c in calls if c.method == "POST" and c.path.startswith("/webhooks/")]
+        return Seen(self.fake.seen(message["id"]), said)
 
     async def choices(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         calls = await self.interact(payload)

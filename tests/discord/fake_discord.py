@@ -61,6 +61,11 @@ class FakeDiscord:
         self._ids = itertools.count(910000000000000000)
         self._runner: web.AppRunner | None = None
         self.base = ""
+        # What members see: every message by id, as last created or edited.
+        self.messages: dict[str, dict[str, Any]] = {}
+        # Interaction token -> (channel id, id of the message its `@original` means: the
+        # message a pressed component sits on, or the interaction's own response).
+        self.origins: dict[str, tuple[int, str | None]] = {}
 
     async def start(self) -> str:
         app = web.Application()
@@ -82,6 +87,10 @@ class FakeDiscord:
 
     # ----- what the tests read ---------------------------------------------
 
+    def seen(self, message_id: str) -> dict[str, Any]:
+        """A message as it looks now, after every edit."""
+        return self.messages[message_id]
+
     def find(self, method: str, pattern: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
 
@@ -95,6 +104,16 @@ class FakeDiscord:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out; calls so far: {[(c.method, c.path) for c in self.calls]}")
             await asyncio.sleep(0.02)
+
+    async def settled(self, calls: Callable[[], list[Call]], quiet: float = 0.1) -> list[Call]:
+        """`calls()` once it has stopped growing for `quiet` seconds."""
+        seen = calls()
+        while True:
+            await asyncio.sleep(quiet)
+            now = calls()
+            if len(now) == len(seen):
+                return now
+            seen = now
 
     # ----- answers ----------------------------------------------------------
 
@@ -134,15 +153,19 @@ class FakeDiscord:
                 for command in call.body
             ]
         if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
-            flags = (call.body.get("data") or {}).get("flags", 0)
-            interaction_id = path.split("/")[2]
-            return {"interaction": {
-                "id": interaction_id, "type": 2,
-                "response_message_loading": call.body["type"] == 5,
-                "response_message_ephemeral": bool(flags & 64),
-            }}
-        if method == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", path):
-            return self.message(CHANNEL_ID, BOT_USER, call.body)
+            return self._callback(path.split("/")[2], path.split("/")[3], call.body)
+        match = re.fullmatch(r"/webhooks/\d+/([^/]+)", path)
+        if method == "POST" and match:
+            channel, _ = self.origins.get(match.group(1), (CHANNEL_ID, None))
+            return self.message(channel, BOT_USER, call.body)
+        match = re.fullmatch(r"/webhooks/\d+/([^/]+)/messages/(@original|\d+)", path)
+        if method == "PATCH" and match:
+            token, which = match.groups()
+            _, original = self.origins.get(token, (CHANNEL_ID, None))
+            return self.edit(original if which == "@original" else which, call.body)
+        match = re.fullmatch(r"/channels/\d+/messages/(\d+)", path)
+        if method == "PATCH" and match:
+            return self.edit(match.group(1), call.body)
         if method == "POST" and path == "/users/@me/channels":
             recipient = int(call.body["recipient_id"])
             return {"id": str(dm_channel_id(recipient)), "type": 1,
@@ -155,11 +178,43 @@ class FakeDiscord:
             return self.message(int(match.group(1)), BOT_USER, call.body)
         return None
 
-    def message(self, channel_id: int, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def _callback(self, interaction_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An interaction's first response: 4 sends a message, 7 edits the pressed one."""
+        data = body.get("data") or {}
+        channel, original = self.origins.get(token, (CHANNEL_ID, None))
+        resource: dict[str, Any] = {}
+        if body["type"] in (4, 5):
+            message = self.message(channel, BOT_USER, {**data, "content": data.get("content", "")})
+            self.origins[token] = (channel, message["id"])
+            resource = {"type": body["type"], "message": message}
+        elif body["type"] == 7 and original is not None:
+            resource = {"type": 7, "message": self.edit(original, data)}
         return {
+            "interaction": {
+                "id": interaction_id, "type": 2,
+                "response_message_loading": body["type"] == 5,
+                "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+            },
+            **({"resource": resource} if resource else {}),
+        }
+
+    def edit(self, message_id: str | None, body: dict[str, Any]) -> dict[str, Any] | None:
+        if message_id is None or message_id not in self.messages:
+            return None
+        message = self.messages[message_id]
+        for key in ("content", "components", "flags"):
+            if key in body:
+                message[key] = body[key]
+        message["edited_timestamp"] = datetime.now(UTC).isoformat()
+        return dict(message)
+
+    def message(self, channel_id: int, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        message = {
             "id": self.next_id(), "channel_id": str(channel_id), "author": author,
             "content": body.get("content", ""), "timestamp": datetime.now(UTC).isoformat(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
             "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
             "flags": body.get("flags", 0), "components": body.get("components", []),
         }
+        self.messages[message["id"]] = message
+        return dict(message)

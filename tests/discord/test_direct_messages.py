@@ -16,16 +16,15 @@ from tests.discord.conftest import (
     CAROL,
     DAVE,
     GPUS,
-    click,
-    confirm,
     connected,
     direct_message,
+    labels,
 )
 from tests.discord.fake_discord import dm_channel_id
 
 
 def _notifier(bot: BookingBot, app: bootstrap.App) -> DiscordNotifier:
-    return DiscordNotifier(bot, app.service, bot.offers, timeout=10)
+    return DiscordNotifier(bot, app.service, timeout=10)
 
 
 def test_a_member_books_in_one_line_by_direct_message(app: bootstrap.App) -> None:
@@ -35,17 +34,21 @@ def test_a_member_books_in_one_line_by_direct_message(app: bootstrap.App) -> Non
             (booking,) = app.service.bookings("bob")
             assert sent.body["content"].startswith(f"Booked: #{booking.id} [booked] bob:")
             buttons = [b["custom_id"] for row in sent.body["components"] for b in row["components"]]
-            assert buttons == [f"bk:cancel {booking.id}", f"bk:extend {booking.id} 1-day"]
+            assert buttons[0] == f"bk:B:cancel {booking.id}"
+            assert buttons[1].startswith(f"bk:B:extend {booking.id} to ")
 
             (listed,) = await discord_.dm(BOB, "list")
             assert f"#{booking.id}" in listed.body["content"]
 
-            asked = await discord_.reply(click(CAROL, sent.answer, "Cancel"))
-            assert asked["content"].startswith(f"Cancel booking #{booking.id}?")
-            assert asked["flags"] == 64  # only the one who clicked sees the question
-            refused = await discord_.reply(confirm(CAROL, asked, sent.answer))
-            assert refused["content"] == (
+            asked = await discord_.press(CAROL, sent.answer, f"Cancel #{booking.id}")
+            assert asked.message["content"].endswith(f"Cancel booking #{booking.id}? If it is "
+                                                     "already running it ends now: its files are "
+                                                     "backed up, then its container is removed.")
+            assert labels(asked.message) == [[f"Yes, cancel #{booking.id}", "No, keep it"]]
+            refused = await discord_.press(CAROL, sent.answer, "Yes")
+            assert refused.told == (
                 f"There is no booking #{booking.id} of yours; `list` shows yours.")
+            assert refused.said[0]["flags"] == 64  # only the one who pressed sees it
 
     asyncio.run(scenario())
 
@@ -59,8 +62,8 @@ def test_a_full_window_in_a_dm_offers_a_button_for_the_earliest_start(app: boots
             (carols,) = app.service.bookings("carol")
             (offer,) = await discord_.dm(BOB, "book 1 gpu now 1-day")
             assert "Shall I book it then?" in offer.body["content"]
-            taken = await discord_.reply(click(BOB, offer.answer, "Book from"))
-            assert taken["content"].startswith("Booked: #")
+            taken = await discord_.press(BOB, offer.answer, "Book from")
+            assert taken.message["content"].startswith("Booked: #")
             (bobs,) = app.service.bookings("bob")
             assert bobs.start == carols.end
 
@@ -124,8 +127,8 @@ def test_the_service_message_arrives_as_a_dm_with_timestamps_and_buttons(app: bo
                 f"Booking ends in 1 hour.\nBooking #{booking.id}: <t:{int(booking.start.timestamp())}:F>"
                 f" → <t:{int(booking.end.timestamp())}:F> (ends <t:{int(booking.end.timestamp())}:R>)."
             )
-            labels = [b["label"] for row in sent.body["components"] for b in row["components"]]
-            assert labels == ["Cancel", "Extend 1 day"]
+            (row,) = labels(sent.answer)
+            assert row[0] == f"Cancel #{booking.id}" and row[1].startswith(f"Extend #{booking.id}")
             assert discord_.fake.find("POST", "/users/@me/channels")[-1].body == {"recipient_id": BOB}
 
     asyncio.run(scenario())

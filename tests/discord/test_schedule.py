@@ -7,16 +7,12 @@ from datetime import timedelta
 
 from bot import bootstrap
 from core.domain import Booking, Status
-from tests.discord.conftest import ALICE, BOB, CAROL, DAVE, GPUS, click, confirm, connected, slash
+from tests.discord.conftest import ALICE, BOB, CAROL, DAVE, GPUS, connected, labels, slash
 
 
 def _id(booking: Booking) -> int:
     assert booking.id is not None
     return booking.id
-
-
-def _labels(message: dict) -> list[str]:
-    return [b["label"] for row in message.get("components", []) for b in row["components"]]
 
 
 def test_a_member_books_lists_extends_and_cancels(app: bootstrap.App) -> None:
@@ -27,19 +23,20 @@ def test_a_member_books_lists_extends_and_cancels(app: bootstrap.App) -> None:
             booked = await discord_.reply(slash(BOB, "schedule", "book", {
                 "start": "now", "end": "1-day", "gpus": 1, "cpus": 2.5, "memory": 8}))
             (booking,) = service.bookings("bob")
-            assert booked["content"].startswith(f"Booked: **#{booking.id}**")
-            assert f"<t:{int(booking.start.timestamp())}:F>" in booked["content"]
+            assert booked["content"].startswith(f"Booked: #{booking.id} [booked] bob:")
             assert "2.5 CPUs, 8 GB, 1 GPU" in booked["content"]
             assert booked["flags"] & 64  # ephemeral: only bob sees it
-            assert _labels(booked) == ["Cancel", "Extend 1 day"]
+            (row,) = labels(booked)
+            assert row[0] == f"Cancel #{booking.id}"
+            assert row[1].startswith(f"Extend #{booking.id} to ")
 
             listed = await discord_.reply(slash(BOB, "schedule", "list"))
             assert listed["content"].startswith("Your bookings:")
-            assert f"**#{booking.id}**" in listed["content"]
+            assert f"#{booking.id} [booked]" in listed["content"]
 
             extended = await discord_.reply(
                 slash(BOB, "schedule", "extend", {"booking": booking.id, "by": "1-day"}))
-            assert extended["content"].startswith(f"Extended: **#{booking.id}**")
+            assert extended["content"].startswith(f"Extended: #{booking.id}")
             assert service.get(_id(booking)).end == booking.end + timedelta(days=1)
 
             cancelled = await discord_.reply(slash(BOB, "schedule", "cancel", {"booking": booking.id}))
@@ -67,21 +64,23 @@ def test_buttons_cancel_and_extend_for_the_owner_only(app: bootstrap.App) -> Non
             booked = await discord_.reply(
                 slash(BOB, "schedule", "book", {"start": "tomorrow 9am", "end": "1-day", "gpus": 1}))
             (booking,) = service.bookings("bob")
+            number = booking.id
 
-            asked = await discord_.reply(click(CAROL, booked, "Cancel"))
-            refused = await discord_.reply(confirm(CAROL, asked, booked))
-            assert refused["content"] == (
-                f"There is no booking #{booking.id} of yours; `list` shows yours.")
+            asked = await discord_.press(CAROL, booked, f"Cancel #{number}")
+            refused = await discord_.press(CAROL, asked.message, "Yes")
+            assert refused.told == f"There is no booking #{number} of yours; `list` shows yours."
             assert service.get(_id(booking)).status == Status.BOOKED
+            assert labels(refused.message)[0][0] == f"Cancel #{number}"  # asked no more
 
-            extended = await discord_.reply(click(BOB, booked, "Extend 1 day"))
-            assert extended["content"].startswith(f"Extended: #{booking.id}")
+            extended = await discord_.press(BOB, booked, f"Extend #{number}")
+            assert extended.message["content"].startswith(f"Extended: #{number}")
             assert service.get(_id(booking)).end == booking.end + timedelta(days=1)
 
-            asked = await discord_.reply(click(BOB, booked, "Cancel"))
-            assert service.get(_id(booking)).status == Status.BOOKED  # the first click only asks
-            cancelled = await discord_.reply(confirm(BOB, asked, booked))
-            assert cancelled["content"] == f"Booking #{booking.id} is cancelled."
+            asked = await discord_.press(BOB, booked, f"Cancel #{number}")
+            assert service.get(_id(booking)).status == Status.BOOKED  # the first press only asks
+            cancelled = await discord_.press(BOB, asked.message, "Yes")
+            assert cancelled.message["content"] == f"Booking #{number} is cancelled."
+            assert cancelled.message["components"] == []
             assert service.get(_id(booking)).status == Status.CANCELLED
 
     asyncio.run(scenario())
@@ -93,9 +92,9 @@ def test_an_admin_may_use_anyones_buttons(app: bootstrap.App) -> None:
             booked = await discord_.reply(
                 slash(BOB, "schedule", "book", {"start": "now", "end": "1-day"}))
             (booking,) = app.service.bookings("bob")
-            asked = await discord_.reply(click(ALICE, booked, "Cancel"))
-            cancelled = await discord_.reply(confirm(ALICE, asked, booked))
-            assert cancelled["content"] == f"Booking #{booking.id} is cancelled."
+            await discord_.press(ALICE, booked, f"Cancel #{booking.id}")
+            cancelled = await discord_.press(ALICE, booked, "Yes")
+            assert cancelled.message["content"] == f"Booking #{booking.id} is cancelled."
 
     asyncio.run(scenario())
 
@@ -114,14 +113,11 @@ def test_a_refusal_offers_the_earliest_start_and_its_button_books_it(app: bootst
                 slash(BOB, "schedule", "book", {"start": "now", "end": "1-day", "gpus": 1}))
             assert refused["content"].startswith("Not enough free for that window: GPUs")
             assert "The earliest start that fits is" in refused["content"]
-            assert _labels(refused)[0].startswith("Book from")
             assert service.bookings("bob") == []
 
-            other = await discord_.reply(click(CAROL, refused, "Book from"))
-            assert other["content"] == "Only the member who asked (or an admin) can take this offer."
-
-            taken = await discord_.reply(click(BOB, refused, "Book from"))
-            assert taken["content"].startswith("Booked: ")
+            assert labels(refused)[0][0].startswith("Book from")
+            taken = await discord_.press(BOB, refused, "Book from")
+            assert taken.message["content"].startswith("Booked: ")
             (bobs,) = service.bookings("bob")
             assert bobs.start == alices.end
             assert bobs.end - bobs.start == timedelta(days=1)
