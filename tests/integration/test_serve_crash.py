@@ -70,9 +70,17 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = 40) -> None:
 
 
 def _ready_password(text: str, booking_id: int) -> str | None:
+    """The password line of a ready message on stdout (never the password itself)."""
     match = re.search(
-        rf"\[message to \w+, ready booking #{booking_id}\]\n(?:.*\n)*?  password: (\S+)", text)
+        rf"\[message to \w+, ready booking #{booking_id}\]\n(?:.*\n)*?  password: (.+)", text)
     return match.group(1) if match else None
+
+
+def _login_password(env: dict[str, str], cwd: Path, booking_id: int) -> str:
+    """The password as an admin on the server reads it (`booking login N`)."""
+    match = re.search(r"password: (\S+)", _booking(env, cwd, "login", str(booking_id)))
+    assert match
+    return match.group(1)
 
 
 def test_kill_9_then_restart_misses_nothing_and_doubles_nothing(
@@ -107,11 +115,11 @@ def test_kill_9_then_restart_misses_nothing_and_doubles_nothing(
         everything = first_out.read_text() + second_out.read_text()
         assert everything.count("ready booking #1]") == 1, everything
         assert everything.count("ready booking #2]") == 1, everything
-        carol_password = _ready_password(second_out.read_text(), 2)
-        assert carol_password is not None
+        carol_password = _login_password(env, tmp_path, 2)
+        assert carol_password not in everything  # stdout ends up in the journal
+        assert "booking login 2" in str(_ready_password(second_out.read_text(), 2))
         assert ssh_run(port_carol, carol_password, "echo in").stdout == "in\n"
-        bob_password = _ready_password(first_out.read_text(), 1)
-        assert bob_password is not None
+        bob_password = _login_password(env, tmp_path, 1)
         assert ssh_run(port_bob, bob_password, "echo still").stdout == "still\n"
         assert carol_lag < 20
 
