@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from core.domain import Booking, Resources, Window
 
@@ -170,8 +171,7 @@ def _blocked_intervals(spans: Sequence[Span], fit: Fit) -> list[tuple[int, int]]
 
 def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Sequence[int]) -> int | None:
     """The first of the sorted `candidates` starts whose window [start, start + duration)
-    fits `fit`: one forward sweep over the spans, sorted by start, that overlap the
-    candidates' windows.
+    fits `fit`: one forward sweep over the spans that overlap the candidates' windows.
 
     CPUs, memory, the member's own bookings and an asked port are limits at each
     instant, so they become blocked intervals; GPUs and the choice of a port count what
@@ -179,7 +179,8 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
     window slides (spans enter by start and leave by end).
     """
     blocked = _blocked_intervals(spans, fit)
-    by_end = sorted(spans, key=lambda span: span[3])
+    spans = sorted(spans, key=itemgetter(2))
+    by_end = sorted(spans, key=itemgetter(3))
     gpu_count: dict[int, int] = {}
     port_count: dict[int, int] = {}
     low, high = fit.port_range

@@ -32,8 +32,8 @@ class BookingRepository(Protocol):
         """Bookings that hold resources and overlap [start, end)."""
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
-        """`holding_between` as plain tuples (core.allocation.Span), sorted by start: what
-        a booking decision reads, with no object per booking."""
+        """`holding_between` as plain tuples (core.allocation.Span), in no particular order:
+        what a booking decision reads, with no object per booking."""
 
     def get(self, booking_id: int) -> Booking | None: ...
 

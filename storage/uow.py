@@ -114,7 +114,8 @@ class SqlBookings:
             # names the index's own condition.
             text(HOLDING_STATUS_SQL),
         )
-        .order_by(BookingRow.start_at)
+        # No ORDER BY: with one, SQLite (without ANALYZE statistics) picks the narrower
+        # ix_booking_server_end and visits the table; callers sort what they need.
     )
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
@@ -154,7 +155,8 @@ class SqlBookings:
             command=booking.command, created_at=datetime.now(UTC),
             password_salt=booking.password_salt,
         ).returning(BookingRow.id)
-        booking.id = int(self._session.execute(statement).scalar_one())
+        # On the session's connection: a Core statement, no ORM execution around it.
+        booking.id = int(self._session.connection().execute(statement).scalar_one())
         self.changed = True
         return booking
 
@@ -181,7 +183,8 @@ class SqlBookings:
         return self._query(BookingRow.end_at > after)
 
     def record(self, booking_id: int, kind: str, actor: str | None, **detail: Any) -> None:
-        self._session.add(BookingEventRow(
+        # A Core insert, now (not an ORM object flushed at commit): events keep call order.
+        self._session.connection().execute(insert(BookingEventRow).values(
             booking_id=booking_id, at=datetime.now(UTC), kind=kind, actor=actor, detail=detail,
         ))
         self.changed = True
@@ -251,7 +254,7 @@ class SqlAccounts:
         return int(self._session.scalars(select(func.count()).select_from(AccountRow)).one())
 
     def reserved_ports(self, *, except_name: str) -> frozenset[int]:
-        ports = self._session.scalars(
+        ports = self._session.connection().scalars(
             select(AccountRow.preferred_port).where(  # type: ignore[call-overload]
                 AccountRow.name != except_name,
                 AccountRow.preferred_port.is_not(None),  # type: ignore[union-attr]

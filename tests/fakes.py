@@ -38,7 +38,7 @@ class FakeBookings:
         return [
             (b.id or 0, ids.get(b.account) or 0, micros(b.start), micros(b.end), b.resources.cpus,
              b.resources.memory, ",".join(map(str, b.gpu_ids)), b.port)
-            for b in sorted(self.holding_between(start, end), key=lambda b: b.start)
+            for b in self.holding_between(start, end)
         ]
 
     def get(self, booking_id: int) -> Booking | None:
