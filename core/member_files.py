@@ -339,7 +339,12 @@ def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root_fd: int,
         if member.isdir():
             with contextlib.suppress(FileExistsError):
                 os.mkdir(name, 0o700, dir_fd=dir_fd)
-            os.chmod(name, (member.mode & 0o777) | 0o700, dir_fd=dir_fd, follow_symlinks=False)
+            # Opened, not named: an earlier entry of that name that is a link fails here.
+            made = _open_child(dir_fd, name, create=False, shown="/".join(parts))
+            try:
+                os.fchmod(made, (member.mode & 0o777) | 0o700)
+            finally:
+                os.close(made)
         elif member.isreg():
             fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=dir_fd)
             with os.fdopen(fd, "wb") as out:

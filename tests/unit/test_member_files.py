@@ -211,3 +211,13 @@ def test_reading_and_sizes_do_not_follow_links(bob: Path, host: Path) -> None:
         read_file(bob, "up/secret", limit=100)
     assert tree_bytes(bob) == len(str(host))  # the link's own size, not the host's files
     assert entry_kind(bob, "up") == "link" and entry_kind(bob, "up/secret") is None
+
+
+def test_a_folder_entry_after_a_link_of_the_same_name_is_refused(bob: Path, host: Path) -> None:
+    host.chmod(0o755)
+    archive = _tar(_folder("tree"), _link("tree/x", str(host)), _folder("tree/x"),
+                   ("tree/x/secret", b"overwritten"))
+    with pytest.raises(UnsafePath):
+        _save(archive, bob, "tree")
+    assert (host / "secret").read_text() == "the server secret\n"
+    assert host.stat().st_mode & 0o777 == 0o755  # not chmod-ed through the link
