@@ -264,7 +264,14 @@ class ConversationEngine:
             wanted = datetime.strptime(end_text, "%Y %m %d %H %M").replace(tzinfo=owner_zone)
             if booking.end >= wanted:
                 return self._state(account, booking, "Already extended:")
-        booking = self._service.extend(booking_id, end_text, actor=account.name)
+        try:
+            booking = self._service.extend(booking_id, end_text, actor=account.name)
+        except Refusal:
+            if target:  # a press at the same moment may have reached it first
+                booking = self._service.get(booking_id, actor=account.name)
+                if booking.end >= wanted:
+                    return self._state(account, booking, "Already extended:")
+            raise
         zone = self._service.zone_of(account)
         return Reply(f"Extended: {booking_line(booking, zone)}", self._actions(booking))
 
@@ -473,6 +480,10 @@ class ConversationEngine:
         self, account: Account, draft: dict[str, Any], end: str, refusal: Refusal
     ) -> tuple[list[Reply], dict[str, Any]]:
         state = {"draft": draft}
+        if refusal.code == ErrorCode.OVERLAP and draft.get("start") not in (None, "now"):
+            held = self._holding(account, draft["resources"], draft["start"], end)
+            if held is not None:  # the same press a moment earlier booked it
+                return [self._state(account, held, "Already booked:")], {}
         if refusal.code == ErrorCode.BAD_TIME:
             try:
                 self._service.parse_start(account, draft["start"])

@@ -220,14 +220,34 @@ class SlackClient:
         return self.send_form({"payload": json.dumps(payload)}, **signing)
 
     def click(self, user: str, value: str, *, action_number: int = 1,
-              in_home: bool = False) -> Posted:
+              in_home: bool = False, block_id: str = "b1",
+              action_id: str | None = None) -> Posted:
+        action: dict[str, Any] = {
+            "type": "button", "block_id": block_id, "action_ts": f"{time.time():.6f}",
+            "action_id": action_id or f"booking_cmd:{action_number}", "value": value,
+            "text": {"type": "plain_text", "text": "button"}}
+        return self._block_action(user, action, in_home=in_home)
+
+    def press(self, user: str, element: dict[str, Any], block: dict[str, Any]) -> Posted:
+        """A click on a button the app sent, as Slack reports it (after any confirm)."""
+        return self.click(user, element["value"], block_id=block.get("block_id", "b1"),
+                          action_id=element["action_id"])
+
+    def choose(self, user: str, menu: dict[str, Any], option: dict[str, Any],
+               block: dict[str, Any]) -> Posted:
+        """An entry chosen in an overflow menu the app sent."""
+        action = {"type": "overflow", "block_id": block.get("block_id", "b1"),
+                  "action_id": menu["action_id"], "action_ts": f"{time.time():.6f}",
+                  "selected_option": option}
+        return self._block_action(user, action)
+
+    def _block_action(self, user: str, action: dict[str, Any], *,
+                      in_home: bool = False) -> Posted:
         payload: dict[str, Any] = {
             "type": "block_actions", "team": {"id": TEAM, "domain": "lab"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
             "api_app_id": "A0001", "token": "legacy", "trigger_id": "trigger.click",
-            "actions": [{"type": "button", "block_id": "b1", "action_ts": f"{time.time():.6f}",
-                         "action_id": f"booking_cmd:{action_number}", "value": value,
-                         "text": {"type": "plain_text", "text": "button"}}],
+            "actions": [action],
         }
         if in_home:
             payload["view"] = {"id": "VHOME", "type": "home", "blocks": []}
@@ -309,7 +329,7 @@ def slack_world(folder: Path, *, timezones: dict[str, str] | None = None,
         booking_config=write_config(folder, **config),
         booking_database_url=f"sqlite:///{database}",
         slack_bot_token=BOT_TOKEN, slack_app_token=None, slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=api.base_url, booking_slack_port=0,
+        slack_api_url=api.base_url, booking_slack_port=0, booking_data_dir=folder,
     )
     booking = bootstrap.build(environment)
     adapter = slack_adapter_from_env(booking, environment, host="127.0.0.1")
