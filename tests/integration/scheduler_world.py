@@ -148,6 +148,18 @@ def running_world(
         engine.dispose()
 
 
+@contextlib.contextmanager
+def engine_world(tmp_path: Path, config: Config, docker_host: str,
+                 client: docker.DockerClient) -> Iterator[World]:
+    """A running world on the Docker engine at `docker_host`; its containers are removed
+    afterwards."""
+    try:
+        with running_world(tmp_path, config, DockerRuntime(base_url=docker_host)) as built:
+            yield built
+    finally:
+        remove_server_containers(client, config.server.name)
+
+
 def remove_server_containers(client: docker.DockerClient, server: str) -> None:
     for container in server_containers(client, server):
         with contextlib.suppress(docker.errors.NotFound):

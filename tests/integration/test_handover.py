@@ -10,13 +10,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.docker_runtime import DockerRuntime
 from core.domain import Status
 from tests.integration.handover import back_to_back, one_minute_slots
 from tests.integration.scheduler_world import (
     World,
-    remove_server_containers,
-    running_world,
+    engine_world,
     server_containers,
     world_config,
 )
@@ -30,11 +28,8 @@ def world(tmp_path: Path, ssh_image: str, docker_host: str,
           docker_client: docker.DockerClient) -> Iterator[World]:
     config = one_minute_slots(world_config(tmp_path, ssh_image), stop_grace_seconds=30,
                               start_deadline_minutes=2)
-    try:
-        with running_world(tmp_path, config, DockerRuntime(base_url=docker_host)) as built:
-            yield built
-    finally:
-        remove_server_containers(docker_client, config.server.name)
+    with engine_world(tmp_path, config, docker_host, docker_client) as built:
+        yield built
 
 
 def test_back_to_back_bookings_hand_over_port_and_files(

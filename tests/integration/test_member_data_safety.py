@@ -12,13 +12,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.docker_runtime import DockerRuntime
 from core.domain import Status
 from tests.integration.scheduler_world import (
     World,
+    engine_world,
     password_in,
-    remove_server_containers,
-    running_world,
     server_containers,
     world_config,
 )
@@ -39,11 +37,8 @@ def host(tmp_path: Path) -> Path:
 def world(tmp_path: Path, ssh_image: str, docker_host: str,
           docker_client: docker.DockerClient) -> Iterator[World]:
     config = world_config(tmp_path, ssh_image)
-    try:
-        with running_world(tmp_path, config, DockerRuntime(base_url=docker_host)) as built:
-            yield built
-    finally:
-        remove_server_containers(docker_client, config.server.name)
+    with engine_world(tmp_path, config, docker_host, docker_client) as built:
+        yield built
 
 
 def _session(world: World, port: int) -> tuple[int, str]:

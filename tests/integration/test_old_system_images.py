@@ -11,13 +11,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.docker_runtime import DockerRuntime
 from core.domain import Status
 from tests.integration.scheduler_world import (
     World,
+    engine_world,
     password_in,
-    remove_server_containers,
-    running_world,
     world_config,
 )
 from tests.support.docker_fixtures import free_tcp_port, ssh_key, ssh_run
@@ -30,11 +28,8 @@ def world(tmp_path: Path, old_style_image: str, docker_host: str,
           docker_client: docker.DockerClient) -> Iterator[World]:
     config = world_config(tmp_path, old_style_image)
     (tmp_path / "dataset" / "data.txt").write_text("shared data\n")
-    try:
-        with running_world(tmp_path, config, DockerRuntime(base_url=docker_host)) as built:
-            yield built
-    finally:
-        remove_server_containers(docker_client, config.server.name)
+    with engine_world(tmp_path, config, docker_host, docker_client) as built:
+        yield built
 
 
 def test_the_old_default_image_stays_up_and_takes_password_and_keys(
