@@ -206,6 +206,7 @@ class Harness:
         """`user_id` presses `label` on `message` as it looks now (with `stale`, on the copy
         given: an old message on another device); what they see afterwards."""
         shown = message if stale else self.fake.seen(message["id"])
+        self.fake.messages.setdefault(message["id"], dict(message))  # sent before a restart
         calls = await self.interact(click(user_id, shown, label))
         said = [c.body["data"] for c in calls
                 if c.path.endswith("/callback") and c.body["type"] == 4]

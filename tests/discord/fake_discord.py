@@ -202,7 +202,7 @@ class FakeDiscord:
         if message_id is None or message_id not in self.messages:
             return None
         message = self.messages[message_id]
-        for key in ("content", "components", "flags"):
+        for key in ("content", "components", "embeds", "flags"):
             if key in body:
                 message[key] = body[key]
         message["edited_timestamp"] = datetime.now(UTC).isoformat()
@@ -213,8 +213,8 @@ class FakeDiscord:
             "id": self.next_id(), "channel_id": str(channel_id), "author": author,
             "content": body.get("content", ""), "timestamp": datetime.now(UTC).isoformat(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-            "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
-            "flags": body.get("flags", 0), "components": body.get("components", []),
+            "mention_roles": [], "attachments": [], "embeds": body.get("embeds", []), "pinned": False,
+            "type": 0, "flags": body.get("flags", 0), "components": body.get("components", []),
         }
         self.messages[message["id"]] = message
         return dict(message)
