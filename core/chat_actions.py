@@ -87,11 +87,10 @@ class Action:
 
     def to_dict(self) -> dict[str, str]:
         """Strings only, as the outbox stores actions."""
-        data = {"label": self.label, "command": self.command, "style": self.style,
-                "verb": self.verb, "confirm": self.confirm}
-        if self.booking_id is not None:
-            data["booking_id"] = str(self.booking_id)
-        return data
+        data = {"label": self.label, "command": self.command, "style": self.style}
+        extras = {"verb": self.verb, "confirm": self.confirm,
+                  "booking_id": "" if self.booking_id is None else str(self.booking_id)}
+        return data | {k: v for k, v in extras.items() if v}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, str]) -> Action:
