@@ -12,6 +12,8 @@ redraw it: `B` one booking (or an offer), `L<page>` a page of the member's list.
 - `bk-sure:<where>:<command>` is "Yes" to the question a destructive action asks;
   `bk-keep:<where>:<booking>` is "No": the message is drawn again as it is now.
 - `bk-page:<page>` shows another page of the member's bookings.
+Older messages' `bk-sure:<command>` still confirm; their `bk-offer:<key>` (offers
+that lived in memory) answer that the offer expired.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ async def press(interaction: discord.Interaction, where: str, command: str) -> N
 
 class ConfirmButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"bk-sure:" + _WHERE + r":(?P<command>.{1,90})",
+    template=r"bk-sure:(?:" + _WHERE + r":)?(?P<command>.{1,90})",
 ):
     """"Yes" to the question: only now does a destructive action act."""
 
@@ -142,7 +144,7 @@ class ConfirmButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ConfirmButton:
-        return cls(match["where"], match["command"])
+        return cls(match["where"] or "B", match["command"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _handlers(interaction).on_press(interaction, self.where, self.command, confirmed=True)
@@ -185,7 +187,27 @@ class PageButton(
         await _handlers(interaction).on_page(interaction, self.page)
 
 
-DYNAMIC_ITEMS = (ActionButton, KeptActionButton, ConfirmButton, KeepButton, PageButton)
+class ExpiredOfferButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"bk-offer:(?P<key>[0-9a-f]{12})"
+):
+    """An offer sent before offers carried their request (they were kept in memory)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(_button("Book", f"bk-offer:{key}"))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ExpiredOfferButton:
+        return cls(match["key"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "That offer has expired; run `/schedule book` again.", ephemeral=True)
+
+
+DYNAMIC_ITEMS = (ActionButton, KeptActionButton, ConfirmButton, KeepButton, PageButton,
+                 ExpiredOfferButton)
 
 
 # ----- drawing a message ------------------------------------------------------

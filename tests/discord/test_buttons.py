@@ -252,3 +252,47 @@ def test_login_is_a_button_on_a_running_booking_and_a_command_only_its_owner_see
             assert typed["content"] == login["content"]
 
     asyncio.run(scenario())
+
+
+def test_buttons_of_messages_sent_before_this_version_still_answer(app: bootstrap.App) -> None:
+    booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "tomorrow 9am", "1-day"))
+
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            old = discord_.fake.message(dm_channel_id(BOB), {}, {
+                "content": "Booked: #1", "components": [{"type": 1, "components": [
+                    {"type": 2, "style": 4, "label": "Cancel", "custom_id": f"bk:cancel {booking.id}"},
+                    {"type": 2, "style": 1, "label": "Book from Thu", "custom_id": "bk-offer:0123456789ab"},
+                ]}]})
+            asked = await discord_.press(BOB, old, "Cancel")  # asks first now, as every cancel
+            assert labels(asked.message) == [[f"Yes, cancel #{booking.id}", "No, keep it"]]
+            assert app.service.get(booking.id or 0).status == Status.BOOKED
+            expired = await discord_.press(BOB, old, "Book from", stale=True)
+            assert expired.told == "That offer has expired; run `/schedule book` again."
+
+    asyncio.run(scenario())
+
+
+def test_the_owner_is_told_in_a_dm_when_an_admin_cancels_their_booking(app: bootstrap.App) -> None:
+    from bot.discord.notifier import DiscordNotifier
+    from core.outbox import OutboxSender
+    from core.passwords import PasswordDeriver
+    from storage.uow import SqlUnitOfWork
+
+    booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "tomorrow 9am", "1-day"))
+
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            done = await discord_.reply(slash(ALICE, "schedule", "cancel", {"booking": booking.id}))
+            assert done["content"] == f"Booking #{booking.id} is cancelled."
+            notifier = DiscordNotifier(discord_.bot, app.service, timeout=10)
+            sender = OutboxSender(
+                uow=lambda: SqlUnitOfWork(app.engine, app.server_id),
+                passwords=PasswordDeriver(b"x" * 32), notifiers=[("discord", notifier)],
+                fallback=("discord", notifier), clock=app.service.now)
+            assert await asyncio.to_thread(sender.flush) == 1
+            told = discord_.fake.find("POST", f"/channels/{dm_channel_id(BOB)}/messages")[-1]
+            assert told.body["content"].startswith(
+                f"alice (an admin) cancelled your booking #{booking.id}")
+
+    asyncio.run(scenario())
