@@ -6,13 +6,14 @@ keeps changes, so "check capacity, then insert" is one transaction.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Engine, String, bindparam, func, insert, select, text, type_coerce
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from core.allocation import Span, micros
 from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
@@ -51,19 +52,72 @@ def _gpu_ids(text_value: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text_value.split(",") if part)
 
 
+# The SQLite text form of SQLAlchemy's DateTime (what UTCDateTime stores there): the
+# driver-level statements below bind times in exactly this form, so comparisons in
+# SQL and the indexes see what the ORM and Core statements write.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class _Driver:
+    """The unit of work's own DBAPI connection, for the fixed statements on the booking
+    decision's path (account, spans, insert, event, port and save): no statement
+    compilation, cache-key or result-processing layer around each one. Each statement is
+    written once with `:name` parameters; PostgreSQL (psycopg) gets them as `%(name)s`.
+
+    It goes through `session.connection()` each time, so it is always the session's
+    connection inside the session's transaction (SQLite: begun with BEGIN IMMEDIATE), and
+    commit and rollback stay the session's. Whatever a repository reads or writes this
+    way it never reads or writes through the ORM as well (no identity map to go stale).
+    """
+
+    _PG_STATEMENTS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def execute(self, statement: str, params: dict[str, Any]) -> Any:
+        dbapi = self._session.connection().connection.driver_connection
+        assert dbapi is not None
+        if not self.sqlite:
+            converted = self._PG_STATEMENTS.get(statement)
+            if converted is None:
+                converted = self._PG_STATEMENTS[statement] = re.sub(
+                    r"(?<!:):(\w+)", r"%(\1)s", statement
+                )
+            statement = converted
+        cursor = dbapi.cursor()
+        cursor.execute(statement, params)
+        return cursor
+
+    def time(self, moment: datetime) -> Any:
+        """A time as a parameter: SQLite's stored text, or the aware time for psycopg."""
+        if moment.utcoffset() is None:
+            raise ValueError("times must be aware")
+        return moment.astimezone(UTC).strftime(_SQLITE_TIME) if self.sqlite else moment
+
+    def json(self, value: Any) -> str:
+        return json.dumps(value)
+
+
 class SqlBookings:
-    def __init__(self, session: Session, server_id: int) -> None:
+    def __init__(self, session: Session, server_id: int, driver: _Driver) -> None:
         self._session = session
         self._server_id = server_id
+        self._driver = driver
         self.changed = False  # a booking was added, saved or had an event recorded
 
     def lock_server(self) -> None:
         # SQLite already holds the database write lock (BEGIN IMMEDIATE);
         # PostgreSQL takes the server's row lock for the rest of the transaction.
-        if self._session.get_bind().dialect.name != "sqlite":
-            self._session.execute(
-                select(ServerRow.id).where(ServerRow.id == self._server_id).with_for_update()  # type: ignore[call-overload]
-            ).all()
+        if not self._driver.sqlite:
+            self._driver.execute(
+                "SELECT id FROM server WHERE id = :server FOR UPDATE", {"server": self._server_id}
+            ).fetchall()
 
     # Plain columns, not ORM entities: the overlap query is on the hot path of
     # every decision and needs no identity map.
@@ -97,30 +151,21 @@ class SqlBookings:
             BookingRow.status.in_(_HOLDING),  # type: ignore[attr-defined]
         )
 
-    # The decision's read: the columns it sweeps, times as the driver returns them (no
-    # per-row conversion by SQLAlchemy), holding statuses spelled out so that the partial
-    # index ix_booking_holding (migration 0004) covers the query and past bookings stay out.
+    # The decision's read: the columns it sweeps, times as the driver returns them, holding
+    # statuses spelled out (literal, not bound: SQLite uses a partial index only when the
+    # query names the index's own condition) so that the partial index ix_booking_holding
+    # (migration 0004) covers the query and past bookings stay out. No ORDER BY: with one,
+    # SQLite (without ANALYZE statistics) picks the narrower ix_booking_server_end and
+    # visits the table; callers sort what they need.
     _SPANS = (
-        select(  # type: ignore[call-overload]
-            BookingRow.id, BookingRow.account_id,
-            type_coerce(BookingRow.start_at, String), type_coerce(BookingRow.end_at, String),
-            BookingRow.cpus, BookingRow.memory, BookingRow.gpu_ids, BookingRow.port,
-        )
-        .where(
-            BookingRow.server_id == bindparam("server"),
-            BookingRow.end_at > bindparam("start", type_=UTCDateTime()),
-            BookingRow.start_at < bindparam("end", type_=UTCDateTime()),
-            # Literal, not bound: SQLite uses a partial index only when the query
-            # names the index's own condition.
-            text(HOLDING_STATUS_SQL),
-        )
-        # No ORDER BY: with one, SQLite (without ANALYZE statistics) picks the narrower
-        # ix_booking_server_end and visits the table; callers sort what they need.
+        "SELECT id, account_id, start_at, end_at, cpus, memory, gpu_ids, port FROM booking "
+        f"WHERE server_id = :server AND end_at > :start AND start_at < :end AND {HOLDING_STATUS_SQL}"
     )
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
-        rows = self._session.connection().execute(
-            self._SPANS, {"server": self._server_id, "start": start, "end": end}
+        driver = self._driver
+        rows = driver.execute(
+            self._SPANS, {"server": self._server_id, "start": driver.time(start), "end": driver.time(end)}
         )
         known = _MICROS
         if len(known) > 100_000:
@@ -144,33 +189,41 @@ class SqlBookings:
     def add(self, booking: Booking) -> Booking:
         if booking.password_salt is None:  # a new booking always gets a fresh one
             booking.password_salt = new_password_salt()
-        account_id = (
-            select(AccountRow.id).where(AccountRow.name == booking.account).scalar_subquery()  # type: ignore[call-overload]
-        )
-        statement = insert(BookingRow).values(  # type: ignore[call-overload]
-            server_id=self._server_id, account_id=account_id, status=booking.status.value,
-            start_at=booking.start, end_at=booking.end, cpus=booking.resources.cpus,
-            memory=booking.resources.memory, gpus=booking.resources.gpus,
-            gpu_ids=_gpu_text(booking.gpu_ids), port=booking.port, image=booking.image,
-            command=booking.command, created_at=datetime.now(UTC),
-            password_salt=booking.password_salt,
-        ).returning(BookingRow.id)
-        # On the session's connection: a Core statement, no ORM execution around it.
-        booking.id = int(self._session.connection().execute(statement).scalar_one())
+        driver = self._driver
+        cursor = driver.execute(self._INSERT, {
+            "server": self._server_id, "account": booking.account, "status": booking.status.value,
+            "start": driver.time(booking.start), "end": driver.time(booking.end),
+            "cpus": booking.resources.cpus, "memory": booking.resources.memory,
+            "gpus": booking.resources.gpus, "gpu_ids": _gpu_text(booking.gpu_ids),
+            "port": booking.port, "image": booking.image, "command": booking.command,
+            "created": driver.time(datetime.now(UTC)), "salt": booking.password_salt,
+        })
+        booking.id = int(cursor.fetchone()[0])
         self.changed = True
         return booking
 
+    # Booking rows are written only by these driver-level statements (never through the
+    # ORM), so no ORM object of a booking can go stale within a unit of work.
+    _INSERT = (
+        "INSERT INTO booking (server_id, account_id, status, start_at, end_at, cpus, memory, "
+        "gpus, gpu_ids, port, image, command, created_at, password_salt) VALUES (:server, "
+        "(SELECT id FROM account WHERE name = :account), :status, :start, :end, :cpus, :memory, "
+        ":gpus, :gpu_ids, :port, :image, :command, :created, :salt) RETURNING id"
+    )
+    _SAVE = (
+        "UPDATE booking SET status = :status, start_at = :start, end_at = :end, "
+        "gpu_ids = :gpu_ids, port = :port WHERE id = :id"
+    )
+
     def save(self, booking: Booking) -> None:
-        row = self._session.get(BookingRow, booking.id)
-        if row is None:
+        driver = self._driver
+        cursor = driver.execute(self._SAVE, {
+            "status": booking.status.value, "start": driver.time(booking.start),
+            "end": driver.time(booking.end), "gpu_ids": _gpu_text(booking.gpu_ids),
+            "port": booking.port, "id": booking.id,
+        })
+        if cursor.rowcount != 1:
             raise LookupError(f"booking {booking.id} vanished")
-        row.status = booking.status.value
-        row.start_at = booking.start
-        row.end_at = booking.end
-        row.gpu_ids = _gpu_text(booking.gpu_ids)
-        row.port = booking.port
-        self._session.add(row)
-        self._session.flush()
         self.changed = True
 
     def of_account(self, account: str, *, after: datetime | None) -> list[Booking]:
@@ -183,10 +236,14 @@ class SqlBookings:
         return self._query(BookingRow.end_at > after)
 
     def record(self, booking_id: int, kind: str, actor: str | None, **detail: Any) -> None:
-        # A Core insert, now (not an ORM object flushed at commit): events keep call order.
-        self._session.connection().execute(insert(BookingEventRow).values(
-            booking_id=booking_id, at=datetime.now(UTC), kind=kind, actor=actor, detail=detail,
-        ))
+        # Inserted now (not an ORM object flushed at commit): events keep call order.
+        driver = self._driver
+        driver.execute(
+            "INSERT INTO booking_event (booking_id, at, kind, actor, detail) "
+            "VALUES (:booking, :at, :kind, :actor, :detail)",
+            {"booking": booking_id, "at": driver.time(datetime.now(UTC)), "kind": kind,
+             "actor": actor, "detail": driver.json(detail)},
+        )
         self.changed = True
 
     def events(self, booking_id: int) -> list[Event]:
@@ -198,69 +255,82 @@ class SqlBookings:
         return [Event(r.booking_id, r.at, r.kind, r.actor, dict(r.detail)) for r in rows]
 
 
-def _account(row: AccountRow) -> Account:
-    return Account(
-        id=row.id, name=row.name, display_name=row.display_name, is_admin=row.is_admin,
-        slack_id=row.slack_id, discord_id=row.discord_id, limits=dict(row.limits),
-        preferred_port=row.preferred_port, image=row.image, command=row.command,
-        ssh_keys=row.ssh_keys, timezone=row.timezone,
-    )
-
-
 _ACCOUNT_FIELDS = (
     "name", "display_name", "is_admin", "slack_id", "discord_id", "limits", "preferred_port",
     "image", "command", "ssh_keys", "timezone",
 )
+_ACCOUNT_SELECT = "SELECT id, " + ", ".join(_ACCOUNT_FIELDS) + " FROM account"
+_ACCOUNT_SAVE = (
+    "UPDATE account SET " + ", ".join(f"{name} = :{name}" for name in _ACCOUNT_FIELDS)
+    + " WHERE id = :id"
+)
+
+
+def _account(row: tuple[Any, ...]) -> Account:
+    (row_id, name, display_name, is_admin, slack_id, discord_id, limits, preferred_port, image,
+     command, ssh_keys, timezone) = row
+    return Account(
+        id=row_id, name=name, display_name=display_name, is_admin=bool(is_admin),
+        slack_id=slack_id, discord_id=discord_id, limits=dict(_json_value(limits)),
+        preferred_port=preferred_port, image=image, command=command, ssh_keys=ssh_keys,
+        timezone=timezone,
+    )
 
 
 class SqlAccounts:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    """Accounts, read and written only with driver-level statements (see _Driver): every
+    read sees every write of the unit of work, with no ORM identity map in between."""
 
-    def _one(self, *conditions: Any) -> Account | None:
-        row = self._session.scalars(select(AccountRow).where(*conditions)).first()
+    def __init__(self, session: Session, driver: _Driver) -> None:
+        self._session = session
+        self._driver = driver
+
+    def _one(self, condition: str, value: Any) -> Account | None:
+        row = self._driver.execute(f"{_ACCOUNT_SELECT} WHERE {condition} = :value",
+                                   {"value": value}).fetchone()
         return _account(row) if row is not None else None
 
     def get(self, name: str) -> Account | None:
-        return self._one(AccountRow.name == name)
+        return self._one("name", name)
 
     def by_chat_id(self, platform: str, chat_id: str) -> Account | None:
-        column = {"slack": AccountRow.slack_id, "discord": AccountRow.discord_id}[platform]
-        return self._one(column == chat_id)
+        column = {"slack": "slack_id", "discord": "discord_id"}[platform]
+        return self._one(column, chat_id)
+
+    def _values(self, account: Account) -> dict[str, Any]:
+        values = {name: getattr(account, name) for name in _ACCOUNT_FIELDS}
+        values["limits"] = self._driver.json(account.limits)
+        return values
 
     def add(self, account: Account) -> Account:
-        row = AccountRow(**{name: getattr(account, name) for name in _ACCOUNT_FIELDS})
-        self._session.add(row)
+        # A Core statement, so that a taken name or chat id arrives as SQLAlchemy's
+        # IntegrityError whatever the driver.
+        statement = insert(AccountRow).values(  # type: ignore[call-overload]
+            **{name: getattr(account, name) for name in _ACCOUNT_FIELDS}
+        ).returning(AccountRow.id)
         try:
-            self._session.flush()
+            account.id = int(self._session.connection().execute(statement).scalar_one())
         except IntegrityError as exc:  # the name or a chat id is taken, perhaps just now
             raise StorageConflict(f"account {account.name}: {exc.orig}") from exc
-        account.id = row.id
         return account
 
     def save(self, account: Account) -> None:
-        row = self._session.get(AccountRow, account.id)
-        if row is None:
+        cursor = self._driver.execute(_ACCOUNT_SAVE, {**self._values(account), "id": account.id})
+        if cursor.rowcount != 1:
             raise LookupError(f"account {account.name} vanished")
-        for name in _ACCOUNT_FIELDS:
-            setattr(row, name, getattr(account, name))
-        self._session.add(row)
-        self._session.flush()
 
     def all(self) -> list[Account]:
-        return [_account(r) for r in self._session.scalars(select(AccountRow)).all()]
+        return [_account(row) for row in self._driver.execute(_ACCOUNT_SELECT, {}).fetchall()]
 
     def count(self) -> int:
-        return int(self._session.scalars(select(func.count()).select_from(AccountRow)).one())
+        return int(self._driver.execute("SELECT count(*) FROM account", {}).fetchone()[0])
 
     def reserved_ports(self, *, except_name: str) -> frozenset[int]:
-        ports = self._session.connection().scalars(
-            select(AccountRow.preferred_port).where(  # type: ignore[call-overload]
-                AccountRow.name != except_name,
-                AccountRow.preferred_port.is_not(None),  # type: ignore[union-attr]
-            )
-        ).all()
-        return frozenset(ports)
+        rows = self._driver.execute(
+            "SELECT preferred_port FROM account WHERE name != :name AND preferred_port IS NOT NULL",
+            {"name": except_name},
+        ).fetchall()
+        return frozenset(port for (port,) in rows)
 
 
 class SqlConversations:
@@ -291,8 +361,9 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self._session = Session(self._engine, expire_on_commit=False)
-        self.bookings = SqlBookings(self._session, self._server_id)
-        self.accounts = SqlAccounts(self._session)
+        driver = _Driver(self._session)
+        self.bookings = SqlBookings(self._session, self._server_id, driver)
+        self.accounts = SqlAccounts(self._session, driver)
         self.conversations = SqlConversations(self._session)
         self.outbox = SqlOutbox(self._session, self._server_id)
         return self
