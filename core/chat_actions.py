@@ -6,8 +6,9 @@ booking it acts on, a label that names that booking (`Cancel #12`), and, for eve
 destructive verb, the question to ask first (`confirm`).
 
 Every action states its target, so pressing it twice, or pressing an old message's
-button, acts once: extend carries the new end (`extend 12 to 2026 12 04 10 00`), an offer
-the whole request (resources, window, image, command). The command alone is enough to
+button, acts once: extend carries the new end (`extend 12 to 2026 12 04 10 00`), restart
+the number of restarts asked before it (`restart 12 after 1`), an offer the whole request
+(resources, window, image, command). The command alone is enough to
 rebuild the action's verb, booking and question (`parse_press`), so a button whose
 platform keeps only a string (a Slack value, a Discord custom id) still works after a
 restart.
@@ -96,7 +97,11 @@ class Action:
     def from_dict(cls, data: Mapping[str, str]) -> Action:
         """An action stored by `to_dict`, or an older one with only label, command, style."""
         pressed = parse_press(data["command"])
-        return cls(data.get("label", "") or pressed.label, data["command"],
+        label = data.get("label", "")
+        if "verb" not in data and pressed.booking_id is not None:
+            # Stored before actions named their booking ("End now"): named now ("End #12 now").
+            label = pressed.label + (" now" if pressed.verb == "end" else "")
+        return cls(label or pressed.label, data["command"],
                    data.get("style", ""), pressed.verb, pressed.booking_id,
                    pressed.confirm, pressed.request)
 
@@ -208,10 +213,22 @@ def extend_action(booking: Booking, zone: tzinfo, max_days: int) -> Action | Non
                   booking.id)
 
 
-def booking_actions(booking: Booking, zone: tzinfo, max_days: int) -> tuple[Action, ...]:
+def restart_action(booking_id: int, restarts: int) -> Action:
+    """Restart, stating the restart it asks for: the one after the `restarts` already asked.
+
+    `restart 12 after 1` pressed once a second restart was asked (by this press or any
+    other) answers with the booking's state instead of restarting again."""
+    return Action(f"Restart #{booking_id}", f"restart {booking_id} after {restarts}", "",
+                  "restart", booking_id, confirm_question("restart", booking_id))
+
+
+def booking_actions(
+    booking: Booking, zone: tzinfo, max_days: int, restarts: int = 0,
+) -> tuple[Action, ...]:
     """What can be done with a booking now, each action naming it; none once it is over.
 
-    `zone` is the owner's: the extend target is written in it and read back in it."""
+    `zone` is the owner's: the extend target is written in it and read back in it.
+    `restarts`: how many restarts of it were asked so far (its Restart asks for the next)."""
     number = booking.id
     if number is None or booking.status not in (Status.BOOKED, Status.STARTING, Status.RUNNING):
         return ()
@@ -224,8 +241,7 @@ def booking_actions(booking: Booking, zone: tzinfo, max_days: int) -> tuple[Acti
                  confirm_question("end", number))
     if booking.status == Status.STARTING:
         return tuple(a for a in (end, extend) if a is not None)
-    restart = Action(f"Restart #{number}", f"restart {number}", "", "restart", number,
-                     confirm_question("restart", number))
+    restart = restart_action(number, restarts)
     login = Action(f"Login #{number}", f"login {number}", "", "login", number)
     return tuple(a for a in (login, extend, restart, end) if a is not None)
 

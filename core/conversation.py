@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core import restart_requests as restarts
 from core.chat_actions import (
     VERB_WORDS,
     Action,
@@ -33,6 +34,7 @@ from core.chat_actions import booking_actions as actions_for
 from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status
 from core.messages import HELP, Reply, booked, booking_line, local_time
 from core.passwords import PasswordDeriver
+from core.ports import Event
 from core.request_text import ParsedRequest, parse_request, parse_resources
 from core.service import BookingRequest, BookingService
 from core.timeparse import FORMATS_HELP
@@ -49,6 +51,7 @@ _COMMAND = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
+_RESTART_AFTER = re.compile(r"^after\s+(\d{1,6})$", re.IGNORECASE)
 _EXTEND_TO = re.compile(r"^(?:to|until)\s+(\d{4} \d{1,2} \d{1,2} \d{1,2} \d{2})$", re.IGNORECASE)
 # Verbs whose press changes a booking, so the message that carried the button is redrawn.
 _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
@@ -81,6 +84,20 @@ class Pressed:
 
     update: Reply | None
     replies: list[Reply]
+
+
+@dataclass(frozen=True)
+class FormRequest:
+    """A request filled in a form (Discord's slash options, Slack's modal); resources left
+    out (None) take the configured default request, capped at the member's maximum."""
+
+    start: str
+    end: str
+    cpus: float | None = None
+    memory: int | None = None
+    gpus: int | None = None
+    image: str | None = None
+    command: str | None = None
 
 
 class ConversationEngine:
@@ -160,6 +177,10 @@ class ConversationEngine:
         A press acts on the current state, once: a press whose target is reached, or whose
         booking is over, answers with the booking's state and changes nothing."""
         action = parse_press(command)
+        if action.verb == "restart" and re.fullmatch(r"\s*\S+\s+#?\d{1,18}\s*", command):
+            # A Restart button from before buttons stated their target: it asked for the
+            # first restart, so it restarts only a container never restarted yet.
+            command = f"{command.strip()} after 0"
         replies = self.handle(account, command)
         if action.verb not in _CHANGES or not replies or self._refused_target(replies[0]):
             return Pressed(None, replies)
@@ -182,10 +203,17 @@ class ConversationEngine:
         return Card(booking.id or 0, booking_line(booking, zone), self._actions(booking))
 
     def _actions(self, booking: Booking) -> tuple[Action, ...]:
-        """The booking's actions, in its owner's zone (the extend target is read back in it)."""
+        """The booking's actions, in its owner's zone (the extend target is read back in it);
+        a running booking's Restart asks for the restart after those already asked."""
         owner = self._service.account(booking.account)
+        asked = (restarts.requests_made(self._events(booking.id))
+                 if booking.status == Status.RUNNING and booking.id is not None else 0)
         return actions_for(booking, self._service.zone_of(owner),
-                           self._service.config.booking.max_days)
+                           self._service.config.booking.max_days, asked)
+
+    def _events(self, booking_id: int) -> list[Event]:
+        with self._service.unit() as uow:
+            return uow.bookings.events(booking_id)
 
     def _actions_now(self, account: Account, booking_id: int) -> tuple[Action, ...]:
         try:
@@ -276,14 +304,41 @@ class ConversationEngine:
         return Reply(f"Extended: {booking_line(booking, zone)}", self._actions(booking))
 
     def _restart(self, account: Account, rest: str) -> Reply:
-        booking_id, _ = self._booking_id(rest, "restart N")
+        """`restart N`, or a button's `restart N after K`: only while no more than K restarts
+        were asked, so an old button pressed after a newer restart restarts nothing."""
+        booking_id, more = self._booking_id(rest, "restart N", more=True)
+        after = _RESTART_AFTER.match(more)
+        if more and after is None:
+            raise Refusal(ErrorCode.BAD_INPUT, "Which booking? Say `restart N`; `list` shows the numbers.")
         booking = self._service.get(booking_id, actor=account.name)
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
-        booking = self._service.restart(booking_id, actor=account.name)
+        if after is not None:
+            events = self._events(booking_id)
+            if restarts.requests_made(events) > int(after.group(1)):
+                return self._restart_state(account, booking, events)
+        try:
+            booking = self._service.restart(booking_id, actor=account.name)
+        except Refusal as refusal:  # one is on its way (a press at the same moment, say)
+            if refusal.code != ErrorCode.PENDING:
+                raise
+            return self._restart_state(account, booking, self._events(booking_id))
         return Reply(f"Restarting the container of booking #{booking_id}; I will message you "
                      "when it is back. Log in again with the same password.",
                      self._actions(booking))
+
+    def _restart_state(self, account: Account, booking: Booking, events: list[Event]) -> Reply:
+        """A running booking whose restart was asked already: how that restart went."""
+        last = restarts.last_outcome(events)
+        if last is None or last.kind == restarts.REQUESTED:
+            lead = (f"A restart of booking #{booking.id} is already on its way; I will message "
+                    "you when it is done.")
+        elif last.kind == restarts.RESTARTED:
+            at = local_time(restarts.requested_at(last), self._service.zone_of(account))
+            lead = f"Already restarted at {at}:"
+        else:
+            lead = "Its last restart failed (my message says why); Restart tries again:"
+        return self._state(account, booking, lead)
 
     def _login(self, account: Account, rest: str) -> Reply:
         """How to log in to a running booking of one's own: only ever a private answer."""
@@ -350,14 +405,22 @@ class ConversationEngine:
                     None)
 
     def _fill_defaults(self, account: Account, parsed: ParsedRequest) -> list[float]:
+        r = self.default_resources(account, parsed.cpus, parsed.memory, parsed.gpus)
+        return [r.cpus, r.memory, r.gpus]
+
+    def default_resources(
+        self, account: Account, cpus: float | None = None, memory: int | None = None,
+        gpus: int | None = None,
+    ) -> Resources:
+        """What the member named, and the configured default request (capped at their
+        maximum) for the rest."""
         defaults = self._service.config.booking.default_request
         maximum = self._service.limits_of(account)
-        cpus = parsed.cpus if parsed.cpus is not None else min(defaults["cpus"], maximum.cpus)
-        memory = parsed.memory if parsed.memory is not None else min(
-            int(defaults["memory"]), maximum.memory
+        return Resources(
+            cpus if cpus is not None else min(defaults["cpus"], maximum.cpus),
+            memory if memory is not None else min(int(defaults["memory"]), maximum.memory),
+            gpus if gpus is not None else min(int(defaults["gpus"]), maximum.gpus),
         )
-        gpus = parsed.gpus if parsed.gpus is not None else min(int(defaults["gpus"]), maximum.gpus)
-        return [cpus, memory, gpus]
 
     def _advance(
         self, account: Account, state: dict[str, Any], start: str | None, end: str | None
@@ -442,22 +505,35 @@ class ConversationEngine:
             return self._advance(account, {"draft": draft}, None, state.get("pending", [None, None])[1])
         return self._book(account, draft, text)
 
+    def book(self, account: Account, form: FormRequest) -> list[Reply]:
+        """A request filled in a form (Discord's slash options): resources left out take the
+        default, then booked, or refused with the same offer a chat request gets (image and
+        command kept; its button books exactly that, and `yes` in a direct message too)."""
+        replies, _booked = self._book_form(account, form)
+        return replies
+
     def submit(self, account: Account, request: BookingRequest) -> list[Reply]:
-        """A request filled in a form (Slack's modal): booked, or refused with the same offer
-        a chat request gets (image and command kept), which can also be answered `yes`."""
+        """A complete request filled in a form (Slack's modal, answered later in a direct
+        message): as `book`, a refusal starting with "Not booked:"."""
         r = request.resources
-        draft: dict[str, Any] = {"resources": [r.cpus, r.memory, r.gpus], "start": request.start}
-        draft.update({k: v for k, v in (("image", request.image), ("command", request.command))
-                      if v})
-        try:
-            replies, state = self._book(account, draft, request.end)
-        except Refusal as refusal:
-            return [Reply(f"Not booked: {refusal.message}")]
-        self._save(account, state)
-        first = replies[0]
-        if state:  # not booked: an offer or a question
+        replies, booked_ = self._book_form(account, FormRequest(
+            request.start, request.end, r.cpus, r.memory, r.gpus, request.image, request.command))
+        if not booked_:
+            first = replies[0]
             replies[0] = Reply(f"Not booked: {first.text}", first.actions, first.private)
         return replies
+
+    def _book_form(self, account: Account, form: FormRequest) -> tuple[list[Reply], bool]:
+        """The replies, and whether it was booked."""
+        r = self.default_resources(account, form.cpus, form.memory, form.gpus)
+        draft: dict[str, Any] = {"resources": [r.cpus, r.memory, r.gpus], "start": form.start}
+        draft.update({k: v for k, v in (("image", form.image), ("command", form.command)) if v})
+        try:
+            replies, state = self._book(account, draft, form.end)
+        except Refusal as refusal:
+            return [Reply(refusal.message)], False
+        self._save(account, state)
+        return replies, not state  # not booked: an offer or a question waits
 
     def _book(
         self, account: Account, draft: dict[str, Any], end: str

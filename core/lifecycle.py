@@ -110,9 +110,11 @@ class Lifecycle:
     def _restart_if_asked(self, booking: Booking, now: datetime) -> None:
         """The member's restart action (recorded by the service): restart the container once."""
         assert booking.id is not None
-        request = restarts.pending_request(self._events(booking.id))
+        events = self._events(booking.id)
+        request = restarts.pending_request(events)
         if request is None:
             return
+        asked = restarts.requests_made(events)  # the messages' Restart asks for the next one
         name = container_name(booking)
         try:
             self._runtime.restart(name)
@@ -124,13 +126,15 @@ class Lifecycle:
                 self.retry_later(booking.id, RESTART_RETRY_SECONDS)
                 return
             log.error("booking %d: container %s not restarted: %s", booking.id, name, exc)
-            told = words.restart_failed(booking, words.start_problem(str(exc), booking.image))
+            told = words.restart_failed(booking, words.start_problem(str(exc), booking.image),
+                                        asked)
             self._record(booking.id, restarts.FAILED, message=told, error=str(exc))
             return
         notes = []
         if not self._wait_for_ssh(booking.port) and not self._stop.is_set():
             notes.append("SSH did not answer yet; if the login fails, try again in a minute.")
-        message = words.restarted(self._config, booking, self._account(booking.account), notes)
+        message = words.restarted(self._config, booking, self._account(booking.account), notes,
+                                  asked)
         self._record(booking.id, restarts.RESTARTED, message=message, at=self._clock().isoformat())
         log.info("booking %d: container %s restarted", booking.id, name)
 

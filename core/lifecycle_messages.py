@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from core.backup_plan import BackupItem
+from core.chat_actions import booking_actions, restart_action
 from core.config import Config
-from core.domain import Account, Booking
+from core.domain import Account, Booking, Status
 from core.member_files import entry_kind
 from core.messages import Action, local_time, member_zone
 from core.notifier import Message, MessageKind
@@ -49,14 +51,23 @@ def ready(config: Config, booking: Booking, account: Account, notes: list[str]) 
         f"datasets (read-only) {inside.dataset_mount}.",
         *notes,
     ])
-    return Message(MessageKind.READY, text, booking.id, (
-        Action("Extend 1 day", f"extend {booking.id} 1-day"),
-        Action("End now", f"end {booking.id}", "danger"),
-        Action("Restart", f"restart {booking.id}"),
-    ))
+    return Message(MessageKind.READY, text, booking.id, _actions(config, booking, account))
 
 
-def restarted(config: Config, booking: Booking, account: Account, notes: list[str]) -> Message:
+def _actions(config: Config, booking: Booking, account: Account, restarts: int = 0,
+             verbs: Sequence[str] = ()) -> tuple[Action, ...]:
+    """The running booking's own buttons, as the chat layer makes them (each names the
+    booking; extend states its new end in the owner's zone, restart the restarts asked
+    before it; destructive ones ask first), `verbs` only when given."""
+    running = replace(booking, status=Status.RUNNING)
+    made = booking_actions(running, member_zone(account, config), config.booking.max_days,
+                           restarts)
+    return tuple(a for a in made if not verbs or a.verb in verbs)
+
+
+def restarted(config: Config, booking: Booking, account: Account, notes: list[str],
+              restarts: int = 1) -> Message:
+    """`restarts`: how many restarts were asked so far (this one included)."""
     host, port, user = config.server.public_host, booking.port, config.container.user
     text = "\n".join([
         f"The container of booking #{booking.id} was restarted, as you asked. "
@@ -66,26 +77,30 @@ def restarted(config: Config, booking: Booking, account: Account, notes: list[st
         f"as you left them; it still ends at {local_time(booking.end, member_zone(account, config))}.",
         *notes,
     ])
-    return Message(MessageKind.INFO, text, booking.id)
+    return Message(MessageKind.INFO, text, booking.id,
+                   _actions(config, booking, account, restarts))
 
 
-def restart_failed(booking: Booking, reason: str) -> Message:
+def restart_failed(booking: Booking, reason: str, restarts: int = 1) -> Message:
+    """`restarts`: how many restarts were asked so far (the failed one included)."""
     text = (
         f"The container of booking #{booking.id} could not be restarted: {reason}. "
         f"Try `restart {booking.id}` again in a minute; if it keeps failing, ask an admin."
     )
-    return Message(MessageKind.INFO, text, booking.id)
+    actions = () if booking.id is None else (restart_action(booking.id, restarts),)
+    return Message(MessageKind.INFO, text, booking.id, actions)
 
 
 def reminder(config: Config, booking: Booking, account: Account, minutes: int) -> Message:
+    actions = _actions(config, booking, account, verbs=("extend", "end"))
+    extend = next((a for a in actions if a.verb == "extend"), None)
+    later = (f"To keep it longer: `extend {booking.id} 1-day`." if extend is not None else
+             f"It is as long as a booking may be ({config.booking.max_days} days).")
     text = (
         f"Booking #{booking.id} ends at {local_time(booking.end, member_zone(account, config))} "
-        f"(in about {minutes} minutes). Your backup paths are saved at the end. "
-        f"To keep it longer: `extend {booking.id} 1-day`."
+        f"(in about {minutes} minutes). Your backup paths are saved at the end. {later}"
     )
-    return Message(MessageKind.REMINDER, text, booking.id, (
-        Action("Extend 1 day", f"extend {booking.id} 1-day", "primary"),
-    ))
+    return Message(MessageKind.REMINDER, text, booking.id, actions)
 
 
 def backed_up_before(missing: list[str], plan: list[BackupItem], backup: Path) -> list[str]:

@@ -31,6 +31,18 @@ def pending_request(events: Sequence[Event]) -> Event | None:
 
 
 def requested_at(request: Event) -> datetime:
-    """When the member asked, by the service's clock (the row's time otherwise)."""
+    """When the member asked (or, for a restart done, when it was done), by the service's
+    clock (the row's time otherwise)."""
     at = request.detail.get("at")
     return datetime.fromisoformat(at) if isinstance(at, str) else request.at
+
+
+def requests_made(events: Sequence[Event]) -> int:
+    """How many restarts of the booking were asked so far: a Restart button states the
+    count it was made after, so a press after a newer request acts no more."""
+    return sum(event.kind == REQUESTED for event in events)
+
+
+def last_outcome(events: Sequence[Event]) -> Event | None:
+    """The latest restart event (asked, done or failed), if any."""
+    return next((e for e in reversed(events) if e.kind in (REQUESTED, RESTARTED, FAILED)), None)

@@ -101,7 +101,7 @@ def test_restart_in_the_conversation_and_its_button() -> None:
     assert [(a.label, a.command, bool(a.confirm)) for a in card.actions] == [
         ("Login #1", "login 1", False),
         ("Extend #1 to Tue 01 Dec 12:00", "extend 1 to 2026 12 01 12 00", False),
-        ("Restart #1", "restart 1", True), ("End #1 now", "end 1", True)]
+        ("Restart #1", "restart 1 after 0", True), ("End #1 now", "end 1", True)]
     [reply] = engine.handle(bob, "restart 1")
     assert reply.text.startswith("Restarting the container of booking #1")
     [again] = engine.handle(bob, "restart #1")
@@ -115,3 +115,62 @@ def test_bookings_not_running_offer_no_restart_button() -> None:
     assert "Restart" not in [a.label for a in booking_actions(3)]
     running = booking_actions(3, running=True)
     assert len({a.command for a in running}) == len(running)
+
+
+def _restart_done(service: BookingService, booking_id: int) -> None:
+    """What the scheduler records once it restarted the container."""
+    with service.unit() as uow:
+        uow.bookings.record(booking_id, "restarted", "scheduler", at=service.now().isoformat())
+        uow.commit()
+
+
+def test_an_old_restart_press_after_the_restart_answers_with_the_state() -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    booked(service, store)
+    bob = service.account("bob")
+    [card] = engine.handle(bob, "list")[0].cards
+    restart = next(a for a in card.actions if a.verb == "restart")
+
+    first = engine.press(bob, restart.command)
+    assert first.update is not None
+    assert first.update.text.startswith("Restarting the container of booking #1")
+    _restart_done(service, 1)
+
+    again = engine.press(bob, restart.command)  # the same, old button, once it is done
+    assert again.update is not None
+    assert again.update.text.startswith("Already restarted at 2026-11-29 ")
+    assert "#1 [running] bob:" in again.update.text
+    assert [e.kind for e in store.events].count("restart_requested") == 1
+    # the redrawn message's Restart asks for the next restart, and a press of it restarts
+    fresh = next(a for a in again.update.actions if a.verb == "restart")
+    assert fresh.label == "Restart #1" and fresh.command == "restart 1 after 1"
+    third = engine.press(bob, fresh.command)
+    assert third.update is not None and third.update.text.startswith("Restarting the container")
+    assert [e.kind for e in store.events].count("restart_requested") == 2
+
+
+def test_an_old_restart_press_while_one_is_on_its_way_restarts_nothing_more() -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    booked(service, store)
+    bob = service.account("bob")
+    engine.press(bob, "restart 1 after 0")
+    pending = engine.press(bob, "restart 1 after 0")
+    assert pending.update is not None
+    assert pending.update.text.startswith("A restart of booking #1 is already on its way")
+    assert [e.kind for e in store.events].count("restart_requested") == 1
+
+
+def test_a_restart_button_from_before_buttons_stated_their_target_restarts_only_once() -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    booked(service, store)
+    bob = service.account("bob")
+    engine.press(bob, "restart 1")  # an old message's button: the first restart
+    _restart_done(service, 1)
+    again = engine.press(bob, "restart 1")
+    assert again.update is not None and again.update.text.startswith("Already restarted at")
+    assert [e.kind for e in store.events].count("restart_requested") == 1
+    [typed] = engine.handle(bob, "restart 1")  # typed, it restarts again
+    assert typed.text.startswith("Restarting the container of booking #1")
