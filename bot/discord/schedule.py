@@ -14,9 +14,9 @@ from discord import app_commands
 from bot.discord import bookings, suggest
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
-from core.conversation import ConversationEngine
+from core.conversation import ConversationEngine, FormRequest
 from core.domain import Account, Resources
-from core.service import BookingRequest, BookingService
+from core.service import BookingService
 
 
 def _choices(pairs: list[suggest.Choice]) -> list[app_commands.Choice[str]]:
@@ -55,9 +55,8 @@ def schedule_group(
         command: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
-            resources = bookings.default_resources(service, account, cpus, memory, gpus)
-            return bookings.book(service, engine, account, BookingRequest(
-                user=account.name, resources=resources, start=start, end=end,
+            return bookings.book(engine, account, FormRequest(
+                start=start, end=end, cpus=cpus, memory=memory, gpus=gpus,
                 image=image, command=command,
             ))
         await respond(interaction, work)
@@ -70,8 +69,8 @@ def schedule_group(
         namespace = interaction.namespace
 
         def choices() -> list[suggest.Choice]:
-            wanted = bookings.default_resources(
-                service, account, namespace.cpus, namespace.memory, namespace.gpus
+            wanted = engine.default_resources(
+                account, namespace.cpus, namespace.memory, namespace.gpus
             ) if account else Resources(1, 1, namespace.gpus or 0)
             return suggest.starts(service, account, current, wanted)
         return _choices(await asyncio.to_thread(choices))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import Block, shorten
+from core.conversation import ConversationEngine
 from core.domain import Account, Refusal, Resources
 from core.service import BookingRequest, BookingService
 from core.timeparse import FORMATS_HELP
@@ -58,9 +59,11 @@ def _text_input(block_id: str, label: str, hint: str, *, initial: str = "",
             "hint": {"type": "plain_text", "text": shorten(hint, 2000)}, "element": element}
 
 
-def booking_modal(service: BookingService, account: Account) -> dict[str, Any]:
+def booking_modal(
+    service: BookingService, engine: ConversationEngine, account: Account
+) -> dict[str, Any]:
     maximum = service.limits_of(account)
-    defaults = service.config.booking.default_request
+    initial_request = engine.default_resources(account)  # the core's default, capped
     images = service.config.images
     default_image = account.image if account.image in images.allowed else images.default
     options = [{"text": {"type": "plain_text", "text": shorten(name, 75)}, "value": name[:150]}
@@ -74,11 +77,11 @@ def booking_modal(service: BookingService, account: Account) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _number_input("cpus", "CPUs", f"Your maximum: {maximum.cpus:g}",
-                          f"{min(defaults['cpus'], maximum.cpus):g}", True),
+                          f"{initial_request.cpus:g}", True),
             _number_input("memory", "Memory (GB, RAM + swap)", f"Your maximum: {maximum.memory}",
-                          str(int(min(defaults["memory"], maximum.memory))), False),
+                          str(int(initial_request.memory)), False),
             _number_input("gpus", "GPUs", f"Your maximum: {maximum.gpus}",
-                          str(int(min(defaults["gpus"], maximum.gpus))), False),
+                          str(int(initial_request.gpus)), False),
             _text_input("start", "Start", f"{FORMATS_HELP}.", initial="now"),
             _text_input("end", "End", "3-day, 1-week (counted from the start), or a date.",
                         initial="1-day"),

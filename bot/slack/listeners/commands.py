@@ -47,7 +47,7 @@ def register(app: App, slack: SlackContext) -> None:
             return
         if not text:
             client.views_open(trigger_id=command["trigger_id"],
-                              view=booking_modal(slack.service, account))
+                              view=booking_modal(slack.service, slack.engine, account))
             return
         replies = slack.engine.handle(account, engine_text(text))
         # A question to answer in words moves to the direct messages; an answer,
