@@ -19,7 +19,7 @@ import pwd
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, TextIO, TypeVar
 
 import click
@@ -28,12 +28,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import bootstrap
 from bot.terminal import run_chat
+from core import admin_views
 from core.config import ConfigError
 from core.domain import Booking, ErrorCode, LinkConflict, Refusal, Resources, Status
 from core.messages import booking_dict, booking_line, local_time
 from core.passwords import PasswordDeriver, load_secret
-from core.quota import QUOTA_KEYS, quota_gb
-from core.service import BookingRequest, BookingService, merge_slots
+from core.service import BookingRequest, BookingService
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,6 +160,36 @@ def _member_zone(service: BookingService, name: str) -> tzinfo:
         return service.zone_of(service.account(name))
     except Refusal:
         return service.zone_of(None)
+
+
+class _Terminal:
+    """How the admin views look in a terminal: plain text, ASCII arrows."""
+
+    bullet = ""
+
+    def text(self, text: str) -> str:
+        return text
+
+    strong = name = text
+
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def time(self, at: datetime, zone: tzinfo) -> str:
+        return local_time(at, zone)
+
+    def user(self, platform: str, user_id: str) -> str:
+        return f"{platform} {user_id}"
+
+    def arrow(self) -> str:
+        return " -> "
+
+
+def _print_view(view: admin_views.AdminView, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(list(view.records), indent=2))
+    else:
+        click.echo(admin_views.render(view, _Terminal()))
 
 
 def _json_option(func: F) -> F:
@@ -349,23 +379,8 @@ def capacity(start: str, end: str, as_json: bool) -> None:
     """Free CPUs, memory and GPU ids per slot."""
     app = _app()
     with _refusals(as_json):
-        slots = app.service.free_slots(start, end)
-    zone = app.service.zone_of(None)
-    if as_json:
-        click.echo(json.dumps([
-            {"start": s.start.astimezone(zone).isoformat(), "end": s.end.astimezone(zone).isoformat(),
-             "cpus": s.cpus, "memory": s.memory, "gpus": len(s.gpu_ids), "gpu_ids": list(s.gpu_ids)}
-            for s in slots
-        ], indent=2))
-        return
-    host = app.service.host
-    click.echo(f"{app.config.server.name}: {host.cpus:g} CPUs, {host.memory} GB, {host.gpus} GPUs")
-    for period in merge_slots(slots):
-        ids = ",".join(map(str, period.gpu_ids)) or "none"
-        click.echo(
-            f"{local_time(period.start, zone)} -> {local_time(period.end, zone)}: "
-            f"{period.cpus:g} CPUs, {period.memory} GB, GPUs free: {ids}"
-        )
+        view = admin_views.free_periods(app.service, app.service.zone_of(None), start, end)
+    _print_view(view, as_json)
 
 
 @main.group()
@@ -406,28 +421,7 @@ def users_ls(as_json: bool) -> None:
     app = _app()
     with _refusals(as_json):
         _require_admin_caller(app)
-    rows: list[dict[str, Any]] = []
-    for account in app.service.accounts():
-        maximum = app.service.limits_of(account)
-        rows.append({
-            "user": account.name, "admin": app.service.is_admin(account),
-            "slack": account.slack_id, "discord": account.discord_id,
-            "port": account.preferred_port,
-            "max": {"cpus": maximum.cpus, "memory": maximum.memory, "gpus": maximum.gpus},
-        })
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("No accounts yet: `booking users add ID`.")
-    for row in rows:
-        limits = row["max"]
-        click.echo(
-            f"{row['user']}{' (admin)' if row['admin'] else ''}: max cpus={limits['cpus']:g} "
-            f"memory={limits['memory']} gpus={limits['gpus']}, port {row['port'] or '-'}"
-            + (f", slack {row['slack']}" if row["slack"] else "")
-            + (f", discord {row['discord']}" if row["discord"] else "")
-        )
+    _print_view(admin_views.users_table(app.service, "booking users add ID"), as_json)
 
 
 @users.command("set")
@@ -479,14 +473,8 @@ def users_limit(
     app = _app()
     with _refusals(False):
         _require_admin_caller(app)
-        account = app.service.set_limits(name, values)
-    line = f"{account.name} may now book up to {app.service.limits_of(account).describe()}"
-    if work_space is not None or backup_space is not None:
-        quotas = {key: quota_gb(account, key, app.config) for key in QUOTA_KEYS}
-        line += "; quotas: " + ", ".join(
-            f"{key.removesuffix('_space')} folder "
-            + ("no limit" if gb is None else f"{gb:g} GB") for key, gb in quotas.items())
-    click.echo(line + ".")
+        view = admin_views.member_limits(app.service, app.service.account(name), values)
+    _print_view(view)
 
 
 if __name__ == "__main__":
