@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from core.admin_views import GpuTimeline
 from core.domain import Booking
+
+log = logging.getLogger(__name__)
 
 WIDTH = 1100
 ROW = 34
@@ -114,3 +118,13 @@ def gpu_timeline_png(
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+def timeline_png(timeline: GpuTimeline) -> bytes | None:
+    """An admin view's GPU timeline as PNG; None when drawing failed (the text has it all)."""
+    try:
+        return gpu_timeline_png(list(timeline.bookings), timeline.gpu_count, timeline.start,
+                                timeline.end, timeline.zone, timeline.title)
+    except Exception:
+        log.exception("drawing the GPU timeline failed")
+        return None

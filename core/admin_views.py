@@ -154,12 +154,12 @@ def users_table(service: BookingService, add_hint: str) -> AdminView:
         admin = service.is_admin(account)
         row: list[Span] = [Name(account.name), " (admin)" if admin else "",
                            f": max {maximum.describe()}, port {account.preferred_port or '-'}"]
-        quotas = _quotas(service, account)
-        if any(gb is not None for gb in quotas.values()):
-            row.append(f", {quota_words(quotas)}")
         for platform, chat_id in (("slack", account.slack_id), ("discord", account.discord_id)):
             if chat_id:
                 row += [", ", ChatUser(platform, chat_id)]
+        quotas = _quotas(service, account)
+        if any(gb is not None for gb in quotas.values()):
+            row.append(f", {quota_words(quotas)}")
         rows.append(tuple(row))
         records.append({
             "user": account.name, "admin": admin, "slack": account.slack_id,

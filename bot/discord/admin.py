@@ -32,7 +32,7 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
             capacity.require_admin(service, account)
-            return [capacity.summary(service, days)]
+            return capacity.summary(service, days)
         await respond(interaction, work)
 
     @group.command(name="limits", description="View or set a member's maxima")
@@ -56,14 +56,14 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
                     ErrorCode.NOT_FOUND,
                     f"{member.mention} has no booking account; `/capacity link` links one.",
                 )
-            return [capacity.limits(service, target, values)]
+            return capacity.limits(service, target, values)
         await respond(interaction, work)
 
     @group.command(name="users", description="Member accounts and their maxima")
     async def users(interaction: discord.Interaction) -> None:
         def work(account: Account) -> list[Outgoing]:
             capacity.require_admin(service, account)
-            return [capacity.users(service)]
+            return capacity.users(service)
         await respond(interaction, work)
 
     @group.command(name="link", description="Link a Discord member to a lab id (creates it)")
@@ -78,7 +78,7 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
             capacity.require_admin(service, account)
-            return [capacity.link(service, member.id, member.name, lab_id, admin, confirm)]
+            return capacity.link(service, member.id, member.name, lab_id, admin, confirm)
         await respond(interaction, work)
 
     return group

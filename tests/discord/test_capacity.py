@@ -70,11 +70,35 @@ def test_the_summary_shows_free_capacity_and_the_gpu_timeline(app: bootstrap.App
             calls = await discord_.interact(slash(ALICE, "capacity", "summary", {"days": 2}))
             (followup,) = [c for c in calls if c.path.startswith("/webhooks/")]
             content = followup.body["content"]
-            assert content.startswith("**gpu1**: 62 CPUs, 40 GB, 4 GPUs. Free from <t:")
-            assert "58 CPUs, 24 GB, GPUs free: 1,2,3" in content
-            assert "62 CPUs, 40 GB, GPUs free: 0,1,2,3" in content
+            lines = content.splitlines()
+            assert lines[0] == "**gpu1**: 62 CPUs, 40 GB, 4 GPUs"
+            assert lines[1].startswith("Free from <t:")
+            assert lines[2].startswith("• <t:") and lines[2].endswith(
+                ": 58 CPUs, 24 GB, GPUs free: 1,2,3")
+            assert lines[3].endswith(": 62 CPUs, 40 GB, GPUs free: 0,1,2,3")
+            assert lines[4] == "Who holds which GPU:"
+            assert lines[5].startswith("• GPU 0: `bob` (#1) from <t:")
             assert followup.body["flags"] == 64
             assert followup.body["attachments"][0]["filename"] == "gpu-timeline.png"
             assert followup.files["gpu-timeline.png"].startswith(PNG_MAGIC)
 
     asyncio.run(scenario())
+
+
+def test_users_with_fifty_accounts_come_in_pages_that_show_every_one(app: bootstrap.App) -> None:
+    for n in range(47):
+        app.service.add_account(f"r1192{n:04d}", discord_id=str(5000 + n))
+
+    async def scenario() -> list[str]:
+        async with connected(app) as discord_:
+            calls = await discord_.interact(slash(ALICE, "capacity", "users"))
+            return [c.body["content"] for c in calls if c.path.startswith("/webhooks/")]
+
+    pages = asyncio.run(scenario())
+    assert len(pages) > 1 and all(len(page) <= 2000 for page in pages)
+    rows = [line for page in pages for line in page.splitlines() if line.startswith("• ")]
+    assert len(rows) == 50
+    assert rows[0].startswith("• `alice` (admin): max cpus=62")
+    assert "• `r11920046`: max cpus=8 memory=32 gpus=1, port -, <@5046>" in rows[-1]
+    assert pages[0].endswith("(accounts 1-" + str(pages[0].count("• ")) + " of 50)")
+    assert pages[-1].endswith(" of 50)")
