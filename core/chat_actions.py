@@ -6,7 +6,7 @@ booking it acts on, a label that names that booking (`Cancel #12`), and, for eve
 destructive verb, the question to ask first (`confirm`).
 
 Every action states its target, so pressing it twice, or pressing an old message's
-button, acts once: extend carries the new end (`extend 12 to 2026 12 04 10 00`), restart
+button, acts once: extend carries the new end (`extend 12 to 2026 12 04 02 00 UTC`), restart
 the number of restarts asked before it (`restart 12 after 1`), an offer the whole request
 (resources, window, image, command). The command alone is enough to
 rebuild the action's verb, booking and question (`parse_press`), so a button whose
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from core.domain import Booking, Resources, Status
 
@@ -208,8 +208,10 @@ def extend_action(booking: Booking, zone: tzinfo, max_days: int) -> Action | Non
     target = extend_target(booking, max_days)
     if target is None or booking.id is None:
         return None
+    # The label in the owner's zone; the command in UTC, so a press means the same end
+    # after the owner's zone changed (Slack sets it from the profile on their first press).
     return Action(f"Extend #{booking.id} to {_short(target, zone)}",
-                  f"extend {booking.id} to {seed_time(target, zone)}", "primary", "extend",
+                  f"extend {booking.id} to {seed_time(target, UTC)} UTC", "primary", "extend",
                   booking.id)
 
 

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core import restart_requests as restarts
@@ -27,6 +27,7 @@ from core.chat_actions import (
     normalise,
     offer_action,
     parse_press,
+    seed_time,
     split_extras,
     verb_of,
 )
@@ -52,7 +53,9 @@ _COMMAND = re.compile(
 )
 _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
 _RESTART_AFTER = re.compile(r"^after\s+(\d{1,6})$", re.IGNORECASE)
-_EXTEND_TO = re.compile(r"^(?:to|until)\s+(\d{4} \d{1,2} \d{1,2} \d{1,2} \d{2})$", re.IGNORECASE)
+# A button's absolute end: in UTC when it says so, else in the owner's zone (older buttons).
+_EXTEND_TO = re.compile(r"^(?:to|until)\s+(\d{4} \d{1,2} \d{1,2} \d{1,2} \d{2})(\s+UTC)?$",
+                        re.IGNORECASE)
 # Verbs whose press changes a booking, so the message that carried the button is redrawn.
 _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
 
@@ -287,9 +290,10 @@ class ConversationEngine:
             return self._state(account, booking, "Nothing to do:")
         target = _EXTEND_TO.match(end_text)
         if target:  # a button's target: reached already means done already
-            end_text = target.group(1)
             owner_zone = self._service.zone_of(self._service.account(booking.account))
-            wanted = datetime.strptime(end_text, "%Y %m %d %H %M").replace(tzinfo=owner_zone)
+            wanted = datetime.strptime(target.group(1), "%Y %m %d %H %M").replace(
+                tzinfo=UTC if target.group(2) else owner_zone)
+            end_text = seed_time(wanted, owner_zone)  # the service reads it in that zone
             if booking.end >= wanted:
                 return self._state(account, booking, "Already extended:")
         try:

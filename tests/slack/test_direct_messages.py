@@ -26,7 +26,7 @@ def test_a_conversation_in_direct_messages_books(world: SlackWorld):
     assert booked["text"].startswith("Booked: #1 [booked] carol:")
     assert "09:00 CST" in booked["text"]
     values = [e["value"] for b in booked["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert values == ["cancel 1", "extend 1 to 2026 12 07 09 00"]
+    assert values == ["cancel 1", "extend 1 to 2026 12 07 01 00 UTC"]  # 09:00 CST
     assert len(world.booking.service.bookings("carol")) == 1
 
 

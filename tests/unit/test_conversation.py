@@ -35,7 +35,7 @@ def test_one_line_books_everything(setup) -> None:  # type: ignore[no-untyped-de
     assert reply.text.startswith("Booked: #1 [booked] bob: 2026-11-29 12:00 CST -> 2026-12-02 12:00 CST")
     assert "8 CPUs, 32 GB, 2 GPUs (ids 0,1)" in reply.text
     assert [(a.label, a.command) for a in reply.actions] == [
-        ("Cancel #1", "cancel 1"), ("Extend #1 to Thu 03 Dec 12:00", "extend 1 to 2026 12 03 12 00")]
+        ("Cancel #1", "cancel 1"), ("Extend #1 to Thu 03 Dec 12:00", "extend 1 to 2026 12 03 04 00 UTC")]
 
 
 def test_unnamed_resources_take_the_configured_defaults(setup) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ pressed twice, or pressed on an old message, they act once. Through the outbox's
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ def test_the_ready_message_buttons_name_the_booking_and_extend_states_its_new_en
     assert [(a.label, a.command, bool(a.confirm)) for a in ready.actions] == [
         (f"Login #{booking_id}", f"login {booking_id}", False),
         (f"Extend #{booking_id} to {target:%a %d %b %H:%M}",
-         f"extend {booking_id} to {target:%Y %m %d %H %M}", False),
+         f"extend {booking_id} to {target.astimezone(UTC):%Y %m %d %H %M} UTC", False),
         (f"Restart #{booking_id}", f"restart {booking_id} after 0", True),
         (f"End #{booking_id} now", f"end {booking_id}", True),
     ]
@@ -57,6 +57,18 @@ def test_a_double_press_on_the_ready_messages_extend_extends_once(rig: Rig) -> N
     assert first.update is not None and first.update.text.startswith(f"Extended: #{booking_id}")
     assert second.update is not None
     assert second.update.text.startswith(f"Already extended: #{booking_id}")
+    assert rig.service.get(booking_id).end == end + timedelta(days=1)
+
+
+def test_an_extend_button_means_the_same_end_after_the_owner_changed_zone(rig: Rig) -> None:
+    booking_id = rig.book()
+    rig.step(booking_id)
+    [ready] = _sent(rig, MessageKind.READY)
+    end = rig.service.get(booking_id).end
+    engine = ConversationEngine(rig.service)
+    engine.handle(rig.service.account("bob"), "timezone Europe/Berlin")  # was Asia/Taipei
+    pressed = engine.press(rig.service.account("bob"), _button(ready, "extend").command)
+    assert pressed.update is not None and pressed.update.text.startswith("Extended: ")
     assert rig.service.get(booking_id).end == end + timedelta(days=1)
 
 

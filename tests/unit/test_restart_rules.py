@@ -100,7 +100,7 @@ def test_restart_in_the_conversation_and_its_button() -> None:
     [card] = listed.cards
     assert [(a.label, a.command, bool(a.confirm)) for a in card.actions] == [
         ("Login #1", "login 1", False),
-        ("Extend #1 to Tue 01 Dec 12:00", "extend 1 to 2026 12 01 12 00", False),
+        ("Extend #1 to Tue 01 Dec 12:00", "extend 1 to 2026 12 01 04 00 UTC", False),
         ("Restart #1", "restart 1 after 0", True), ("End #1 now", "end 1", True)]
     [reply] = engine.handle(bob, "restart 1")
     assert reply.text.startswith("Restarting the container of booking #1")
