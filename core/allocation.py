@@ -108,7 +108,9 @@ def load_in(start: int, end: int, spans: Iterable[Span], account_id: int | None)
         ports.add(port)
         if owner == account_id and own is None:
             own = row_id
-    edges.sort(key=lambda edge: (edge[0], edge[1]))
+    # Plain tuple order: by instant, ends (0) before starts (1); within one instant and
+    # kind the order cannot change the peak (all ends lower use, all starts raise it).
+    edges.sort()
     cpus_now = peak_cpus = 0.0
     memory_now = peak_memory = 0
     for _, _, d_cpus, d_memory in edges:
@@ -141,25 +143,33 @@ def _blocked_intervals(spans: Sequence[Span], fit: Fit) -> list[tuple[int, int]]
     max_memory = fit.host.memory - fit.resources.memory
     if max_cpus < 0 or max_memory < 0:  # more than the host has: blocked everywhere
         return [(-(2**62), 2**62)]
-    edges: list[tuple[int, float, int, int]] = []
+    # The change at each instant, summed first: a slot grid has far fewer instants than edges.
+    changes: dict[int, list[float]] = {}
+    account_id, asked_port = fit.account_id, fit.port
     for _, owner, begin, finish, cpus, memory, _, port in spans:
-        blocks = int(owner == fit.account_id) + int(port == fit.port)
-        edges.append((begin, cpus, memory, blocks))
-        edges.append((finish, -cpus, -memory, -blocks))
-    edges.sort(key=lambda edge: edge[0])
+        blocks = (owner == account_id) + (port == asked_port)
+        change = changes.get(begin)
+        if change is None:
+            changes[begin] = [cpus, memory, blocks]
+        else:
+            change[0] += cpus
+            change[1] += memory
+            change[2] += blocks
+        change = changes.get(finish)
+        if change is None:
+            changes[finish] = [-cpus, -memory, -blocks]
+        else:
+            change[0] -= cpus
+            change[1] -= memory
+            change[2] -= blocks
     blocked: list[tuple[int, int]] = []
-    cpus_now, memory_now, blocks_now = 0.0, 0, 0
+    cpus_now, memory_now, blocks_now = 0.0, 0.0, 0.0
     since: int | None = None
-    count = len(edges)
-    i = 0
-    while i < count:
-        moment = edges[i][0]
-        while i < count and edges[i][0] == moment:  # every edge at this instant first
-            _, d_cpus, d_memory, d_blocks = edges[i]
-            cpus_now += d_cpus
-            memory_now += d_memory
-            blocks_now += d_blocks
-            i += 1
+    for moment in sorted(changes):
+        d_cpus, d_memory, d_blocks = changes[moment]
+        cpus_now += d_cpus
+        memory_now += d_memory
+        blocks_now += d_blocks
         bad = blocks_now > 0 or round(cpus_now, 6) > max_cpus or memory_now > max_memory
         if bad and since is None:
             since = moment
@@ -188,12 +198,17 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
     busy_in_range = 0
     entered = left = 0
     b = 0
+    # Loop invariants held in locals: this loop runs once per candidate.
+    blocked_count, span_count = len(blocked), len(spans)
+    gpus_wanted, host_gpus = fit.resources.gpus, fit.host.gpus
+    asked_port, preferred = fit.port, fit.preferred
     for start in candidates:
         end = start + duration
-        while b < len(blocked) and blocked[b][1] <= start:
+        while b < blocked_count and blocked[b][1] <= start:
             b += 1
-        while entered < len(spans) and spans[entered][2] < end:
-            _, _, _, _, _, _, gpu_ids, port = spans[entered]
+        while entered < span_count and spans[entered][2] < end:
+            span = spans[entered]
+            gpu_ids, port = span[6], span[7]
             if gpu_ids:
                 for gpu in map(int, gpu_ids.split(",")):
                     gpu_count[gpu] = gpu_count.get(gpu, 0) + 1
@@ -202,8 +217,9 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
                 busy_in_range += 1
             port_count[port] = held + 1
             entered += 1
-        while left < len(by_end) and by_end[left][3] <= start:
-            _, _, _, _, _, _, gpu_ids, port = by_end[left]
+        while left < span_count and by_end[left][3] <= start:
+            span = by_end[left]
+            gpu_ids, port = span[6], span[7]
             if gpu_ids:
                 for gpu in map(int, gpu_ids.split(",")):
                     gpu_count[gpu] -= 1
@@ -215,12 +231,12 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
                 if low <= port <= high:
                     busy_in_range -= 1
             left += 1
-        if b < len(blocked) and blocked[b][0] < end:
+        if b < blocked_count and blocked[b][0] < end:
             continue
-        if fit.resources.gpus > fit.host.gpus - len(gpu_count):
+        if gpus_wanted > host_gpus - len(gpu_count):
             continue
-        if fit.port is None and not (
-            (fit.preferred is not None and fit.preferred not in port_count)
+        if asked_port is None and not (
+            (preferred is not None and preferred not in port_count)
             or busy_in_range < ports_in_range
         ):
             continue
