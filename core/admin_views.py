@@ -101,7 +101,7 @@ class AdminView:
 
 def free_periods(
     service: BookingService, zone: tzinfo, start_text: str = "now", end_text: str = "1-day",
-    *, heading: bool = False,
+    *, heading: Line = (),
 ) -> AdminView:
     """The host's resources, and per run of slots with the same free resources what is free."""
     slots = service.free_slots(start_text, end_text)
@@ -113,22 +113,20 @@ def free_periods(
          f": {p.cpus:g} CPUs, {p.memory} GB, GPUs free: {_ids(p.gpu_ids)}")
         for p in merge_slots(slots)
     )
-    caption: Line = ()
-    if heading and slots:
-        caption = ("Free from ", Time(slots[0].start, zone), " to ", Time(slots[-1].end, zone), ":")
     records = tuple(
         {"start": s.start.astimezone(zone).isoformat(), "end": s.end.astimezone(zone).isoformat(),
          "cpus": s.cpus, "memory": s.memory, "gpus": len(s.gpu_ids), "gpu_ids": list(s.gpu_ids)}
         for s in slots
     )
-    return AdminView(title, (Section(caption, rows, noun="periods"),), records=records)
+    return AdminView(title, (Section(heading, rows, noun="periods"),), records=records)
 
 
 def capacity_summary(
     service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS, *, admin: bool = True
 ) -> AdminView:
-    """What is free in the next `days` days, who holds which GPU until when, and the chart."""
-    free = free_periods(service, zone, "now", f"{days}-day", heading=True)
+    """What is free in the next `days` days; for an admin also who holds which GPU until
+    when, and the chart of it."""
+    free = free_periods(service, zone, "now", f"{days}-day", heading=free_heading(days))
     start = service.now()
     end = start + timedelta(days=days)
     held = tuple(b for b in service.bookings() if b.start < end and b.end > start)
@@ -139,10 +137,15 @@ def capacity_summary(
                              key=lambda pair: (pair[0], pair[1].start))
     )
     who = Section(("Who holds which GPU:",), holders, empty=("No GPU is held.",), noun="GPUs held")
+    if not admin:  # who holds what, and the chart, are the admins'
+        return AdminView(free.title, free.sections, ((ADMIN_NOTE,),), records=free.records)
     chart = GpuTimeline(held, service.host.gpus, start, end, zone,
                         f"{service.config.server.name}: who holds which GPU, next {days} days")
-    notes: tuple[Line, ...] = () if admin else ((ADMIN_NOTE,),)
-    return AdminView(free.title, (*free.sections, who), notes, chart=chart, records=free.records)
+    return AdminView(free.title, (*free.sections, who), chart=chart, records=free.records)
+
+
+def free_heading(days: int) -> Line:
+    return (f"Free in the next {days} days:",)
 
 
 def users_table(service: BookingService, add_hint: str) -> AdminView:

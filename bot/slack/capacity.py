@@ -1,17 +1,34 @@
-"""`/capacity`: the server's free resources for everyone; limits and accounts for admins."""
+"""`/capacity`: the server's free resources for everyone; limits and accounts for admins.
+
+What the views say is decided in core/admin_views.py; here Slack's words are read and the
+views drawn as Block Kit, a message per 50 blocks, so nothing is cut.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
+from typing import Any
 
-from bot.slack.blocks import escape
-from core.domain import Account, ErrorCode, LinkConflict, Refusal
+from slack_sdk import WebClient
+
+from bot.charts import timeline_png
+from bot.slack.blocks import (
+    MAX_FALLBACK_TEXT,
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION_TEXT,
+    escape,
+    section,
+    shorten,
+)
+from bot.slack.context import Respond, SlackContext
+from core import admin_views
+from core.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
+from core.domain import Account, ErrorCode, Refusal
 from core.messages import local_time
-from core.service import LIMIT_KEYS, BookingService, merge_slots
+from core.service import LIMIT_KEYS, BookingService
 
-SUMMARY_DAYS = 3
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _SETTING = re.compile(r"^(\w+)=(\S+)$")
 
@@ -24,22 +41,75 @@ USAGE = (
 )
 
 
+class SlackMarkup:
+    """Slack mrkdwn; times in the reader's zone, as the view gives them."""
+
+    bullet = "• "
+
+    def text(self, text: str) -> str:
+        return escape(text)
+
+    def strong(self, text: str) -> str:
+        return f"*{escape(text)}*"
+
+    name = text
+
+    def code(self, text: str) -> str:  # what to type, mentions included: built here, escaped
+        return f"`{text}`"
+
+    def time(self, at: datetime, zone: tzinfo) -> str:
+        return local_time(at, zone)
+
+    def user(self, platform: str, user_id: str) -> str:
+        return f"<@{user_id}>" if platform == "slack" else f"{platform} {escape(user_id)}"
+
+    def arrow(self) -> str:
+        return " → "
+
+
 @dataclass(frozen=True)
 class CapacityAnswer:
-    text: str  # mrkdwn, already escaped
-    chart: bool = False  # whether the GPU timeline chart goes with it
+    view: AdminView
+
+    @property
+    def text(self) -> str:
+        return admin_views.render(self.view, SlackMarkup())
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The view as messages of at most 50 section blocks, each at most 3,000 characters."""
+        texts = admin_views.pages(self.view, SlackMarkup(), MAX_SECTION_TEXT)
+        return [
+            {"text": shorten("\n".join(chunk), MAX_FALLBACK_TEXT),
+             "blocks": [section(text) for text in chunk]}
+            for chunk in (texts[i:i + MAX_MESSAGE_BLOCKS]
+                          for i in range(0, len(texts), MAX_MESSAGE_BLOCKS))
+        ]
 
 
 def free_summary(service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS) -> str:
     """Per run of slots with the same free resources, what is free; times in `zone`."""
-    host = service.host
-    lines = [f"*{service.config.server.name}*: {host.cpus:g} CPUs, {host.memory} GB, "
-             f"{host.gpus} GPUs. Free in the next {days} days:"]
-    for period in merge_slots(service.free_slots("now", f"{days}-day")):
-        ids = ",".join(map(str, period.gpu_ids)) or "none"
-        lines.append(f"• {local_time(period.start, zone)} → {local_time(period.end, zone)}: "
-                     f"{period.cpus:g} CPUs, {period.memory} GB, GPUs free: {ids}")
-    return "\n".join(lines)
+    view = admin_views.free_periods(service, zone, "now", f"{days}-day",
+                                    heading=admin_views.free_heading(days))
+    return admin_views.render(view, SlackMarkup())
+
+
+def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
+           respond: Respond) -> None:
+    """`/capacity ...`: the answer, privately, and for an admin's summary the GPU chart."""
+    user_id = command["user_id"]
+    try:
+        account = slack.members.account(user_id)
+        view = CapacityCommand(slack.service).run(account, command.get("text", "").strip()).view
+    except Refusal as refusal:
+        view = AdminView((refusal.message,))
+    for message in CapacityAnswer(view).messages():
+        respond(**message, response_type="ephemeral")
+    png = timeline_png(view.chart) if view.chart else None
+    if png and view.chart:
+        client.files_upload_v2(
+            channel=slack.members.dm_channel(user_id), file=png, filename="gpu-timeline.png",
+            title=view.chart.title, initial_comment=f"GPU timeline (times in {view.chart.zone})",
+        )
 
 
 class CapacityCommand:
@@ -52,20 +122,17 @@ class CapacityCommand:
         admin = self._service.is_admin(account)
         zone = self._service.zone_of(account)
         if verb in ("", "show", "free"):
-            summary = free_summary(self._service, zone)
-            if not admin:
-                summary += "\nChanging limits or accounts needs an admin."
-            return CapacityAnswer(summary, chart=admin)
+            return CapacityAnswer(admin_views.capacity_summary(self._service, zone, admin=admin))
         if verb == "help":
-            return CapacityAnswer(USAGE)
+            return CapacityAnswer(AdminView((USAGE,)))
         if verb == "limits":
             return CapacityAnswer(self._limits(account, admin, words[1:]))
         if verb in ("users", "link"):
             self._require_admin(admin)
             if verb == "users":
-                return CapacityAnswer(self._users())
+                return CapacityAnswer(admin_views.users_table(self._service, "/capacity link"))
             return CapacityAnswer(self._link(words[1:]))
-        return CapacityAnswer(f"I do not know `{verb}`.\n{USAGE}")
+        return CapacityAnswer(AdminView((f"I do not know `{verb}`.\n{USAGE}",)))
 
     def _require_admin(self, admin: bool) -> None:
         if not admin:
@@ -91,7 +158,7 @@ class CapacityCommand:
             return mention.group(1) == account.slack_id
         return word.lstrip("@") == account.name
 
-    def _limits(self, account: Account, admin: bool, words: list[str]) -> str:
+    def _limits(self, account: Account, admin: bool, words: list[str]) -> AdminView:
         member = account
         if words and not _SETTING.match(words[0]):
             # Someone else's limits need an admin, asked first: a member is not
@@ -110,32 +177,15 @@ class CapacityCommand:
             settings[setting.group(1)] = setting.group(2)
         if settings:
             self._require_admin(admin)
-            member = self._service.set_limits(member.name, settings)
-            return f"{escape(member.name)} may now book up to {self._maximum(member)}."
-        return f"{escape(member.name)} may book up to {self._maximum(member)}."
+        return admin_views.member_limits(self._service, member, settings)
 
-    def _maximum(self, member: Account) -> str:
-        return self._service.limits_of(member).describe()
-
-    def _users(self) -> str:
-        lines = []
-        for account in self._service.accounts():
-            maximum = self._service.limits_of(account)
-            slack = f" <@{account.slack_id}>" if account.slack_id else ""
-            admin = " (admin)" if self._service.is_admin(account) else ""
-            lines.append(f"• {escape(account.name)}{admin}{slack}: {maximum.describe()}")
-        return "\n".join(lines) or "No accounts yet."
-
-    def _link(self, words: list[str]) -> str:
+    def _link(self, words: list[str]) -> AdminView:
         confirm = len(words) == 3 and words[2].lower() == "confirm"
         mention = _MENTION.match(words[0]) if len(words) == 2 or confirm else None
         if mention is None:
             raise Refusal(ErrorCode.BAD_INPUT, "Use `/capacity link @member lab-id`.")
-        try:
-            account = self._service.add_account(words[1], slack_id=mention.group(1),
-                                                confirm=confirm)
-        except LinkConflict as conflict:
-            return (f"{escape(conflict.message)} To do it, send "
-                    f"`/capacity link <@{mention.group(1)}> {escape(words[1])} confirm`.")
-        return f"<@{mention.group(1)}> is now `{escape(account.name)}`."
+        user = mention.group(1)
+        again = ("send ", Code(f"/capacity link <@{user}> {escape(words[1])} confirm"), ".")
+        return admin_views.link(self._service, words[1], ChatUser("slack", user), again=again,
+                                confirm=confirm)
 

@@ -72,7 +72,7 @@ def test_the_summary_shows_free_capacity_and_the_gpu_timeline(app: bootstrap.App
             content = followup.body["content"]
             lines = content.splitlines()
             assert lines[0] == "**gpu1**: 62 CPUs, 40 GB, 4 GPUs"
-            assert lines[1].startswith("Free from <t:")
+            assert lines[1] == "Free in the next 2 days:"
             assert lines[2].startswith("• <t:") and lines[2].endswith(
                 ": 58 CPUs, 24 GB, GPUs free: 1,2,3")
             assert lines[3].endswith(": 62 CPUs, 40 GB, GPUs free: 0,1,2,3")

@@ -41,7 +41,7 @@ def test_an_admin_link_that_would_move_an_account_asks_first_and_tells_both(worl
     assert service.account("bob").slack_id == BOB
 
     world.slack.command(ALICE, "/capacity", "link <@UDAVE|dave> bob confirm")
-    assert _replies(world, 2)[1] == "<@UDAVE> is now `bob`."
+    assert _replies(world, 2)[1] == "<@UDAVE> is linked to bob."
     assert service.account("bob").slack_id == "UDAVE"
 
     engine, server_id = world.booking.engine, world.booking.server_id

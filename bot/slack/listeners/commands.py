@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.charts import gpu_timeline_png
-from bot.slack.blocks import MAX_MESSAGE_BLOCKS, BlockList
-from bot.slack.capacity import SUMMARY_DAYS, CapacityCommand
+from bot.slack import capacity as capacity_views
 from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
 from bot.slack.modal import booking_modal
 from core.conversation import VERBS
@@ -63,33 +60,8 @@ def register(app: App, slack: SlackContext) -> None:
             )])
 
     def capacity(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        user_id = command["user_id"]
-        try:
-            account = slack.members.account(user_id)
-            answer = CapacityCommand(slack.service).run(account, command.get("text", "").strip())
-        except Refusal as refusal:
-            respond_replies(respond, [Reply(refusal.message)])
-            return
-        blocks = BlockList(MAX_MESSAGE_BLOCKS)
-        blocks.add_text(answer.text, mrkdwn=True)
-        respond(text=answer.text[:3000], blocks=blocks.blocks, response_type="ephemeral")
-        if answer.chart:
-            upload_chart(slack, client, account.name, user_id)
+        capacity_views.answer(slack, command, client, respond)
 
     app.command("/book")(ack=ack_now, lazy=[book])
     app.command("/capacity")(ack=ack_now, lazy=[capacity])
 
-
-def upload_chart(slack: SlackContext, client: WebClient, name: str, user_id: str) -> None:
-    """The GPU timeline of the next days, uploaded into the admin's direct messages."""
-    service = slack.service
-    zone = service.zone_of(service.account(name))
-    start = service.now()
-    end = start + timedelta(days=SUMMARY_DAYS)
-    held = [b for b in service.bookings() if b.start < end]
-    title = f"{service.config.server.name}: who holds which GPU, next {SUMMARY_DAYS} days"
-    png = gpu_timeline_png(held, service.host.gpus, start, end, zone, title)
-    client.files_upload_v2(
-        channel=slack.members.dm_channel(user_id), file=png, filename="gpu-timeline.png",
-        title=title, initial_comment="GPU timeline (times in " + str(zone) + ")",
-    )
