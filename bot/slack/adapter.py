@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -16,6 +17,10 @@ from bot.slack.server import SlackHttpServer, http_server
 from core.config import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+FIRST_PAUSE_S = 1.0  # between tries to reach Slack at start, doubling up to the longest
+LONGEST_PAUSE_S = 300.0
 
 
 class SlackConfigError(ConfigError):
@@ -38,6 +43,8 @@ class SlackAdapter:
         self._socket_mode: SocketModeHandler | None = None
         self._server: SlackHttpServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -46,12 +53,11 @@ class SlackAdapter:
 
     def start(self) -> None:
         if self._app_token:
-            self._socket_mode = SocketModeHandler(self.app, self._app_token)
-            self._socket_mode.connect()  # the client's own threads keep it connected
-            if self._socket_mode.client.is_connected():
-                log.info("Slack adapter connected in Socket Mode")
-            else:
-                log.warning("Slack Socket Mode is not connected yet; it keeps trying")
+            # Slack may be unreachable now: connect in the background, so the scheduler
+            # and the other adapters run meanwhile (messages wait in the outbox).
+            self._thread = threading.Thread(target=self._connect_socket_mode,
+                                            name="slack-socket-mode", daemon=True)
+            self._thread.start()
             return
         self._server = http_server(self.app, self._host, self._port)
         self._thread = threading.Thread(
@@ -61,10 +67,34 @@ class SlackAdapter:
         self._thread.start()
         log.info("Slack adapter serving HTTP on %s:%d/slack/events", self._host, self.port)
 
+    def _connect_socket_mode(self) -> None:
+        assert self._app_token is not None
+        pause = FIRST_PAUSE_S
+        while not self._stopping.is_set():
+            handler = SocketModeHandler(self.app, self._app_token)
+            try:
+                handler.connect()  # the client's own threads keep it connected after this
+            except Exception as exc:  # unreachable, a 5xx, a refused token: try again later
+                log.warning("Slack is not reachable (%s); trying again in %.0fs", exc, pause)
+                with contextlib.suppress(Exception):
+                    handler.close()
+                self._stopping.wait(pause)
+                pause = min(pause * 2, LONGEST_PAUSE_S)
+                continue
+            with self._lock:
+                if self._stopping.is_set():
+                    handler.close()
+                    return
+                self._socket_mode = handler
+            log.info("Slack adapter connected in Socket Mode")
+            return
+
     def stop(self) -> None:
-        if self._socket_mode is not None:
-            self._socket_mode.close()
-            self._socket_mode = None
+        self._stopping.set()
+        with self._lock:
+            handler, self._socket_mode = self._socket_mode, None
+        if handler is not None:
+            handler.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

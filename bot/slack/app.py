@@ -7,6 +7,7 @@ import logging
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
 from bot import bootstrap
 from bot.slack.context import SlackContext
@@ -20,7 +21,11 @@ SLACK_API_URL = "https://slack.com/api/"
 
 
 def web_client(token: str, api_url: str = SLACK_API_URL) -> WebClient:
-    return WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+    """A Web API client that waits out rate limits (HTTP 429, honouring Retry-After) and
+    retries a dropped connection, as slack_sdk's retry handlers do."""
+    client = WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
 
 
 def build_bolt_app(
@@ -32,6 +37,9 @@ def build_bolt_app(
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
+        # No auth.test at construction: Slack being unreachable at start must not stop
+        # the service (Bolt asks on the first request instead).
+        token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
     slack = SlackContext(booking, Members(booking.service, client))

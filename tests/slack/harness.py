@@ -46,6 +46,9 @@ class FakeSlackApi:
     timezones: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     socket_mode_url: str = ""  # what apps.connections.open hands out
+    # Answers given before the normal one, per method: (HTTP status, extra headers), as
+    # an outage (503) or a rate limit (429 with Retry-After) would.
+    failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     base_url: str = ""
     _server: ThreadingHTTPServer | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -60,8 +63,13 @@ class FakeSlackApi:
                 body = self.rfile.read(length)
                 answer = api._answer(self.path, self.headers.get("Content-Type", ""), body,
                                      self.headers.get("Authorization", "").removeprefix("Bearer "))
+                status, extra = api._failure(self.path)
+                if status != 200:
+                    answer = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
                 data = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -86,6 +94,12 @@ class FakeSlackApi:
         return f"{self.base_url}response/{name}-{next(self._ids)}"
 
     # ----- answering ------------------------------------------------------
+
+    def _failure(self, path: str) -> tuple[int, dict[str, str]]:
+        method = path.strip("/").split("?")[0].removeprefix("api/")
+        with self._changed:
+            queue = self.failures.get(method)
+            return queue.pop(0) if queue else (200, {})
 
     def _answer(
         self, path: str, content_type: str, body: bytes, token: str = ""

@@ -163,7 +163,9 @@ def test_login_n_shows_the_login_only_to_its_owner(world: SlackWorld, tmp_path: 
     world.slack.command(BOB, "/book", f"login {booking.id}")
     world.slack.command(CAROL, "/book", f"login {booking.id}")
 
-    [mine, theirs] = responses(world, 2)
+    answers = responses(world, 2)  # the two commands are answered side by side
+    [theirs] = [a for a in answers if a["text"].startswith("There is no booking")]
+    [mine] = [a for a in answers if a is not theirs]
     password = PasswordDeriver(load_secret(None, tmp_path)).password_for(booking)
     assert mine["response_type"] == "ephemeral"
     assert f"password: {password}" in mine["text"]
