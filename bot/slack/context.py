@@ -32,9 +32,12 @@ class SlackContext:
         return self.booking.conversation
 
 
-def post_replies(client: WebClient, channel: str, replies: Sequence[Reply]) -> None:
+def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,
+                 preview: str | None = None) -> None:
+    """Post replies as blocks; `preview` replaces the text Slack shows in notifications
+    and on the lock screen (by default the replies' text)."""
     client.chat_postMessage(
-        channel=channel, text=fallback_text(replies), blocks=reply_blocks(replies)
+        channel=channel, text=preview or fallback_text(replies), blocks=reply_blocks(replies)
     )
 
 

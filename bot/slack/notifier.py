@@ -10,9 +10,16 @@ from bot.slack.context import post_replies
 from bot.slack.members import Members
 from core.domain import Account
 from core.messages import Reply
-from core.notifier import Message
+from core.notifier import Message, MessageKind
 
 log = logging.getLogger(__name__)
+
+
+def _preview(message: Message) -> str | None:
+    """What notifications and lock screens show: never the ready message's password."""
+    if message.kind != MessageKind.READY:
+        return None
+    return f"{message.text.splitlines()[0]} Open the message for the login."
 
 
 class SlackNotifier:
@@ -25,6 +32,7 @@ class SlackNotifier:
         if not account.slack_id:
             return False
         channel = self._members.dm_channel(account.slack_id)
-        post_replies(self._client, channel, [Reply(message.text, message.actions)])
+        post_replies(self._client, channel, [Reply(message.text, message.actions)],
+                     preview=_preview(message))
         log.info("sent %s message to %s on Slack", message.kind.value, account.name)
         return True

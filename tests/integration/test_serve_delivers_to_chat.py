@@ -150,14 +150,17 @@ def test_serve_sends_the_ready_message_as_one_slack_dm_whose_password_logs_in(
     command = f"ssh -p {port} root@127.0.0.1"
 
     def ready(call: Call) -> bool:
-        return call.args.get("channel") == "D" + BOB_SLACK and command in call.args["text"]
+        return (call.args.get("channel") == "D" + BOB_SLACK
+                and command in json.dumps(call.args["blocks"]))
 
     try:
         with serving(app):
             booking_id = _book_now(app, "bob", port)
             [message] = api.wait_for("chat.postMessage", ready, timeout=40)
-            password = _password(message.args["text"])
-            assert password in json.dumps(message.args["blocks"])  # what the member sees
+            password = _password(json.dumps(message.args["blocks"]).replace("\\n", "\n"))
+            # The notification preview (`text`) says it is ready, never the password.
+            assert message.args["text"].startswith(f"Your booking #{booking_id} is ready until")
+            assert password not in message.args["text"]
             login = ssh_run(port, password, "echo in")
             assert login.returncode == 0, login.stderr
             assert login.stdout == "in\n"
