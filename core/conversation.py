@@ -439,7 +439,7 @@ class ConversationEngine:
                     raise
                 # Remembered: the next answer (`1 gpu`) is read as the resources.
                 draft.pop("resources")
-                return [Reply(f"{refusal.message} How much do you need?")], {
+                return [Reply(f"{_sentence(refusal.message)} How much do you need?")], {
                     **state, "step": "capability", "pending": [start, end]}
         else:
             return [Reply(self._capability_question(account))], {**state, "step": "capability",
@@ -499,13 +499,13 @@ class ConversationEngine:
             except Refusal as refusal:
                 if refusal.code == ErrorCode.OVER_LIMIT:
                     draft.pop("resources")
-                    return [Reply(f"{refusal.message} How much do you need?")], state
+                    return [Reply(f"{_sentence(refusal.message)} How much do you need?")], state
                 raise
         if step == "start":
             try:
                 draft["start"] = self._canonical_start(account, text)
             except Refusal as refusal:
-                return [Reply(f"{refusal.message} When should it start?")], state
+                return [Reply(f"{_sentence(refusal.message)} When should it start?")], state
             return self._advance(account, {"draft": draft}, None, state.get("pending", [None, None])[1])
         return self._book(account, draft, text)
 
@@ -569,9 +569,9 @@ class ConversationEngine:
                 self._service.parse_start(account, draft["start"])
             except Refusal as start_problem:  # time went by, or the start was never right
                 draft.pop("start")
-                return [Reply(f"{start_problem.message} When should it start?")], {
+                return [Reply(f"{_sentence(start_problem.message)} When should it start?")], {
                     **state, "step": "start", "pending": [None, end]}
-            return [Reply(f"{refusal.message} When should it end?")], {**state, "step": "end"}
+            return [Reply(f"{_sentence(refusal.message)} When should it end?")], {**state, "step": "end"}
         if refusal.earliest_start is not None:
             zone = self._service.zone_of(account)
             offered = refusal.earliest_start
@@ -586,7 +586,7 @@ class ConversationEngine:
             return [Reply(refusal.message + " Shall I book it then? (yes / no)", (take,))], {
                 **state, "step": "offer", "offer": take.request["start"], "end": end_text}
         draft.pop("resources", None)
-        return [Reply(f"{refusal.message} {self._capability_question(account)}")], {
+        return [Reply(f"{_sentence(refusal.message)} {self._capability_question(account)}")], {
             **state, "step": "capability", "pending": [draft.get("start"), end]}
 
     def _same_duration(
@@ -621,3 +621,9 @@ class ConversationEngine:
             return Reply("You have no SSH keys here. Add one with `key ssh-ed25519 AAAA... you@laptop`.")
         shown = "\n".join(f"- {k.split()[0]} ...{k.split()[1][-12:]} {' '.join(k.split()[2:])}" for k in keys)
         return Reply(f"Your SSH keys:\n{shown}\n`keys clear` removes them.")
+
+
+def _sentence(text: str) -> str:
+    """`text` ending as a sentence, so a question can follow it."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "`", ")")) else text + "."

@@ -283,3 +283,10 @@ def test_a_request_over_the_maximum_is_remembered_for_the_next_answer(setup) -> 
     assert "Over your maximum" in over.text and over.text.endswith("How much do you need?")
     [done] = chat(engine, service, "bob", "1 gpu")
     assert done.text.startswith("Booked: #1 [booked] bob: 2026-11-30 09:00 CST -> 2026-12-01 09:00")
+
+
+
+def test_a_refused_end_and_the_next_question_read_as_two_sentences(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    [reply] = chat(engine, service, "bob", "book 1 gpu now", "15-day")
+    assert reply.text.endswith("days go from 1 to 14. When should it end?"), reply.text
