@@ -14,6 +14,9 @@ HOLDING_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in s
 HOLDING_INDEX_COLUMNS = (
     "server_id", "end_at", "start_at", "account_id", "cpus", "memory", "gpu_ids", "port",
 )
+# Accounts with an own port, and the columns the read of other members' ports needs.
+OWN_PORT_SQL = "preferred_port IS NOT NULL"
+OWN_PORT_INDEX_COLUMNS = ("preferred_port", "name")
 
 
 class ServerRow(SQLModel, table=True):
@@ -25,6 +28,14 @@ class ServerRow(SQLModel, table=True):
 
 class AccountRow(SQLModel, table=True):
     __tablename__ = "account"
+    __table_args__ = (
+        # Other members' own ports (storage/uow.py, reserved_ports) read from the index
+        # alone (migration 0005).
+        Index(
+            "ix_account_own_port", *OWN_PORT_INDEX_COLUMNS,
+            sqlite_where=text(OWN_PORT_SQL), postgresql_where=text(OWN_PORT_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=64)

@@ -22,6 +22,7 @@ from storage.change_signal import announce_change
 from storage.outbox import SqlOutbox
 from storage.tables import (
     HOLDING_STATUS_SQL,
+    OWN_PORT_SQL,
     AccountRow,
     BookingEventRow,
     BookingRow,
@@ -327,7 +328,7 @@ class SqlAccounts:
 
     def reserved_ports(self, *, except_name: str) -> frozenset[int]:
         rows = self._driver.execute(
-            "SELECT preferred_port FROM account WHERE name != :name AND preferred_port IS NOT NULL",
+            f"SELECT preferred_port FROM account WHERE {OWN_PORT_SQL} AND name != :name",
             {"name": except_name},
         ).fetchall()
         return frozenset(port for (port,) in rows)
