@@ -24,24 +24,20 @@ ADMIN_NOTE = "Changing limits or accounts needs an admin."
 
 
 @dataclass(frozen=True)
-class Strong:
+class _Marked:
+    text: str
+
+
+class Strong(_Marked):
     """The server's name: the title of a summary."""
 
-    text: str
 
-
-@dataclass(frozen=True)
-class Name:
+class Name(_Marked):
     """An account's lab id."""
 
-    text: str
 
-
-@dataclass(frozen=True)
-class Code:
+class Code(_Marked):
     """Something to type: a command."""
-
-    text: str
 
 
 @dataclass(frozen=True)
