@@ -55,15 +55,26 @@ class BookingBot(discord.Client):
     async def setup_hook(self) -> None:
         self.running_loop = asyncio.get_running_loop()
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        try:
+            synced = await self._sync_commands()
+        except discord.HTTPException as exc:
+            # The bot still delivers direct messages and answers buttons; only the slash
+            # commands are missing, so say which setting to fix, once, and go on.
+            guild = (f"; with DISCORD_GUILD_ID={self.guild_id}: is the bot in that server, "
+                     "invited with the applications.commands scope?") if self.guild_id else ""
+            log.error("could not register the slash commands (Discord said %s %s)%s",
+                      exc.status, exc.text, guild)
+            return
+        log.info("synced %d Discord commands (global, also in direct messages)", len(synced))
+
+    async def _sync_commands(self) -> list[app_commands.AppCommand]:
+        """One strategy: the commands are global, so they work in every server and in the
+        bot's direct messages. Copies an earlier version synced to DISCORD_GUILD_ID are
+        removed there, or each command would show twice in that server."""
+        synced = await self.tree.sync()
         if self.guild_id is not None:
-            # A guild's commands update at once; global ones can take an hour.
-            guild = discord.Object(id=self.guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-        else:
-            synced = await self.tree.sync()
-        log.info("synced %d Discord commands (%s)", len(synced),
-                 f"guild {self.guild_id}" if self.guild_id else "global")
+            await self.tree.sync(guild=discord.Object(id=self.guild_id))  # none: clears them
+        return synced
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s", self.user)

@@ -230,9 +230,11 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def connected(app: bootstrap.App, *, guild_id: int | None = GUILD_ID) -> AsyncIterator[Harness]:
+async def connected(app: bootstrap.App, *, guild_id: int | None = GUILD_ID,
+                    refuse_guild_commands: bool = False) -> AsyncIterator[Harness]:
     """A BookingBot logged in to the fake (login runs setup_hook, which syncs the tree)."""
     fake = FakeDiscord()
+    fake.refuse_guild_commands = refuse_guild_commands
     base = await fake.start()
     saved = discord.http.Route.BASE
     discord.http.Route.BASE = base

@@ -66,6 +66,9 @@ class FakeDiscord:
         # Interaction token -> (channel id, id of the message its `@original` means: the
         # message a pressed component sits on, or the interaction's own response).
         self.origins: dict[str, tuple[int, str | None]] = {}
+        # As Discord answers a guild command sync for a guild the bot is not in (or was
+        # invited to without the applications.commands scope): 403, code 50001.
+        self.refuse_guild_commands = False
 
     async def start(self) -> str:
         app = web.Application()
@@ -131,6 +134,10 @@ class FakeDiscord:
         elif request.can_read_body:
             body = await request.json()
         call = Call(request.method, path, dict(request.query), body, files)
+        if self.refuse_guild_commands and re.fullmatch(r"/applications/\d+/guilds/\d+/commands",
+                                                       path):
+            self.calls.append(call)
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
         call.answer = self._answer(call)
         self.calls.append(call)
         if call.answer is None:

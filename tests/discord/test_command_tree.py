@@ -114,10 +114,10 @@ def test_capacity_is_for_members_who_manage_the_server(app: bootstrap.App) -> No
     assert sorted(o["name"] for o in capacity["options"]) == ["limits", "link", "summary", "users"]
 
 
-def test_login_syncs_that_payload_to_the_guild(app: bootstrap.App) -> None:
+def test_login_syncs_that_payload_globally(app: bootstrap.App) -> None:
     async def scenario() -> None:
         async with connected(app) as discord_:
-            (put,) = discord_.fake.find("PUT", rf"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+            (put,) = discord_.fake.find("PUT", rf"/applications/{APP_ID}/commands")
             assert put.body == _payload(discord_.bot)
 
     asyncio.run(scenario())
