@@ -10,7 +10,7 @@ import discord
 from bot import bootstrap
 from bot.discord.client import BookingBot
 from tests.discord.conftest import GPUS, connected
-from tests.discord.fake_discord import APP_ID, GUILD_ID
+from tests.discord.fake_discord import APP_ID
 
 OPTION_TYPES = set(range(1, 12))  # SUB_COMMAND .. ATTACHMENT
 AUTOCOMPLETE_TYPES = {3, 4, 10}  # STRING, INTEGER, NUMBER
