@@ -24,13 +24,13 @@ from bot.discord import discord_adapter_from_env
 from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
-from core.docker_runtime import DockerRuntime
-from core.lifecycle import Lifecycle
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver, load_secret
-from core.ports import SchedulerUnitOfWork
-from core.scheduler import Scheduler
-from core.service import utcnow
+from core.domain.passwords import PasswordDeriver, load_secret
+from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.scheduler import Scheduler
+from core.services.booking import utcnow
+from core.services.lifecycle import Lifecycle
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.change_signal import change_feed
 from storage.scheduler_lock import SchedulerLock, try_scheduler_lock
 from storage.uow import SqlUnitOfWork

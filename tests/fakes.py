@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from core.allocation import Span, micros
-from core.domain import Account, Booking, new_password_salt
-from core.ports import Event
+from core.domain.allocation import Span, micros
+from core.domain.model import Account, Booking, new_password_salt
+from core.services.ports import Event
 
 
 @dataclass

@@ -23,11 +23,11 @@ from bot.slack.blocks import (
     shorten,
 )
 from bot.slack.context import Respond, SlackContext
-from core import admin_views
-from core.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
-from core.domain import Account, ErrorCode, Refusal
-from core.messages import local_time
-from core.service import LIMIT_KEYS, BookingService
+from core.chat import admin_views
+from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
+from core.chat.messages import local_time
+from core.domain.model import Account, ErrorCode, Refusal
+from core.services.booking import LIMIT_KEYS, BookingService
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _SETTING = re.compile(r"^(\w+)=(\S+)$")

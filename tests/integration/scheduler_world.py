@@ -16,18 +16,18 @@ from typing import Any, cast
 import docker
 import docker.errors
 
-from core.config import Config
-from core.docker_runtime import DockerRuntime
-from core.domain import Account, Booking, Resources, Status
-from core.gpu_inventory import GpuInventory
-from core.lifecycle import Lifecycle
-from core.notifier import Message
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.runtime import SERVER_LABEL
-from core.scheduler import Scheduler
-from core.service import BookingRequest, BookingService, utcnow
+from core.domain.config import Config
+from core.domain.container import SERVER_LABEL
+from core.domain.model import Account, Booking, Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.gpu_inventory import GpuInventory
+from core.runtime.scheduler import Scheduler
+from core.services.booking import BookingRequest, BookingService, utcnow
+from core.services.lifecycle import Lifecycle
+from core.services.notifier import Message
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
 

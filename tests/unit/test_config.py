@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.config import ConfigError, load_config
+from core.domain.config import ConfigError, load_config
 from tests.factories import config_data, write_config
 
 

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from core.gpu_inventory import GpuInventory, gpu_inventory
+from core.runtime.gpu_inventory import GpuInventory, gpu_inventory
 
 
 class NVMLError(Exception):

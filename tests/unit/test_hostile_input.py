@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.conversation import ConversationEngine
-from core.domain import Account, Refusal, Resources
-from core.gpu_inventory import GpuInventory
-from core.member_settings import check_timezone
-from core.request_text import RequestTextError, parse_request, parse_resources, split_times
-from core.service import BookingRequest, BookingService
-from core.timeparse import TimeInputError, parse_duration, parse_end, parse_start
+from core.chat.conversation import ConversationEngine
+from core.domain.member_settings import check_timezone
+from core.domain.model import Account, Refusal, Resources
+from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
+from core.domain.timeparse import TimeInputError, parse_duration, parse_end, parse_start
+from core.runtime.gpu_inventory import GpuInventory
+from core.services.booking import BookingRequest, BookingService
 from tests.factories import NOW, Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store
 
@@ -345,10 +345,11 @@ def test_times_are_read_before_the_write_transaction_opens(monkeypatch: pytest.M
         monkeypatch.setattr(module, name, watched)
         yield
 
-    import core.service
-    import core.timeparse
-    with watching("parse_start", core.service), watching("parse_end", core.service), \
-            watching("parse_duration", core.service), watching("parse", core.timeparse.dateparser):
+    import core.domain.timeparse
+    import core.services.booking
+    bookings = core.services.booking
+    with watching("parse_start", bookings), watching("parse_end", bookings), \
+            watching("parse_duration", bookings), watching("parse", core.domain.timeparse.dateparser):
         booking = service.book(BookingRequest("bob", Resources(2, 8, 0), "tomorrow 9am", "1-day"))
         service.extend(booking.id or 0, "1-day", actor="bob")
         service.extend(booking.id or 0, "dec 2 at 6pm", actor="bob")

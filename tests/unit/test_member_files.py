@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.backup_plan import TEMPLATE, BackupPlanError, load_plan
-from core.member_files import (
+from core.domain.backup_plan import TEMPLATE, BackupPlanError, load_plan
+from core.runtime.member_files import (
     BadArchive,
     Budget,
     OverBudget,

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from core.domain import Booking, ErrorCode, Refusal, Resources, Status
-from core.service import BookingRequest, BookingService
+from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
+from core.services.booking import BookingRequest, BookingService
 from tests.factories import fake_service
 
 SMALL = Resources(1, 1, 0)

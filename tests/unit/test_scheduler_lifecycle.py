@@ -11,18 +11,18 @@ from typing import cast
 
 import pytest
 
-from core.config import Config
-from core.domain import Resources, Status
-from core.gpu_inventory import GpuInventory
-from core.lifecycle import Lifecycle
-from core.notifier import Message
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.quota import GB
-from core.runtime import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
-from core.scheduler import Scheduler
-from core.service import BookingRequest, BookingService
+from core.domain.config import Config
+from core.domain.container import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
+from core.domain.model import Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.domain.quota import GB
+from core.runtime.gpu_inventory import GpuInventory
+from core.runtime.scheduler import Scheduler
+from core.services.booking import BookingRequest, BookingService
+from core.services.lifecycle import Lifecycle
+from core.services.notifier import Message
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
 from tests.factories import Clock

@@ -4,7 +4,7 @@
 `8 32 1` (the old CLI's `cpus memory gpus`). Whatever is not found stays None.
 
 The times are only split here, never judged: `book 1 gpu now 1-day ✨` gives the
-start `now 1-day ✨`, which core.timeparse refuses (stray symbols and `now` or a
+start `now 1-day ✨`, which core.domain.timeparse refuses (stray symbols and `now` or a
 duration mixed with other words are refused there, not dropped), so a line that
 is not fully understood is never booked at some other time.
 
@@ -14,7 +14,7 @@ sign (`-2 gpus`, `gpus=+1`), with letters stuck to it (`1e3 gpus`) or of more
 than six digits; a fraction of a GPU or of a GB (cpus may be fractional).
 
 The line is cut into tokens first (a run of digits, a run of letters, or one
-other character: one linear pass, core.timeparse.tokenize), and the tokens are
+other character: one linear pass, core.domain.timeparse.tokenize), and the tokens are
 then read in plain Python, so no input makes the reading slow.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.timeparse import read_amount, tokenize
+from core.domain.timeparse import read_amount, tokenize
 
 MAX_REQUEST_CHARS = 300
 _REQUEST_EXAMPLE = "`book 1 gpu 8 cpus 32g tomorrow 9am for 3-day`"

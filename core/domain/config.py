@@ -26,7 +26,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from core.domain import Resources
+from core.domain.model import Resources
 
 
 def _not_a_bool(value: Any) -> Any:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.domain import Booking, Resources, Status
+from core.domain.model import Booking, Resources, Status
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from core.account_names import recipient_account
-from core.messages import Action
-from core.notifier import Message, MessageKind, Notifier
-from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
-from core.ports import OutboxItem, OutboxRepository, SchedulerUnitOfWork
+from core.chat.messages import Action
+from core.domain.account_names import recipient_account
+from core.domain.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
+from core.services.notifier import Message, MessageKind, Notifier
+from core.services.ports import OutboxItem, OutboxRepository, SchedulerUnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from core.member_files import UnsafePath, create_file, read_file
+from core.runtime.member_files import UnsafePath, create_file, read_file
 
 PLAN_FILE = "backup.yaml"
 MAX_PLAN_BYTES = 64 * 1024

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from core.domain import ErrorCode, Refusal
+from core.domain.model import ErrorCode, Refusal
 
 MAX_COMMAND_CHARS = 2000
 

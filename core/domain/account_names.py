@@ -3,14 +3,14 @@
 Every way an account comes to exist or gets linked (`booking users add`, an
 admin's link from chat, self-registration, the first local admin) checks its
 name here, and the member folder code checks it again before it builds a path.
-Standard library and core.domain only.
+Standard library and core.domain.model only.
 """
 
 from __future__ import annotations
 
 import re
 
-from core.domain import Account, ErrorCode, Refusal
+from core.domain.model import Account, ErrorCode, Refusal
 
 MAX_LENGTH = 32
 # Lowercase letters, digits, `_`, `.` and `-`; starts with a letter or digit;

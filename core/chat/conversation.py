@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core import restart_requests as restarts
-from core.chat_actions import (
+from core.chat.messages import HELP, Reply, booked, booking_line, local_time
+from core.domain import restart_requests as restarts
+from core.domain.actions import (
     VERB_WORDS,
     Action,
     Card,
@@ -31,20 +32,19 @@ from core.chat_actions import (
     split_extras,
     verb_of,
 )
-from core.chat_actions import booking_actions as actions_for
-from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status
-from core.messages import HELP, Reply, booked, booking_line, local_time
-from core.passwords import PasswordDeriver
-from core.ports import Event
-from core.request_text import ParsedRequest, parse_request, parse_resources
-from core.service import BookingRequest, BookingService
-from core.timeparse import FORMATS_HELP
+from core.domain.actions import booking_actions as actions_for
+from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.domain.request_text import ParsedRequest, parse_request, parse_resources
+from core.domain.timeparse import FORMATS_HELP
+from core.services.booking import BookingRequest, BookingService
+from core.services.ports import Event
 
 log = logging.getLogger(__name__)
 
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}
-# The words the engine knows first on a line (core.chat_actions.VERBS, and the words that
+# The words the engine knows first on a line (core.domain.actions.VERBS, and the words that
 # drop a request); adapters that pass text through (Slack's `/book ...`) use this list too.
 VERBS = (*VERB_WORDS, *sorted(_ABANDON))
 _COMMAND = re.compile(
@@ -61,7 +61,7 @@ _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
-    """Deprecated (for adapters not yet moved): use core.chat_actions.booking_actions,
+    """Deprecated (for adapters not yet moved): use core.domain.actions.booking_actions,
     which names the booking's end and offers login. These still name their booking."""
     if running:
         stop = Action(f"End #{booking_id} now", f"end {booking_id}", "danger", "end", booking_id,

@@ -7,7 +7,7 @@ import binascii
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from core.domain import ErrorCode, Refusal
+from core.domain.model import ErrorCode, Refusal
 
 KEY_TYPES = (
     "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",

@@ -25,12 +25,12 @@ from typing import Protocol
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from core.config import Config
-from core.domain import Booking, Status
-from core.lifecycle import Lifecycle
-from core.outbox import OutboxSender
-from core.ports import SchedulerUnitOfWork
-from core.runtime import ContainerError, ContainerRuntime
+from core.domain.config import Config
+from core.domain.container import ContainerError, ContainerRuntime
+from core.domain.model import Booking, Status
+from core.services.lifecycle import Lifecycle
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,9 @@ import math
 import re
 from pathlib import Path
 
-from core.backup_plan import BackupItem
-from core.config import Config
-from core.domain import Account, Booking
-from core.member_files import member_folder
-from core.runtime import (
+from core.domain.backup_plan import BackupItem
+from core.domain.config import Config
+from core.domain.container import (
     ACCOUNT_LABEL,
     BOOKING_LABEL,
     MANAGED_LABEL,
@@ -19,6 +17,8 @@ from core.runtime import (
     Mount,
     RestoreCopy,
 )
+from core.domain.model import Account, Booking
+from core.runtime.member_files import member_folder
 
 # The member's extra command runs as the old `docker run ... IMAGE bash -c CMD` did:
 # through bash inside their own container (sh where the image has no bash), so `&&`,
@@ -49,7 +49,7 @@ def member_paths(config: Config, account: str) -> tuple[Path, Path]:
 
 def member_folders(config: Config, account: str) -> tuple[Path, Path]:
     """(work, backup) folders of a member on the host, made when missing; each is one
-    real folder right under its volume root (core.member_files.UnsafePath otherwise)."""
+    real folder right under its volume root (core.runtime.member_files.UnsafePath otherwise)."""
     return (member_folder(config.volumes.work, account),
             member_folder(config.volumes.backup, account))
 

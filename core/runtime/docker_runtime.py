@@ -38,8 +38,7 @@ import requests.exceptions
 from docker.models.containers import Container
 from docker.types import DeviceRequest
 
-from core.member_files import UnsafePath, add_to_tar
-from core.runtime import (
+from core.domain.container import (
     BOOKING_LABEL,
     MANAGED_LABEL,
     SERVER_LABEL,
@@ -49,6 +48,7 @@ from core.runtime import (
     ManagedContainer,
     RestoreCopy,
 )
+from core.runtime.member_files import UnsafePath, add_to_tar
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,15 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from core.backup_plan import BackupItem
-from core.chat_actions import booking_actions, restart_action
-from core.config import Config
-from core.domain import Account, Booking, Status
-from core.member_files import entry_kind
-from core.messages import Action, local_time, member_zone
-from core.notifier import Message, MessageKind
-from core.passwords import PASSWORD_PLACEHOLDER
-from core.quota import QuotaProblem
+from core.chat.messages import Action, local_time, member_zone
+from core.domain.actions import booking_actions, restart_action
+from core.domain.backup_plan import BackupItem
+from core.domain.config import Config
+from core.domain.model import Account, Booking, Status
+from core.domain.passwords import PASSWORD_PLACEHOLDER
+from core.domain.quota import QuotaProblem
+from core.runtime.member_files import entry_kind
+from core.services.notifier import Message, MessageKind
 
 _IMAGE_MISSING = re.compile(r"image .*(is not on the|not found)|no such image", re.IGNORECASE)
 

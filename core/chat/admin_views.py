@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from core.chat_actions import Action
-from core.domain import Account, Booking, LinkConflict
-from core.quota import QUOTA_KEYS, quota_gb
-from core.service import BookingService, merge_slots
+from core.domain.actions import Action
+from core.domain.model import Account, Booking, LinkConflict
+from core.domain.quota import QUOTA_KEYS, quota_gb
+from core.services.booking import BookingService, merge_slots
 
 SUMMARY_DAYS = 3
 ADMIN_NOTE = "Changing limits or accounts needs an admin."

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from core.domain import Account
-from core.messages import Action
+from core.chat.messages import Action
+from core.domain.model import Account
 
 
 class MessageKind(StrEnum):

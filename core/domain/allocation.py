@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
-from core.domain import Booking, Resources, Window
+from core.domain.model import Booking, Resources, Window
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ Span = tuple[int, int, int, int, float, int, str, int]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_GRID_EPOCH = 946684800 * 1_000_000  # 2000-01-01 UTC, where core.timeparse's slots start
+_GRID_EPOCH = 946684800 * 1_000_000  # 2000-01-01 UTC, where core.domain.timeparse's slots start
 
 
 def micros(moment: datetime) -> int:
@@ -75,7 +75,7 @@ def from_micros(value: int) -> datetime:
 
 
 def slot_ceil_micros(value: int, slot: int) -> int:
-    """core.timeparse.slot_ceil on microseconds (`slot` in microseconds)."""
+    """core.domain.timeparse.slot_ceil on microseconds (`slot` in microseconds)."""
     return _GRID_EPOCH - ((_GRID_EPOCH - value) // slot) * slot
 
 

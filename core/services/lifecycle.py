@@ -18,14 +18,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from core import lifecycle_messages as words
-from core import restart_requests as restarts
-from core.backup_plan import BackupItem, BackupPlanError, load_plan
-from core.config import Config
-from core.container_spec import build_spec, container_name, member_folders, member_paths
-from core.docker_runtime import wait_for_ssh
-from core.domain import Account, Booking, Status
-from core.member_files import (
+from core.chat import lifecycle_messages as words
+from core.domain import restart_requests as restarts
+from core.domain.backup_plan import BackupItem, BackupPlanError, load_plan
+from core.domain.config import Config
+from core.domain.container import ContainerError, ContainerRuntime
+from core.domain.container_spec import build_spec, container_name, member_folders, member_paths
+from core.domain.model import Account, Booking, Status
+from core.domain.passwords import PasswordDeriver
+from core.domain.quota import GB, over_quota, quota_folders, quota_gb
+from core.runtime.docker_runtime import wait_for_ssh
+from core.runtime.member_files import (
     BadArchive,
     Budget,
     OverBudget,
@@ -37,13 +40,10 @@ from core.member_files import (
     staging_folder,
     tree_bytes,
 )
-from core.notifier import Message
-from core.outbox import enqueue
-from core.passwords import PasswordDeriver
-from core.ports import Event, SchedulerUnitOfWork
-from core.quota import GB, over_quota, quota_folders, quota_gb
-from core.runtime import ContainerError, ContainerRuntime
-from core.service import admin_names
+from core.services.booking import admin_names
+from core.services.notifier import Message
+from core.services.outbox import enqueue
+from core.services.ports import Event, SchedulerUnitOfWork
 
 log = logging.getLogger(__name__)
 

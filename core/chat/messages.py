@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import tzlocal
 
-from core.chat_actions import VERBS, Action, Card
-from core.config import Config
-from core.domain import Account, Booking, Resources
-from core.timeparse import FORMATS_HELP
+from core.domain.actions import VERBS, Action, Card
+from core.domain.config import Config
+from core.domain.model import Account, Booking, Resources
+from core.domain.timeparse import FORMATS_HELP
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.allocation import Span
-from core.domain import Account, Booking
+from core.domain.allocation import Span
+from core.domain.model import Account, Booking
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class BookingRepository(Protocol):
         """Bookings that hold resources and overlap [start, end)."""
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
-        """`holding_between` as plain tuples (core.allocation.Span), in no particular order:
+        """`holding_between` as plain tuples (core.domain.allocation.Span), in no particular order:
         what a booking decision reads, with no object per booking."""
 
     def get(self, booking_id: int) -> Booking | None: ...
@@ -105,7 +105,7 @@ class OutboxItem:
     id: int
     recipient: str  # account name
     kind: str
-    text: str  # may hold core.passwords.PASSWORD_PLACEHOLDER, rendered at send time
+    text: str  # may hold core.domain.passwords.PASSWORD_PLACEHOLDER, rendered at send time
     booking_id: int | None
     actions: list[dict[str, str]]
     attempts: int

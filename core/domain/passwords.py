@@ -25,8 +25,8 @@ import os
 import secrets
 from pathlib import Path
 
-from core.config import ConfigError
-from core.domain import Booking
+from core.domain.config import ConfigError
+from core.domain.model import Booking
 
 log = logging.getLogger(__name__)
 

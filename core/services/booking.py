@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.account_names import (
+from core.chat.messages import changed_by_someone_else, local_time, member_zone
+from core.domain.account_names import (
     chat_address,
     check_account_name,
     registered_name_base,
 )
-from core.allocation import (
+from core.domain.allocation import (
     Fit,
     Usage,
     choose_gpus,
@@ -30,8 +31,10 @@ from core.allocation import (
     slot_ceil_micros,
     usage_in,
 )
-from core.config import Config
-from core.domain import (
+from core.domain.config import Config
+from core.domain.extra_command import check_extra_command
+from core.domain.member_settings import check_ssh_key, check_ssh_keys, check_timezone
+from core.domain.model import (
     Account,
     Booking,
     ErrorCode,
@@ -41,17 +44,10 @@ from core.domain import (
     Status,
     Window,
 )
-from core.extra_command import check_extra_command
-from core.gpu_inventory import GpuInventory
-from core.member_settings import check_ssh_key, check_ssh_keys, check_timezone
-from core.messages import changed_by_someone_else, local_time, member_zone
-from core.notifier import Message, MessageKind
-from core.outbox import enqueue
-from core.ports import OutboxRepository, StorageConflict, UnitOfWork
-from core.quota import QUOTA_KEYS
-from core.restart_requests import REQUESTED as RESTART_REQUESTED
-from core.restart_requests import pending_request
-from core.timeparse import (
+from core.domain.quota import QUOTA_KEYS
+from core.domain.restart_requests import REQUESTED as RESTART_REQUESTED
+from core.domain.restart_requests import pending_request
+from core.domain.timeparse import (
     TimeInputError,
     parse_duration,
     parse_end,
@@ -59,8 +55,12 @@ from core.timeparse import (
     slot_ceil,
     slot_floor,
 )
+from core.runtime.gpu_inventory import GpuInventory
+from core.services.notifier import Message, MessageKind
+from core.services.outbox import enqueue
+from core.services.ports import OutboxRepository, StorageConflict, UnitOfWork
 
-# The maxima limits_of returns; set_limits also takes the disk quotas (core.quota.QUOTA_KEYS).
+# The maxima limits_of returns; set_limits also takes the disk quotas (core.domain.quota.QUOTA_KEYS).
 LIMIT_KEYS = ("cpus", "memory", "gpus")
 
 
@@ -511,7 +511,7 @@ class BookingService:
         asked start and every end of a booking after it. Offers are always on the
         slot grid (a start off it is refused), so an end off the grid (`end now`)
         counts from the next slot boundary; no start on the grid lies in between.
-        All candidates are tried in one forward sweep (core.allocation.earliest_fit)
+        All candidates are tried in one forward sweep (core.domain.allocation.earliest_fit)
         over the bookings read once.
         """
         latest = micros(

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import Config
-from core.domain import Account
+from core.domain.config import Config
+from core.domain.model import Account
 
 GB = 1024**3
 # The quota limits, in GB: set by an admin (`booking users limit --work-space`) or the config.
