@@ -17,9 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from core.chat.conversation import ConversationEngine
-from core.domain.config import Config, load_config
-from core.domain.passwords import PasswordDeriver, load_secret
+from core.domain.config import Config
+from core.domain.passwords import PasswordDeriver
+from core.runtime.config_file import load_config
 from core.runtime.gpu_inventory import gpu_inventory
+from core.runtime.secret_file import load_secret
 from core.services.booking import BookingService
 from core.services.notifier import Notifier
 from storage.engine import make_engine, migrate

@@ -29,10 +29,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import bootstrap
 from bot.terminal import run_chat
 from core.chat import admin_views
-from core.chat.messages import booking_dict, booking_line, local_time
+from core.chat.messages import booking_dict, booking_line
 from core.domain.config import ConfigError
 from core.domain.model import Booking, ErrorCode, LinkConflict, Refusal, Resources, Status
-from core.domain.passwords import PasswordDeriver, load_secret
+from core.domain.passwords import PasswordDeriver
+from core.domain.zones import local_time
+from core.runtime.secret_file import load_secret
 from core.services.booking import BookingRequest, BookingService
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -24,9 +24,10 @@ from bot.discord import discord_adapter_from_env
 from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
-from core.domain.passwords import PasswordDeriver, load_secret
+from core.domain.passwords import PasswordDeriver
 from core.runtime.docker_runtime import DockerRuntime
 from core.runtime.scheduler import Scheduler
+from core.runtime.secret_file import load_secret
 from core.services.booking import utcnow
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender

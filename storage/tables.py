@@ -82,7 +82,7 @@ class BookingRow(SQLModel, table=True):
     command: str | None = Field(default=None, max_length=2000)
     created_at: datetime
     # Random per booking; the password is derived from it and the server secret
-    # (core/passwords.py) and never stored. NULL only for bookings that were live
+    # (core/domain/passwords.py) and never stored. NULL only for bookings that were live
     # when migration 0003 added it.
     password_salt: str | None = Field(default=None, max_length=64)
 

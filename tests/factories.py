@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from core.domain.config import Config
+from core.domain.gpus import GpuInventory
 from core.domain.model import Account
-from core.runtime.gpu_inventory import GpuInventory
 from core.services.booking import BookingService
 from tests.fakes import FakeUnitOfWork, Store
 

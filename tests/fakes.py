@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.domain.allocation import Span, micros
-from core.domain.model import Account, Booking, new_password_salt
-from core.services.ports import Event
+from core.domain.model import Account, Booking, Event, new_password_salt
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """`/capacity` for Discord: the core's admin views as messages, paged past 2,000 characters.
 
-Synchronous: called in a worker thread. What the views say is decided in core/admin_views.py.
+Synchronous: called in a worker thread. What the views say is decided in core/chat/admin_views.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`/capacity`: the server's free resources for everyone; limits and accounts for admins.
 
-What the views say is decided in core/admin_views.py; here Slack's words are read and the
+What the views say is decided in core/chat/admin_views.py; here Slack's words are read and the
 views drawn as Block Kit, a message per 50 blocks, so nothing is cut.
 """
 
@@ -25,8 +25,8 @@ from bot.slack.blocks import (
 from bot.slack.context import Respond, SlackContext
 from core.chat import admin_views
 from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
-from core.chat.messages import local_time
 from core.domain.model import Account, ErrorCode, Refusal
+from core.domain.zones import local_time
 from core.services.booking import LIMIT_KEYS, BookingService
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.chat.messages import HELP, Reply, booked, booking_line, local_time
+from core.chat.messages import HELP, Reply, booked, booking_line
 from core.domain import restart_requests as restarts
 from core.domain.actions import (
     VERB_WORDS,
@@ -33,12 +33,12 @@ from core.domain.actions import (
     verb_of,
 )
 from core.domain.actions import booking_actions as actions_for
-from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources, Status
+from core.domain.model import Account, Booking, ErrorCode, Event, Refusal, Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.domain.request_text import ParsedRequest, parse_request, parse_resources
 from core.domain.timeparse import FORMATS_HELP
+from core.domain.zones import local_time
 from core.services.booking import BookingRequest, BookingService
-from core.services.ports import Event
 
 log = logging.getLogger(__name__)
 

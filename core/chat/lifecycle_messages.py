@@ -9,13 +9,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from core.chat.messages import Action, local_time, member_zone
+from core.chat.messages import Action
 from core.domain.actions import booking_actions, restart_action
 from core.domain.backup_plan import BackupItem
 from core.domain.config import Config
 from core.domain.model import Account, Booking, Status
 from core.domain.passwords import PASSWORD_PLACEHOLDER
 from core.domain.quota import QuotaProblem
+from core.domain.zones import local_time, member_zone
 from core.runtime.member_files import entry_kind
 from core.services.notifier import Message, MessageKind
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import tzlocal
 
 from core.domain.actions import VERBS, Action, Card
-from core.domain.config import Config
-from core.domain.model import Account, Booking, Resources
+from core.domain.model import Booking, Resources
 from core.domain.timeparse import FORMATS_HELP
+from core.domain.zones import local_time
 
 
 @dataclass(frozen=True)
@@ -33,17 +30,6 @@ class Reply:
             return self.text
         shown = {card.text for card in self.cards}
         return "\n".join(line for line in self.text.split("\n") if line not in shown).strip()
-
-
-def member_zone(account: Account | None, config: Config) -> tzinfo:
-    """The zone a member's times are shown in: their own, else the server's, else the host's."""
-    name = (account.timezone if account else None) or config.server.timezone
-    return ZoneInfo(name) if name else tzlocal.get_localzone()
-
-
-def local_time(moment: datetime, zone: tzinfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def describe_resources(resources: Resources) -> str:
@@ -91,21 +77,3 @@ def _help() -> str:
 
 HELP = f"""{_help()}
 Times: {FORMATS_HELP}. Durations for the end count from the start."""
-
-
-def changed_by_someone_else(
-    change: str, booking: Booking, actor: str, zone: tzinfo, reason: str | None = None
-) -> str:
-    """What a member is told when an admin changed their booking: who, what, and why."""
-    number = f"your booking #{booking.id}"
-    told = {
-        "cancelled": f"{actor} (an admin) cancelled {number} "
-                     f"({local_time(booking.start, zone)} -> {local_time(booking.end, zone)}).",
-        "ended_early": f"{actor} (an admin) ended {number} now; its files are backed up first, "
-                       "then its container is removed.",
-        "extended": f"{actor} (an admin) extended {number}; it now ends at "
-                    f"{local_time(booking.end, zone)}.",
-        "restart_requested": f"{actor} (an admin) restarted the container of {number}; I will "
-                             "message you when it is back. Log in again with the same password.",
-    }[change]
-    return f"{told} Why: {reason}" if reason else told

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
-
-from core.runtime.member_files import UnsafePath, create_file, read_file
 
 PLAN_FILE = "backup.yaml"
 MAX_PLAN_BYTES = 64 * 1024
@@ -113,23 +110,6 @@ def _text(node: yaml.Node) -> str:
 def _line(item: yaml.Node | yaml.Event) -> int:
     mark = item.start_mark
     return mark.line + 1 if mark is not None else 1
-
-
-def load_plan(backup_dir: Path) -> list[BackupItem]:
-    """The member's plan; the template is written on first use (never through a link)."""
-    try:
-        data = read_file(backup_dir, PLAN_FILE, limit=MAX_PLAN_BYTES)
-        if data is None:
-            create_file(backup_dir, PLAN_FILE, TEMPLATE.encode())
-            data = read_file(backup_dir, PLAN_FILE, limit=MAX_PLAN_BYTES) or b""
-    except UnsafePath as exc:
-        raise BackupPlanError(str(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BackupPlanError(f"line {line}: not UTF-8 text") from None
-    return parse_plan(text)
 
 
 def _safe_relative(path: str) -> str:

@@ -1,14 +1,11 @@
-"""The container runtime port: what the scheduler needs from a container engine.
-
-core decides *what* to run (a ContainerSpec built from a booking); an adapter
-(core/docker_runtime.py, docker SDK) decides *how*. Tests use a fake.
+"""What a container is, as core decides it: the spec built from a booking, its
+labels, and what the engine reports back. The port that runs them is
+core/services/container_runtime.py; the adapter core/runtime/docker_runtime.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
 MANAGED_LABEL = "server-booking.managed"
 BOOKING_LABEL = "server-booking.booking-id"
@@ -30,7 +27,7 @@ class Mount:
 class RestoreCopy:
     """A saved file or folder of the member's, copied into the container before it
     starts: `root` is the member's backup folder, `relative` the path under it (read
-    without following a link, see core/member_files.py)."""
+    without following a link, see core/runtime/member_files.py)."""
 
     root: str
     relative: str
@@ -82,34 +79,3 @@ class ContainerError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
-
-
-class ContainerRuntime(Protocol):
-    def start(self, spec: ContainerSpec) -> list[str]:
-        """Create the container, copy `spec.restore` in, start it; on failure leave
-        nothing behind. A container of this spec that exists already is kept: started
-        again if it stopped (its files outside the mounts survive).
-
-        Returns the container paths of `spec.restore` the engine refused to take (the
-        container runs without them); an engine that fails outright raises.
-        """
-
-    def stop(self, name: str, *, grace_seconds: int) -> None:
-        """Stop the container (SIGTERM, then SIGKILL after the grace); no-op when it is
-        gone or stopped already."""
-
-    def remove(self, name: str) -> None:
-        """Remove the container (stopped or not) and its anonymous volumes; no-op when gone."""
-
-    def stop_and_remove(self, name: str, *, grace_seconds: int) -> None: ...
-
-    def restart(self, name: str) -> None: ...
-
-    def archive(self, name: str, container_path: str) -> Iterator[bytes]:
-        """A tar stream of a file or folder of the container (stopped or running), its
-        one top entry named after the path's last part. Errors while streaming are
-        ContainerError too; a missing path is a non-retryable one."""
-
-    def list_managed(self) -> list[ManagedContainer]: ...
-
-    def is_running(self, name: str) -> bool: ...

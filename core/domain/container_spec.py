@@ -18,7 +18,6 @@ from core.domain.container import (
     RestoreCopy,
 )
 from core.domain.model import Account, Booking
-from core.runtime.member_files import member_folder
 
 # The member's extra command runs as the old `docker run ... IMAGE bash -c CMD` did:
 # through bash inside their own container (sh where the image has no bash), so `&&`,
@@ -45,13 +44,6 @@ def memory_split(memory_gb: int, ram_gb: int, swap_gb: int) -> tuple[int, int]:
 def member_paths(config: Config, account: str) -> tuple[Path, Path]:
     """(work, backup) folder paths of a member; nothing is made or checked on disk."""
     return Path(config.volumes.work) / account, Path(config.volumes.backup) / account
-
-
-def member_folders(config: Config, account: str) -> tuple[Path, Path]:
-    """(work, backup) folders of a member on the host, made when missing; each is one
-    real folder right under its volume root (core.runtime.member_files.UnsafePath otherwise)."""
-    return (member_folder(config.volumes.work, account),
-            member_folder(config.volumes.backup, account))
 
 
 def build_spec(

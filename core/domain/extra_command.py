@@ -1,7 +1,7 @@
 """The member's extra command: checked when a booking or setting is made.
 
 It runs as the old system ran it (`docker run ... IMAGE bash -c CMD`): through a
-shell inside the member's own container (core/container_spec.py), never on the
+shell inside the member's own container (core/domain/container_spec.py), never on the
 host. What is checked here is what would otherwise only show at the start, when
 the container's shell refuses it: unbalanced quotes, and characters no shell line
 holds.

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -84,7 +85,7 @@ class Booking:
     status: Status = Status.BOOKED
     id: int | None = None
     # Random and new for every booking; the login password is derived from it
-    # (core/passwords.py), so two bookings never share a password, even with the
+    # (core/domain/passwords.py), so two bookings never share a password, even with the
     # same id in two databases. None only for bookings that were running when
     # migration 0003 ran: they keep the password they were given.
     password_salt: str | None = field(default_factory=new_password_salt,
@@ -140,3 +141,14 @@ class LinkConflict(Refusal):
         self.chat_id = chat_id  # the chat user being linked to it
         self.current_chat_id = current_chat_id  # who `account` is linked to now, if another
         self.current_account = current_account  # the account `chat_id` is linked to now, if another
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a booking, kept in its history."""
+
+    booking_id: int
+    at: datetime
+    kind: str
+    actor: str | None
+    detail: dict[str, Any]

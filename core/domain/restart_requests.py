@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.services.ports import Event
+from core.domain.model import Event
 
 REQUESTED = "restart_requested"
 RESTARTED = "restarted"

@@ -28,7 +28,6 @@ import posixpath
 import socket
 import tarfile
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,7 +47,8 @@ from core.domain.container import (
     ManagedContainer,
     RestoreCopy,
 )
-from core.runtime.member_files import UnsafePath, add_to_tar
+from core.domain.files import UnsafePath
+from core.runtime.member_files import add_to_tar
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +378,7 @@ def _put_path(container: Container, item: RestoreCopy, container_path: str) -> N
     """Copy a member's saved file or folder to container_path (missing parent folders
     are made).
 
-    Read without following a link on the host (core/member_files.py): links are
+    Read without following a link on the host (core/runtime/member_files.py): links are
     copied as links; device files, FIFOs and sockets are skipped. Everything is
     owned by root in the container.
     """
@@ -486,18 +486,6 @@ def _put_folders(container: Container, path: str) -> None:
 
 
 # -- SSH readiness ------------------------------------------------------------
-
-
-def wait_for_ssh(host: str, port: int, timeout: float) -> bool:
-    """True once something on host:port answers with an SSH-2.0 banner."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if _ssh_banner(host, port, min(remaining, 2.0)):
-            return True
-        time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
 
 
 def _ssh_banner(host: str, port: int, timeout: float) -> bool:

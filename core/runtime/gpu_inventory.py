@@ -7,16 +7,10 @@ config gives the count and no links are known.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+
+from core.domain.gpus import GpuInventory
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GpuInventory:
-    count: int
-    # Pairs of GPU ids joined by NVLink: multi-GPU bookings prefer GPUs joined this way.
-    nvlinks: frozenset[frozenset[int]] = field(default_factory=frozenset)
 
 
 def nvml_inventory() -> GpuInventory | None:

@@ -24,24 +24,17 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.domain.config import Config
+from core.domain.files import BadArchive, Budget, UnsafePath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _LINK_ERRORS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 STAGING_FOLDER = ".booking-staging"  # under the backup volume root: no container sees it
-
-
-class UnsafePath(Exception):
-    """A path of the member's leads somewhere it may not (a symbolic link, or not
-    the kind of file expected). The message names the path as the member sees it."""
-
-
-class OverBudget(Exception):
-    """A copy would take more bytes than the member has left."""
 
 
 def _parts(relative: str) -> list[str]:
@@ -255,20 +248,6 @@ def _add_entry(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str) -> No
 # -- backup: the engine's tar stream into a staging folder, then into place ----
 
 
-@dataclass
-class Budget:
-    """Bytes a copy may still write (None: no limit). Every entry costs its header."""
-
-    left: int | None
-
-    def take(self, size: int, name: str) -> None:
-        if self.left is None:
-            return
-        if size > self.left:
-            raise OverBudget(name)
-        self.left -= size
-
-
 class _ChunkReader(io.RawIOBase):
     """A read-only file over an iterator of byte chunks (an archive stream)."""
 
@@ -289,10 +268,6 @@ class _ChunkReader(io.RawIOBase):
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
-
-
-class BadArchive(Exception):
-    """The archive is not one tree we can take (absolute or `..` names, two tops)."""
 
 
 def staging_folder(backup_root: Path | str) -> Path:
@@ -403,3 +378,9 @@ def _remove(dir_fd: int, name: str) -> None:
     else:
         os.unlink(name, dir_fd=dir_fd)
 
+
+def member_folders(config: Config, account: str) -> tuple[Path, Path]:
+    """(work, backup) folders of a member on the host, made when missing; each is one
+    real folder right under its volume root (core.runtime.member_files.UnsafePath otherwise)."""
+    return (member_folder(config.volumes.work, account),
+            member_folder(config.volumes.backup, account))

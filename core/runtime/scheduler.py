@@ -26,8 +26,9 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from core.domain.config import Config
-from core.domain.container import ContainerError, ContainerRuntime
+from core.domain.container import ContainerError
 from core.domain.model import Booking, Status
+from core.services.container_runtime import ContainerRuntime
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork

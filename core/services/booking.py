@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.chat.messages import changed_by_someone_else, local_time, member_zone
 from core.domain.account_names import (
     chat_address,
     check_account_name,
@@ -33,6 +32,7 @@ from core.domain.allocation import (
 )
 from core.domain.config import Config
 from core.domain.extra_command import check_extra_command
+from core.domain.gpus import GpuInventory
 from core.domain.member_settings import check_ssh_key, check_ssh_keys, check_timezone
 from core.domain.model import (
     Account,
@@ -55,7 +55,8 @@ from core.domain.timeparse import (
     slot_ceil,
     slot_floor,
 )
-from core.runtime.gpu_inventory import GpuInventory
+from core.domain.zones import local_time, member_zone
+from core.services.notices import changed_by_someone_else
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
 from core.services.ports import OutboxRepository, StorageConflict, UnitOfWork
@@ -694,7 +695,7 @@ class BookingService:
         """Ask the scheduler to restart a running booking's container (the old `-rst`).
 
         Only recorded here: the scheduler, perhaps in another process, acts on
-        it (see core/restart_requests.py) and messages the member when done.
+        it (see core/domain/restart_requests.py) and messages the member when done.
         """
         with self._uow() as uow:
             uow.bookings.lock_server()

@@ -20,30 +20,31 @@ from pathlib import Path
 
 from core.chat import lifecycle_messages as words
 from core.domain import restart_requests as restarts
-from core.domain.backup_plan import BackupItem, BackupPlanError, load_plan
+from core.domain.backup_plan import BackupItem, BackupPlanError
 from core.domain.config import Config
-from core.domain.container import ContainerError, ContainerRuntime
-from core.domain.container_spec import build_spec, container_name, member_folders, member_paths
-from core.domain.model import Account, Booking, Status
+from core.domain.container import ContainerError
+from core.domain.container_spec import build_spec, container_name, member_paths
+from core.domain.files import BadArchive, Budget, OverBudget, UnsafePath
+from core.domain.model import Account, Booking, Event, Status
 from core.domain.passwords import PasswordDeriver
-from core.domain.quota import GB, over_quota, quota_folders, quota_gb
-from core.runtime.docker_runtime import wait_for_ssh
+from core.domain.quota import GB, quota_folders, quota_gb
+from core.runtime.backup_files import load_plan
 from core.runtime.member_files import (
-    BadArchive,
-    Budget,
-    OverBudget,
-    UnsafePath,
     entry_kind,
     extract,
+    member_folders,
     move_into_place,
     remove_staging,
     staging_folder,
     tree_bytes,
 )
+from core.runtime.quota_scan import over_quota
+from core.runtime.ssh_probe import wait_for_ssh
 from core.services.booking import admin_names
+from core.services.container_runtime import ContainerRuntime
 from core.services.notifier import Message
 from core.services.outbox import enqueue
-from core.services.ports import Event, SchedulerUnitOfWork
+from core.services.ports import SchedulerUnitOfWork
 
 log = logging.getLogger(__name__)
 

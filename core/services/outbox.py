@@ -5,7 +5,7 @@ A message is marked sent right after a channel accepts it, so across crashes
 and restarts each message goes out once; only a crash in the instant between
 delivery and that commit can repeat one. Passwords are never stored: the text
 holds a placeholder that is rendered at send time from the booking's stored salt
-(core/passwords.py).
+(core/domain/passwords.py).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class OutboxSender:
     def _send(self, item: OutboxItem) -> bool:
         with self._uow() as uow:
             # A recipient is an account name, or a chat user (`slack:U123`, see
-            # core/account_names.py), e.g. one an admin just unlinked.
+            # core/domain/account_names.py), e.g. one an admin just unlinked.
             account = uow.accounts.get(item.recipient) or recipient_account(item.recipient)
             booking = (uow.bookings.get(item.booking_id)
                        if item.booking_id is not None and PASSWORD_PLACEHOLDER in item.text

@@ -7,16 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.domain.allocation import Span
-from core.domain.model import Account, Booking
-
-
-@dataclass(frozen=True)
-class Event:
-    booking_id: int
-    at: datetime
-    kind: str
-    actor: str | None
-    detail: dict[str, Any]
+from core.domain.model import Account, Booking, Event
 
 
 class StorageConflict(Exception):
@@ -100,7 +91,7 @@ class UnitOfWork(Protocol):
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A message to a member, recorded before it is sent (see core/outbox.py)."""
+    """A message to a member, recorded before it is sent (see core/services/outbox.py)."""
 
     id: int
     recipient: str  # account name

@@ -18,10 +18,10 @@ import docker.errors
 
 from core.domain.config import Config
 from core.domain.container import SERVER_LABEL
+from core.domain.gpus import GpuInventory
 from core.domain.model import Account, Booking, Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.runtime.docker_runtime import DockerRuntime
-from core.runtime.gpu_inventory import GpuInventory
 from core.runtime.scheduler import Scheduler
 from core.services.booking import BookingRequest, BookingService, utcnow
 from core.services.lifecycle import Lifecycle

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import Engine
 
 from core.domain.config import Config
-from core.domain.container import ContainerRuntime
+from core.domain.gpus import GpuInventory
 from core.domain.model import Account, Resources
-from core.runtime.gpu_inventory import GpuInventory
 from core.runtime.scheduler import Scheduler
 from core.services.booking import BookingRequest, BookingService, utcnow
+from core.services.container_runtime import ContainerRuntime
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork

@@ -331,7 +331,8 @@ def test_login_shows_a_running_booking_s_password(booking, tmp_path: Path) -> No
     from datetime import UTC, datetime
 
     from core.domain.model import Booking, Resources
-    from core.domain.passwords import PasswordDeriver, load_secret
+    from core.domain.passwords import PasswordDeriver
+    from core.runtime.secret_file import load_secret
 
     booking("users", "add", "bob")
     booking("book", "--user", "bob", "--cpus", "2", "--memory", "8", "--gpus", "0",

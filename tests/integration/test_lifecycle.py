@@ -175,7 +175,7 @@ def test_reconcile_removes_stray_and_restores_missing_containers(
     names = [c.name for c in server_containers(docker_client, world.config.server.name)]
     assert names == [f"booking-bob-{booking.id}"], names
     assert stray.name not in names
-    from core.runtime.docker_runtime import wait_for_ssh
+    from core.runtime.ssh_probe import wait_for_ssh
 
     assert wait_for_ssh("127.0.0.1", port, 20)
     assert ssh_run(port, password, "echo same").stdout == "same\n"
@@ -186,7 +186,7 @@ def test_a_stopped_container_is_started_again_with_its_files(
 ) -> None:
     """`docker stop` (or an engine restart, a reboot): the next reconcile pass starts the
     same container again, so files outside the mounted folders are still there."""
-    from core.runtime.docker_runtime import wait_for_ssh
+    from core.runtime.ssh_probe import wait_for_ssh
 
     port = free_tcp_port()
     booking = world.book("bob", port=port)
@@ -216,7 +216,7 @@ def test_restart_action_restarts_the_container_and_the_login_stays_the_same(
     world: World, docker_client: docker.DockerClient
 ) -> None:
     from core.chat.conversation import ConversationEngine
-    from core.runtime.docker_runtime import wait_for_ssh
+    from core.runtime.ssh_probe import wait_for_ssh
 
     port = free_tcp_port()
     booking = world.book("bob", port=port)

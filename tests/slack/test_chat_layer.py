@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.domain.model import Booking, Resources, Status
-from core.domain.passwords import PasswordDeriver, load_secret
+from core.domain.passwords import PasswordDeriver
+from core.runtime.secret_file import load_secret
 from core.services.booking import BookingRequest
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork

@@ -10,8 +10,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from core.chat import lifecycle_messages as words
-from core.chat.messages import local_time
 from core.domain.model import Booking, Resources, Status
+from core.domain.zones import local_time
 from core.services.booking import BookingRequest
 from core.services.outbox import enqueue
 from tests.slack.conftest import BOB

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.chat.conversation import ConversationEngine
+from core.domain.gpus import GpuInventory
 from core.domain.member_settings import check_timezone
 from core.domain.model import Account, Refusal, Resources
 from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
 from core.domain.timeparse import TimeInputError, parse_duration, parse_end, parse_start
-from core.runtime.gpu_inventory import GpuInventory
 from core.services.booking import BookingRequest, BookingService
 from tests.factories import NOW, Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store

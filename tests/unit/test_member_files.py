@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from core.domain.backup_plan import TEMPLATE, BackupPlanError, load_plan
+from core.domain.backup_plan import TEMPLATE, BackupPlanError
+from core.domain.files import BadArchive, Budget, OverBudget, UnsafePath
+from core.runtime.backup_files import load_plan
 from core.runtime.member_files import (
-    BadArchive,
-    Budget,
-    OverBudget,
-    UnsafePath,
     add_to_tar,
     entry_kind,
     extract,

@@ -6,8 +6,8 @@ import pytest
 
 from core.chat.conversation import ConversationEngine, booking_actions
 from core.chat.messages import HELP
+from core.domain.gpus import GpuInventory
 from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
-from core.runtime.gpu_inventory import GpuInventory
 from core.services.booking import BookingRequest, BookingService
 from tests.factories import Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store

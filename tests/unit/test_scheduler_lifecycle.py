@@ -13,10 +13,10 @@ import pytest
 
 from core.domain.config import Config
 from core.domain.container import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
+from core.domain.gpus import GpuInventory
 from core.domain.model import Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.domain.quota import GB
-from core.runtime.gpu_inventory import GpuInventory
 from core.runtime.scheduler import Scheduler
 from core.services.booking import BookingRequest, BookingService
 from core.services.lifecycle import Lifecycle

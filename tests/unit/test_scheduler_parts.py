@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from core.domain.backup_plan import TEMPLATE, BackupPlanError, load_plan, parse_plan
+from core.domain.backup_plan import TEMPLATE, BackupPlanError, parse_plan
 from core.domain.config import Config, ConfigError
 from core.domain.container_spec import build_spec, memory_split
 from core.domain.model import Account, Booking, Resources
-from core.domain.passwords import PASSWORD_PLACEHOLDER, PASSWORD_UNAVAILABLE, PasswordDeriver, load_secret
+from core.domain.passwords import PASSWORD_PLACEHOLDER, PASSWORD_UNAVAILABLE, PasswordDeriver
+from core.runtime.backup_files import load_plan
 from core.runtime.docker_runtime import _create_kwargs
+from core.runtime.secret_file import load_secret
 
 
 def _booking(booking_id: int | None = 1, **fields: object) -> Booking:
