@@ -7,17 +7,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 from core.chat.messages import Action
 from core.domain.actions import booking_actions, restart_action
-from core.domain.backup_plan import BackupItem
 from core.domain.config import Config
 from core.domain.model import Account, Booking, Status
 from core.domain.passwords import PASSWORD_PLACEHOLDER
 from core.domain.quota import QuotaProblem
 from core.domain.zones import local_time, member_zone
-from core.runtime.member_files import entry_kind
 from core.services.notifier import Message, MessageKind
 
 _IMAGE_MISSING = re.compile(r"image .*(is not on the|not found)|no such image", re.IGNORECASE)
@@ -102,13 +99,6 @@ def reminder(config: Config, booking: Booking, account: Account, minutes: int) -
         f"(in about {minutes} minutes). Your backup paths are saved at the end. {later}"
     )
     return Message(MessageKind.REMINDER, text, booking.id, actions)
-
-
-def backed_up_before(missing: list[str], plan: list[BackupItem], backup: Path) -> list[str]:
-    """The missing container paths that have an earlier copy in the backup folder:
-    a path that never existed (say /root/.ssh before the first key) is no news."""
-    return [item.container_path for item in plan
-            if item.container_path in missing and entry_kind(backup, item.backup_path) is not None]
 
 
 def ended(config: Config, booking: Booking, saved: list[str], missing: list[str],

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from core.chat import lifecycle_messages as words
 from core.domain import restart_requests as restarts
 from core.domain.backup_plan import BackupItem, BackupPlanError
 from core.domain.config import Config
@@ -28,20 +27,9 @@ from core.domain.files import BadArchive, Budget, OverBudget, UnsafePath
 from core.domain.model import Account, Booking, Event, Status
 from core.domain.passwords import PasswordDeriver
 from core.domain.quota import GB, quota_folders, quota_gb
-from core.runtime.backup_files import load_plan
-from core.runtime.member_files import (
-    entry_kind,
-    extract,
-    member_folders,
-    move_into_place,
-    remove_staging,
-    staging_folder,
-    tree_bytes,
-)
-from core.runtime.quota_scan import over_quota
-from core.runtime.ssh_probe import wait_for_ssh
 from core.services.booking import admin_names
 from core.services.container_runtime import ContainerRuntime
+from core.services.lifecycle_ports import LifecycleWords, MemberFiles
 from core.services.notifier import Message
 from core.services.outbox import enqueue
 from core.services.ports import SchedulerUnitOfWork
@@ -63,9 +51,12 @@ class Lifecycle:
         self, *, config: Config, uow: Callable[[], SchedulerUnitOfWork],
         runtime: ContainerRuntime, passwords: PasswordDeriver,
         clock: Callable[[], datetime],
-        ssh_ready: Callable[[str, int, float], bool] = wait_for_ssh,
+        words: LifecycleWords, files: MemberFiles,
+        ssh_ready: Callable[[str, int, float], bool],
         stop: threading.Event | None = None,
     ) -> None:
+        self._words = words
+        self._files = files
         self._config = config
         self._settings = config.scheduler
         self._uow = uow
@@ -127,14 +118,14 @@ class Lifecycle:
                 self.retry_later(booking.id, RESTART_RETRY_SECONDS)
                 return
             log.error("booking %d: container %s not restarted: %s", booking.id, name, exc)
-            told = words.restart_failed(booking, words.start_problem(str(exc), booking.image),
+            told = self._words.restart_failed(booking, self._words.start_problem(str(exc), booking.image),
                                         asked)
             self._record(booking.id, restarts.FAILED, message=told, error=str(exc))
             return
         notes = []
         if not self._wait_for_ssh(booking.port) and not self._stop.is_set():
             notes.append("SSH did not answer yet; if the login fails, try again in a minute.")
-        message = words.restarted(self._config, booking, self._account(booking.account), notes,
+        message = self._words.restarted(self._config, booking, self._account(booking.account), notes,
                                   asked)
         self._record(booking.id, restarts.RESTARTED, message=message, at=self._clock().isoformat())
         log.info("booking %d: container %s restarted", booking.id, name)
@@ -154,7 +145,7 @@ class Lifecycle:
             return
         notes: list[str] = []
         try:
-            work, backup = member_folders(self._config, booking.account)
+            work, backup = self._files.member_folders(self._config, booking.account)
         except (UnsafePath, OSError) as exc:
             self._fail(booking, f"its folders could not be prepared ({_why(exc)})")
             return
@@ -162,12 +153,12 @@ class Lifecycle:
         if problem:
             notes.append(f"Your backup.yaml was not understood ({problem}); nothing was "
                          "restored and nothing will be backed up until it is fixed.")
-        problems = over_quota(quota_folders(self._config, account, work, backup))
+        problems = self._files.over_quota(quota_folders(self._config, account, work, backup))
         if problems:
-            self._fail(booking, words.quota_reason(booking, problems),
-                       told=words.over_quota(self._config, booking, problems, self._admins()))
+            self._fail(booking, self._words.quota_reason(booking, problems),
+                       told=self._words.over_quota(self._config, booking, problems, self._admins()))
             return
-        restore = [item for item in plan if entry_kind(backup, item.backup_path) is not None]
+        restore = [item for item in plan if self._files.entry_kind(backup, item.backup_path) is not None]
         spec = build_spec(
             self._config, booking, account, restore=restore,
             password=self._passwords.password_for(booking),
@@ -203,7 +194,7 @@ class Lifecycle:
                                 not_restored=not_restored)
             member = uow.accounts.get(current.account)
             if member is not None:
-                message = words.ready(self._config, current, member, notes)
+                message = self._words.ready(self._config, current, member, notes)
                 enqueue(uow.outbox, member.name, message, self._clock())
             uow.commit()
         log.info("booking %d running in %s", booking.id, container_name(booking))
@@ -221,7 +212,7 @@ class Lifecycle:
             self.retry_later(booking.id, delay)
             return
         self._fail(booking, str(exc),
-                   told=words.failed(booking, words.start_problem(str(exc), booking.image)))
+                   told=self._words.failed(booking, self._words.start_problem(str(exc), booking.image)))
 
     def _wait_for_ssh(self, port: int) -> bool:
         deadline = self._clock() + timedelta(seconds=self._settings.ssh_wait_seconds)
@@ -254,7 +245,7 @@ class Lifecycle:
             log.warning("booking %d: container not running and not restarted: %s", booking.id, exc)
             return
         self._record(booking.id, "container_restored",
-                     message=words.restored(self._config, booking,
+                     message=self._words.restored(self._config, booking,
                                             self._account(booking.account), self._clock()),
                      at=self._clock().isoformat())
 
@@ -280,9 +271,9 @@ class Lifecycle:
             uow.bookings.record(booking.id, "recovery_given_up", ACTOR, at=now.isoformat(),
                                 recoveries=len(recent))
             enqueue(uow.outbox, booking.account,
-                    words.recovery_given_up(booking, len(recent), minutes), now)
+                    self._words.recovery_given_up(booking, len(recent), minutes), now)
             self._tell_admins(uow, booking,
-                              words.admin_recovery_given_up(booking, len(recent), minutes))
+                              self._words.admin_recovery_given_up(booking, len(recent), minutes))
             uow.commit()
         return False
 
@@ -298,7 +289,7 @@ class Lifecycle:
                for e in self._events(booking.id)):
             return
         left = max(1, round((booking.end - now).total_seconds() / 60))
-        message = words.reminder(self._config, booking, self._account(booking.account), left)
+        message = self._words.reminder(self._config, booking, self._account(booking.account), left)
         self._record(booking.id, "reminded", message=message, end=end)
 
     def _end(self, booking: Booking) -> None:
@@ -321,10 +312,10 @@ class Lifecycle:
             except ContainerError as exc:
                 if exc.retryable:
                     raise
-                outcome = BackupOutcome(notes=[words.backup_failed()])
+                outcome = BackupOutcome(notes=[self._words.backup_failed()])
             except Exception:  # a defect here must not keep GPUs from the next member
                 log.exception("booking %d: backup failed", booking.id)
-                outcome = BackupOutcome(notes=[words.backup_failed()])
+                outcome = BackupOutcome(notes=[self._words.backup_failed()])
             self._runtime.remove(name)
         except ContainerError as exc:  # retryable: the engine is away; try again later
             self._end_failed(ending, exc)
@@ -338,7 +329,7 @@ class Lifecycle:
             uow.bookings.save(replace(current, status=Status.FINISHED))
             uow.bookings.record(booking.id, "finished", ACTOR, saved=outcome.saved,
                                 missing=outcome.missing, not_saved=outcome.not_saved)
-            message = words.ended(self._config, current, outcome.saved, outcome.missing_before,
+            message = self._words.ended(self._config, current, outcome.saved, outcome.missing_before,
                                   outcome.not_saved, outcome.notes)
             enqueue(uow.outbox, current.account, message, self._clock())
             uow.commit()
@@ -365,7 +356,7 @@ class Lifecycle:
                 with self._uow() as uow:
                     uow.bookings.record(booking.id, "end_stuck", ACTOR, error=str(exc),
                                         at=now.isoformat())
-                    self._tell_admins(uow, booking, words.admin_end_stuck(booking, str(exc), since))
+                    self._tell_admins(uow, booking, self._words.admin_end_stuck(booking, str(exc), since))
                     uow.commit()
                 log.error("booking %d: its end keeps failing since %s: %s",
                           booking.id, since.isoformat(), exc)
@@ -378,13 +369,13 @@ class Lifecycle:
         assert booking.id is not None
         outcome = BackupOutcome()
         try:
-            _, backup = member_folders(self._config, booking.account)
+            _, backup = self._files.member_folders(self._config, booking.account)
         except (UnsafePath, OSError) as exc:
-            outcome.notes.append(words.backup_folder_unusable(_why(exc)))
+            outcome.notes.append(self._words.backup_folder_unusable(_why(exc)))
             return outcome
         plan, problem = self._plan(backup)
         if problem:
-            outcome.notes.append(words.plan_not_understood(problem))
+            outcome.notes.append(self._words.plan_not_understood(problem))
         running = [e for e in self._events(booking.id) if e.kind == "running"]
         # A path the container refused at the start holds the image's version, not the
         # member's: copying it out would overwrite their saved copy.
@@ -392,10 +383,10 @@ class Lifecycle:
         plan = [item for item in plan if item.backup_path not in keep]
         budget = Budget(self._backup_bytes_left(booking, backup, plan))
         for item in plan:
-            staging = staging_folder(self._config.volumes.backup)
+            staging = self._files.staging_folder(self._config.volumes.backup)
             try:
-                top = extract(self._runtime.archive(name, item.container_path), staging, budget)
-                move_into_place(staging, top, backup, item.backup_path)
+                top = self._files.extract(self._runtime.archive(name, item.container_path), staging, budget)
+                self._files.move_into_place(staging, top, backup, item.backup_path)
             except ContainerError as exc:
                 if exc.retryable:
                     raise
@@ -415,10 +406,18 @@ class Lifecycle:
                 outcome.not_saved.append(f"{item.container_path} ({_why(exc)})")
                 continue
             finally:
-                remove_staging(staging)
+                self._files.remove_staging(staging)
             outcome.saved.append(item.backup_path)
-        outcome.missing_before = words.backed_up_before(outcome.missing, plan, backup)
+        outcome.missing_before = self._backed_up_before(outcome.missing, plan, backup)
         return outcome
+
+    def _backed_up_before(self, missing: list[str], plan: list[BackupItem],
+                          backup: Path) -> list[str]:
+        """The missing container paths that have an earlier copy in the backup folder:
+        a path that never existed (say /root/.ssh before the first key) is no news."""
+        return [item.container_path for item in plan
+                if item.container_path in missing
+                and self._files.entry_kind(backup, item.backup_path) is not None]
 
     def _backup_bytes_left(self, booking: Booking, backup: Path,
                            plan: list[BackupItem]) -> int | None:
@@ -427,8 +426,8 @@ class Lifecycle:
         limit = quota_gb(self._account(booking.account), "backup_space", self._config)
         if limit is None:
             return None
-        replaced = sum(tree_bytes(backup, item.backup_path) for item in plan)
-        return max(0, int(limit * GB) - (tree_bytes(backup) - replaced))
+        replaced = sum(self._files.tree_bytes(backup, item.backup_path) for item in plan)
+        return max(0, int(limit * GB) - (self._files.tree_bytes(backup) - replaced))
 
     # ----- handover --------------------------------------------------------
 
@@ -489,9 +488,9 @@ class Lifecycle:
                 return
             uow.bookings.save(replace(current, status=Status.FAILED))
             uow.bookings.record(booking.id, "failed", ACTOR, reason=reason)
-            enqueue(uow.outbox, current.account, told or words.failed(current, reason),
+            enqueue(uow.outbox, current.account, told or self._words.failed(current, reason),
                     self._clock())
-            self._tell_admins(uow, current, words.admin_failed(current, reason))
+            self._tell_admins(uow, current, self._words.admin_failed(current, reason))
             uow.commit()
         log.error("booking %d failed: %s", booking.id, reason)
 
@@ -533,7 +532,7 @@ class Lifecycle:
     def _plan(self, backup: Path) -> tuple[list[BackupItem], str | None]:
         """The member's plan, or no plan and what is wrong with it (for the member)."""
         try:
-            return load_plan(backup), None
+            return self._files.load_plan(backup), None
         except BackupPlanError as exc:
             log.warning("backup plan in %s unusable: %s", backup, exc)
             return [], str(exc)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from core.chat.messages import Action
+from core.domain.actions import Action
 from core.domain.model import Account
 
 

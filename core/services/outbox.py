@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from core.chat.messages import Action
 from core.domain.account_names import recipient_account
+from core.domain.actions import Action
 from core.domain.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
 from core.services.notifier import Message, MessageKind, Notifier
 from core.services.ports import OutboxItem, OutboxRepository, SchedulerUnitOfWork

@@ -16,13 +16,16 @@ from typing import Any, cast
 import docker
 import docker.errors
 
+from core.chat import lifecycle_messages
 from core.domain.config import Config
 from core.domain.container import SERVER_LABEL
 from core.domain.gpus import GpuInventory
 from core.domain.model import Account, Booking, Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
+from core.runtime.ssh_probe import wait_for_ssh
 from core.services.booking import BookingRequest, BookingService, utcnow
 from core.services.lifecycle import Lifecycle
 from core.services.notifier import Message
@@ -131,7 +134,8 @@ def running_world(
     notifier = RecordingNotifier()
     stop = threading.Event()
     lifecycle = Lifecycle(config=config, uow=uow, runtime=runtime, passwords=passwords,
-                          clock=utcnow, stop=stop)
+                          clock=utcnow, stop=stop, words=lifecycle_messages,
+                          files=HostMemberFiles(), ssh_ready=wait_for_ssh)
     outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=[("chat", notifier)],
                           fallback=("chat", notifier), clock=utcnow)
     scheduler = Scheduler(config=config, uow=uow, runtime=runtime, lifecycle=lifecycle,

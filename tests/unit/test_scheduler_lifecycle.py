@@ -11,12 +11,14 @@ from typing import cast
 
 import pytest
 
+from core.chat import lifecycle_messages
 from core.domain.config import Config
 from core.domain.container import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
 from core.domain.gpus import GpuInventory
 from core.domain.model import Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.domain.quota import GB
+from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
 from core.services.booking import BookingRequest, BookingService
 from core.services.lifecycle import Lifecycle
@@ -110,6 +112,7 @@ class Rig:
         self.retries: list[float] = []
         self.lifecycle = Lifecycle(config=self.config, uow=self.uow, runtime=self.runtime,
                                    passwords=self.passwords, clock=self.clock,
+                                   words=lifecycle_messages, files=HostMemberFiles(),
                                    ssh_ready=lambda host, port, timeout: True)
         self.lifecycle.retry_later = lambda booking_id, delay: self.retries.append(delay)
         self.notifier = RecordingNotifier()
