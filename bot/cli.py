@@ -35,7 +35,8 @@ from core.domain.model import Booking, ErrorCode, LinkConflict, Refusal, Resourc
 from core.domain.passwords import PasswordDeriver
 from core.domain.zones import local_time
 from core.runtime.secret_file import load_secret
-from core.services.booking import BookingRequest, BookingService
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 

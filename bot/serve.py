@@ -31,7 +31,7 @@ from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
 from core.runtime.secret_file import load_secret
 from core.runtime.ssh_probe import wait_for_ssh
-from core.services.booking import utcnow
+from core.services.accounts import utcnow
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork

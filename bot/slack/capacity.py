@@ -27,7 +27,8 @@ from core.chat import admin_views
 from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
 from core.domain.model import Account, ErrorCode, Refusal
 from core.domain.zones import local_time
-from core.services.booking import LIMIT_KEYS, BookingService
+from core.services.accounts import LIMIT_KEYS
+from core.services.booking import BookingService
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _SETTING = re.compile(r"^(\w+)=(\S+)$")

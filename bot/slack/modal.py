@@ -15,7 +15,8 @@ from bot.slack.blocks import Block, shorten
 from core.chat.conversation import ConversationEngine
 from core.domain.model import Account, Refusal, Resources
 from core.domain.timeparse import FORMATS_HELP
-from core.services.booking import BookingRequest, BookingService
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 
 CALLBACK_ID = "book_modal"
 _VALUE = "value"

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from core.domain.actions import Action
 from core.domain.model import Account, Booking, LinkConflict
 from core.domain.quota import QUOTA_KEYS, quota_gb
-from core.services.booking import BookingService, merge_slots
+from core.services.booking import BookingService
+from core.services.capacity import merge_slots
 
 SUMMARY_DAYS = 3
 ADMIN_NOTE = "Changing limits or accounts needs an admin."

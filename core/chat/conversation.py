@@ -38,7 +38,8 @@ from core.domain.passwords import PasswordDeriver
 from core.domain.request_text import ParsedRequest, parse_request, parse_resources
 from core.domain.timeparse import FORMATS_HELP
 from core.domain.zones import local_time
-from core.services.booking import BookingRequest, BookingService
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from core.domain.files import BadArchive, Budget, OverBudget, UnsafePath
 from core.domain.model import Account, Booking, Event, Status
 from core.domain.passwords import PasswordDeriver
 from core.domain.quota import GB, quota_folders, quota_gb
-from core.services.booking import admin_names
+from core.services.accounts import admin_names
 from core.services.container_runtime import ContainerRuntime
 from core.services.lifecycle_ports import LifecycleWords, MemberFiles
 from core.services.notifier import Message

@@ -86,7 +86,7 @@ def test_the_adapter_connects_again_when_discord_was_unreachable_at_start(
 
 def test_only_messages_about_a_coming_window_carry_its_timestamps(app: bootstrap.App) -> None:
     from core.domain.model import Resources
-    from core.services.booking import BookingRequest
+    from core.services.capacity import BookingRequest
 
     booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
     notifier = DiscordAdapter(app, "test-token").notifier

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import bootstrap
 from core.domain.model import Booking, Resources, Status
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from core.services.notifier import Message, MessageKind
 from tests.discord.conftest import ALICE, BOB, GPUS, Harness, connected, labels, slash
 from tests.discord.fake_discord import dm_channel_id

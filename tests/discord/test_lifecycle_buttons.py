@@ -13,7 +13,7 @@ from bot.discord.notifier import DiscordNotifier
 from core.chat import lifecycle_messages as words
 from core.domain.actions import Action
 from core.domain.model import Booking, Resources, Status
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from core.services.notifier import Message
 from tests.discord.conftest import ALICE, BOB, GPUS, connected, labels, slash
 from tests.discord.fake_discord import dm_channel_id

@@ -26,7 +26,9 @@ from core.runtime.docker_runtime import DockerRuntime
 from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
 from core.runtime.ssh_probe import wait_for_ssh
-from core.services.booking import BookingRequest, BookingService, utcnow
+from core.services.accounts import utcnow
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from core.services.lifecycle import Lifecycle
 from core.services.notifier import Message
 from core.services.outbox import OutboxSender

@@ -14,7 +14,7 @@ import pytest
 from bot.bootstrap import App, Environment, build
 from core.domain.model import Account, LinkConflict
 from core.domain.passwords import PasswordDeriver
-from core.services.booking import utcnow
+from core.services.accounts import utcnow
 from core.services.notifier import Message
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork

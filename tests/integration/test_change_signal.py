@@ -16,7 +16,9 @@ from core.domain.config import Config
 from core.domain.gpus import GpuInventory
 from core.domain.model import Account, Resources
 from core.runtime.scheduler import Scheduler
-from core.services.booking import BookingRequest, BookingService, utcnow
+from core.services.accounts import utcnow
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from core.services.container_runtime import ContainerRuntime
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from bot.bootstrap import App, Environment, build
 from core.domain.model import ErrorCode, Refusal, Resources, Status
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from storage.engine import make_engine
 from tests.factories import write_config
 

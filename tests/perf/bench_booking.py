@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, insert, text
 
 from bot.bootstrap import Environment, build
 from core.domain.model import Refusal, Resources
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from storage.engine import make_engine
 from storage.tables import AccountRow, BookingRow, ServerRow
 from tests.factories import write_config

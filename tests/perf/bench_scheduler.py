@@ -21,7 +21,7 @@ import docker
 
 from core.domain.model import Resources, Status
 from core.runtime.docker_runtime import DockerRuntime
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.integration.scheduler_world import (
     remove_server_containers,
     running_world,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 from core.domain.passwords import PasswordDeriver
-from core.services.booking import utcnow
+from core.services.accounts import utcnow
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlUnitOfWork

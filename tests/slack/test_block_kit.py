@@ -10,7 +10,7 @@ from bot.slack.blocks import reply_blocks, text_chunks
 from bot.slack.home import home_view
 from core.chat.messages import Action, Reply
 from core.domain.model import Resources
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.slack.blockkit import BlockKitError, check_blocks, check_view
 from tests.slack.conftest import BOB
 from tests.slack.harness import SlackWorld

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.domain.model import Resources, Status
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.slack.conftest import ALICE, BOB, CAROL
 from tests.slack.harness import SlackWorld
 

@@ -15,7 +15,7 @@ import pytest
 from core.domain.model import Booking, Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.runtime.secret_file import load_secret
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlUnitOfWork

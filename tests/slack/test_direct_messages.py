@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.domain.model import Resources
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.slack.conftest import BOB, CAROL
 from tests.slack.harness import SlackWorld
 

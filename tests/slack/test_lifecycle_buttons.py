@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from core.chat import lifecycle_messages as words
 from core.domain.model import Booking, Resources, Status
 from core.domain.zones import local_time
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from core.services.outbox import enqueue
 from tests.slack.conftest import BOB
 from tests.slack.test_chat_layer import Block, button, dms_to, flush_outbox, responses

@@ -11,7 +11,7 @@ from bot.slack.capacity import SlackMarkup
 from core.chat import admin_views
 from core.chat.admin_views import ChatUser, Code
 from core.domain.model import Resources
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.factories import fake_service
 
 

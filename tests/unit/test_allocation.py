@@ -119,7 +119,7 @@ def test_multi_gpu_requests_stay_within_an_nvlink_island(
 
 def test_a_booking_gets_gpus_that_share_an_nvlink() -> None:
     from core.domain.model import Resources
-    from core.services.booking import BookingRequest
+    from core.services.capacity import BookingRequest
     from tests.factories import fake_service
 
     pairs = frozenset({frozenset((0, 2)), frozenset((1, 3))})

@@ -26,7 +26,8 @@ from core.domain.member_settings import check_timezone
 from core.domain.model import Account, Refusal, Resources
 from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
 from core.domain.timeparse import TimeInputError, parse_duration, parse_end, parse_start
-from core.services.booking import BookingRequest, BookingService
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from tests.factories import NOW, Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store
 
@@ -347,9 +348,11 @@ def test_times_are_read_before_the_write_transaction_opens(monkeypatch: pytest.M
 
     import core.domain.timeparse
     import core.services.booking
-    bookings = core.services.booking
-    with watching("parse_start", bookings), watching("parse_end", bookings), \
-            watching("parse_duration", bookings), watching("parse", core.domain.timeparse.dateparser):
+    import core.services.capacity
+    bookings, capacity = core.services.booking, core.services.capacity
+    with watching("parse_start", capacity), watching("parse_end", capacity), \
+            watching("parse_end", bookings), watching("parse_duration", bookings), \
+            watching("parse", core.domain.timeparse.dateparser):
         booking = service.book(BookingRequest("bob", Resources(2, 8, 0), "tomorrow 9am", "1-day"))
         service.extend(booking.id or 0, "1-day", actor="bob")
         service.extend(booking.id or 0, "dec 2 at 6pm", actor="bob")

@@ -20,7 +20,8 @@ from core.domain.passwords import PasswordDeriver
 from core.domain.quota import GB
 from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
-from core.services.booking import BookingRequest, BookingService
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from core.services.lifecycle import Lifecycle
 from core.services.notifier import Message
 from core.services.outbox import OutboxSender

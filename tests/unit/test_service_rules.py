@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.domain.model import ErrorCode, Refusal, Resources, Status
-from core.services.booking import BookingRequest
+from core.services.capacity import BookingRequest
 from tests.factories import Clock, fake_service
 
 
