@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import clip
-from core.chat.conversation import ConversationEngine, FormRequest
+from core.chat.booking_requests import FormRequest
+from core.chat.conversation import ConversationEngine
 from core.chat.messages import HELP
 from core.domain.actions import VERBS
 from core.domain.model import Account

@@ -14,7 +14,8 @@ from discord import app_commands
 from bot.discord import bookings, suggest
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
-from core.chat.conversation import ConversationEngine, FormRequest
+from core.chat.booking_requests import FormRequest
+from core.chat.conversation import ConversationEngine
 from core.domain.model import Account, Resources
 from core.services.booking import BookingService
 

@@ -19,15 +19,8 @@ folders survives an engine restart. Images are pulled only when `pull=True`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
-import io
-import json
 import logging
-import posixpath
-import socket
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +28,6 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
-from docker.types import DeviceRequest
 
 from core.domain.container import (
     BOOKING_LABEL,
@@ -45,10 +37,10 @@ from core.domain.container import (
     ContainerError,
     ContainerSpec,
     ManagedContainer,
-    RestoreCopy,
 )
 from core.domain.files import UnsafePath
-from core.runtime.member_files import add_to_tar
+from core.runtime.container_files import install_keys, put_path
+from core.runtime.docker_spec import create_kwargs, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +80,7 @@ class DockerRuntime:
             try:
                 refused = self._restore(container, spec)
                 if spec.authorized_keys.strip():
-                    _install_keys(container, spec.login_user, spec.authorized_keys)
+                    install_keys(container, spec.login_user, spec.authorized_keys)
                 container.start()
             except BaseException:
                 self._discard(spec.name)
@@ -209,7 +201,7 @@ class DockerRuntime:
         refused: list[str] = []
         for item in spec.restore:
             try:
-                _put_path(container, item, item.container_path)
+                put_path(container, item, item.container_path)
             except docker.errors.APIError as exc:  # e.g. "extraction point is not a
                 if exc.status_code == 409:          # directory" (a 500): a refusal
                     raise
@@ -240,7 +232,7 @@ class DockerRuntime:
             ) from exc
 
     def _create(self, spec: ContainerSpec) -> Container:
-        return self._client.containers.create(spec.image, **_create_kwargs(spec))
+        return self._client.containers.create(spec.image, **create_kwargs(spec))
 
     def _discard(self, name: str) -> None:
         """Best-effort removal of a container we made or must replace."""
@@ -250,60 +242,6 @@ class DockerRuntime:
             pass
         except (docker.errors.DockerException, *_TRANSPORT_ERRORS):
             log.exception("could not remove container %s", name)
-
-
-# Docker's default capabilities that neither sshd nor the old images' entry points
-# need (they set a password, start sshd and log members in as root or their user).
-DROPPED_CAPABILITIES = ("MKNOD", "NET_RAW", "SETFCAP", "SETPCAP")
-
-
-def fingerprint(spec: ContainerSpec) -> str:
-    """A digest of the spec: equal only for a container made from the same one."""
-    fields = dataclasses.asdict(spec)
-    fields.pop("restore", None)  # initial content, not a setting of the container
-    text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "name": spec.name,
-        "labels": {**spec.labels, SPEC_LABEL: fingerprint(spec)},
-        "nano_cpus": round(spec.cpus * 1e9),
-        "mem_limit": f"{spec.ram_gb}g",
-        "memswap_limit": f"{spec.memory_gb}g",
-        "ports": {"22/tcp": ("0.0.0.0", spec.ssh_port)},
-        "volumes": [
-            f"{m.host_path}:{m.container_path}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts
-        ],
-        "environment": dict(spec.environment),
-        "restart_policy": {"Name": "no"},
-        # The old `docker run -dit`: images that fall through to an interactive shell
-        # after starting sshd stay up only with a TTY and an open stdin.
-        "tty": True,
-        "stdin_open": True,
-        "pids_limit": spec.pids_limit,
-        "security_opt": ["no-new-privileges"],
-        "cap_drop": list(DROPPED_CAPABILITIES),
-    }
-    if spec.disk_gb is not None:
-        kwargs["storage_opt"] = {"size": f"{spec.disk_gb}G"}
-    if spec.command:
-        kwargs["command"] = list(spec.command)
-    if spec.shm_gb > 0:
-        kwargs["shm_size"] = f"{spec.shm_gb}g"
-    if not spec.gpu_ids:
-        # A default `nvidia` runtime would otherwise show every GPU to the container.
-        kwargs["environment"]["NVIDIA_VISIBLE_DEVICES"] = "void"
-    else:
-        kwargs["device_requests"] = [
-            DeviceRequest(
-                driver="nvidia",
-                device_ids=[str(i) for i in spec.gpu_ids],
-                capabilities=[["gpu"]],
-            )
-        ]
-    return kwargs
 
 
 def _running(attrs: dict[str, Any]) -> bool:
@@ -369,130 +307,3 @@ def _engine_errors(action: str, *, refusal_retryable: bool | None = None) -> Ite
         raise ContainerError(f"{action}: Docker engine unreachable: {exc}", retryable=True) from exc
     except docker.errors.DockerException as exc:
         raise ContainerError(f"{action}: Docker engine error: {exc}", retryable=True) from exc
-
-
-# -- copy_in: a tar made here, unpacked by the engine ---------------------------
-
-
-def _put_path(container: Container, item: RestoreCopy, container_path: str) -> None:
-    """Copy a member's saved file or folder to container_path (missing parent folders
-    are made).
-
-    Read without following a link on the host (core/runtime/member_files.py): links are
-    copied as links; device files, FIFOs and sockets are skipped. Everything is
-    owned by root in the container.
-    """
-    target = posixpath.normpath(container_path)
-    if not target.startswith("/") or target == "/":
-        raise ContainerError(f"container path {container_path!r} is not below /",
-                             retryable=False)
-    parent, base = posixpath.split(target)
-    missing: list[str] = []
-    while not _exists_in(container, parent):
-        parent, folder = posixpath.split(parent)
-        missing.insert(0, folder)
-    with tempfile.TemporaryFile() as data:
-        with tarfile.open(fileobj=data, mode="w") as tar:
-            for depth in range(1, len(missing) + 1):
-                folder_info = tarfile.TarInfo("/".join(missing[:depth]))
-                folder_info.type, folder_info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(folder_info)
-            add_to_tar(tar, item.root, item.relative, "/".join([*missing, base]))
-        data.seek(0)
-        container.put_archive(parent, data)
-
-
-def _exists_in(container: Container, path: str) -> bool:
-    """Whether a folder exists in the container (an empty archive unpacked there)."""
-    if path == "/":
-        return True
-    try:
-        container.put_archive(path, _EMPTY_TAR)
-    except docker.errors.NotFound:
-        return False
-    return True
-
-
-_EMPTY_TAR = b"\0" * 1024  # the end-of-archive marker alone
-_MAX_KEYS_BYTES = 256 * 1024
-
-
-# -- the member's SSH keys ----------------------------------------------------------
-
-
-def _install_keys(container: Container, user: str, keys: str) -> None:
-    """Add the member's keys to `user`'s ~/.ssh/authorized_keys in a created container
-    (owner `user`, mode 0600 in a 0700 folder), keeping keys already there (a restored
-    backup). The user's uid, gid and home come from the image's /etc/passwd."""
-    uid, gid, home = _passwd_entry(container, user)
-    existing = _read_small(container, posixpath.join(home, ".ssh", "authorized_keys"))
-    lines = [line for line in existing.decode(errors="replace").splitlines() if line.strip()]
-    for key in keys.strip().splitlines():
-        if key.strip() and key.strip() not in lines:
-            lines.append(key.strip())
-    data = ("\n".join(lines) + "\n").encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folder = tarfile.TarInfo(".ssh")
-        folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o700, uid, gid
-        tar.addfile(folder)
-        file = tarfile.TarInfo(".ssh/authorized_keys")
-        file.size, file.mode, file.uid, file.gid = len(data), 0o600, uid, gid
-        tar.addfile(file, io.BytesIO(data))
-    if not _exists_in(container, home):
-        _put_folders(container, home)
-    container.put_archive(home, buffer.getvalue())
-
-
-def _passwd_entry(container: Container, user: str) -> tuple[int, int, str]:
-    default_home = "/root" if user == "root" else f"/home/{user}"
-    text = _read_small(container, "/etc/passwd").decode(errors="replace")
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) >= 6 and fields[0] == user:
-            with contextlib.suppress(ValueError):
-                home = posixpath.normpath(fields[5]) if fields[5].startswith("/") else default_home
-                return int(fields[2]), int(fields[3]), home
-    if user != "root":
-        raise ContainerError(f"the image has no user {user!r} (container.user in the config)",
-                             retryable=False)
-    return 0, 0, default_home
-
-
-def _read_small(container: Container, path: str) -> bytes:
-    """A small regular file of the container; empty when missing or not a file."""
-    try:
-        chunks, _stat = container.get_archive(path)
-        raw = b"".join(chunks)
-    except docker.errors.NotFound:
-        return b""
-    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-        member = tar.next()
-        if member is None or not member.isreg() or member.size > _MAX_KEYS_BYTES:
-            return b""
-        handle = tar.extractfile(member)
-        return handle.read() if handle is not None else b""
-
-
-def _put_folders(container: Container, path: str) -> None:
-    parts = [p for p in path.split("/") if p]
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for depth in range(1, len(parts) + 1):
-            info = tarfile.TarInfo("/".join(parts[:depth]))
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-    container.put_archive("/", buffer.getvalue())
-
-
-# -- SSH readiness ------------------------------------------------------------
-
-
-def _ssh_banner(host: str, port: int, timeout: float) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as conn:
-            conn.settimeout(timeout)
-            banner = conn.recv(256)
-    except OSError:
-        return False
-    return banner.startswith(b"SSH-2.0")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+import socket
 import time
-
-from core.runtime.docker_runtime import (
-    _ssh_banner,
-)
 
 
 def wait_for_ssh(host: str, port: int, timeout: float) -> bool:
@@ -19,3 +16,13 @@ def wait_for_ssh(host: str, port: int, timeout: float) -> bool:
         if _ssh_banner(host, port, min(remaining, 2.0)):
             return True
         time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+
+
+def _ssh_banner(host: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            banner = conn.recv(256)
+    except OSError:
+        return False
+    return banner.startswith(b"SSH-2.0")

@@ -25,7 +25,7 @@ from core.domain.container import (
 )
 from core.domain.files import Budget
 from core.runtime.docker_runtime import DockerRuntime
-from core.runtime.member_files import extract, move_into_place, remove_staging, staging_folder
+from core.runtime.member_tar import extract, move_into_place, remove_staging, staging_folder
 from core.runtime.ssh_probe import wait_for_ssh
 from tests.support.docker_fixtures import free_tcp_port, ssh_run, unique_container_name
 

@@ -18,7 +18,7 @@ from core.domain.container_spec import build_spec, memory_split
 from core.domain.model import Account, Booking, Resources
 from core.domain.passwords import PASSWORD_PLACEHOLDER, PASSWORD_UNAVAILABLE, PasswordDeriver
 from core.runtime.backup_files import load_plan
-from core.runtime.docker_runtime import _create_kwargs
+from core.runtime.docker_spec import create_kwargs
 from core.runtime.secret_file import load_secret
 
 
@@ -130,7 +130,7 @@ def test_spec_has_gpus_by_id_the_port_and_the_old_docker_run_settings() -> None:
     # old `docker run ... IMAGE bash -c CMD`; never split, never a host shell.
     assert spec.command[:2] == ("/bin/sh", "-c")
     assert spec.command[-1] == "python train.py --name 'my run'; rm -rf /"
-    kwargs = _create_kwargs(spec)
+    kwargs = create_kwargs(spec)
     assert kwargs["nano_cpus"] == 2_500_000_000
     assert (kwargs["mem_limit"], kwargs["memswap_limit"], kwargs["shm_size"]) == ("8g", "10g", "2g")
     assert kwargs["device_requests"][0]["DeviceIDs"] == ["1", "3"]
