@@ -14,7 +14,7 @@ from typing import Any
 from bot.slack.blocks import Block, shorten
 from core.chat.conversation import ConversationEngine
 from core.domain.model import Account, Refusal, Resources
-from core.domain.timeparse import FORMATS_HELP
+from core.domain.time_tokens import FORMATS_HELP
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 

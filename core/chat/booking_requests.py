@@ -16,7 +16,7 @@ from core.domain.actions import (
 )
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
 from core.domain.request_text import ParsedRequest, parse_request, parse_resources
-from core.domain.timeparse import FORMATS_HELP
+from core.domain.time_tokens import FORMATS_HELP
 from core.services.capacity import BookingRequest
 
 _YES = {"yes", "y", "ok", "okay", "sure", "take it", "book it"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.domain.actions import VERBS, Action, Card
 from core.domain.model import Booking, Resources
-from core.domain.timeparse import FORMATS_HELP
+from core.domain.time_tokens import FORMATS_HELP
 from core.domain.zones import local_time
 
 

@@ -75,7 +75,7 @@ def from_micros(value: int) -> datetime:
 
 
 def slot_ceil_micros(value: int, slot: int) -> int:
-    """core.domain.timeparse.slot_ceil on microseconds (`slot` in microseconds)."""
+    """core.domain.time_tokens.slot_ceil on microseconds (`slot` in microseconds)."""
     return _GRID_EPOCH - ((_GRID_EPOCH - value) // slot) * slot
 
 

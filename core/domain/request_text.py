@@ -14,7 +14,7 @@ sign (`-2 gpus`, `gpus=+1`), with letters stuck to it (`1e3 gpus`) or of more
 than six digits; a fraction of a GPU or of a GB (cpus may be fractional).
 
 The line is cut into tokens first (a run of digits, a run of letters, or one
-other character: one linear pass, core.domain.timeparse.tokenize), and the tokens are
+other character: one linear pass, core.domain.time_tokens.tokenize), and the tokens are
 then read in plain Python, so no input makes the reading slow.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.domain.timeparse import read_amount, tokenize
+from core.domain.time_tokens import read_amount, tokenize
 
 MAX_REQUEST_CHARS = 300
 _REQUEST_EXAMPLE = "`book 1 gpu 8 cpus 32g tomorrow 9am for 3-day`"

@@ -30,11 +30,8 @@ from core.domain.model import (
 )
 from core.domain.restart_requests import REQUESTED as RESTART_REQUESTED
 from core.domain.restart_requests import pending_request
-from core.domain.timeparse import (
-    TimeInputError,
-    parse_duration,
-    parse_end,
-)
+from core.domain.time_tokens import TimeInputError, parse_duration
+from core.domain.timeparse import parse_end
 from core.domain.zones import local_time
 from core.services.capacity import BookingRequest
 from core.services.notices import changed_by_someone_else

@@ -20,13 +20,8 @@ from core.domain.model import (
     Resources,
     Window,
 )
-from core.domain.timeparse import (
-    TimeInputError,
-    parse_end,
-    parse_start,
-    slot_ceil,
-    slot_floor,
-)
+from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
+from core.domain.timeparse import parse_end, parse_start
 from core.services.accounts import AccountService
 
 

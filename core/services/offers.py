@@ -16,9 +16,7 @@ from core.domain.model import (
     Account,
     Window,
 )
-from core.domain.timeparse import (
-    slot_ceil,
-)
+from core.domain.time_tokens import slot_ceil
 from core.services.capacity import BookingRequest, CapacityService
 from core.services.ports import UnitOfWork
 

@@ -25,7 +25,8 @@ from core.domain.gpus import GpuInventory
 from core.domain.member_settings import check_timezone
 from core.domain.model import Account, Refusal, Resources
 from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
-from core.domain.timeparse import TimeInputError, parse_duration, parse_end, parse_start
+from core.domain.time_tokens import TimeInputError, parse_duration
+from core.domain.timeparse import parse_end, parse_start
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from tests.factories import NOW, Clock, fake_service, make_config
@@ -346,13 +347,13 @@ def test_times_are_read_before_the_write_transaction_opens(monkeypatch: pytest.M
         monkeypatch.setattr(module, name, watched)
         yield
 
-    import core.domain.timeparse
+    import core.domain.time_words
     import core.services.booking
     import core.services.capacity
     bookings, capacity = core.services.booking, core.services.capacity
     with watching("parse_start", capacity), watching("parse_end", capacity), \
             watching("parse_end", bookings), watching("parse_duration", bookings), \
-            watching("parse", core.domain.timeparse.dateparser):
+            watching("parse", core.domain.time_words.dateparser):
         booking = service.book(BookingRequest("bob", Resources(2, 8, 0), "tomorrow 9am", "1-day"))
         service.extend(booking.id or 0, "1-day", actor="bob")
         service.extend(booking.id or 0, "dec 2 at 6pm", actor="bob")

@@ -9,7 +9,7 @@ import pytest
 
 from core.chat.conversation import ConversationEngine
 from core.domain.model import Refusal, Resources, Status
-from core.domain.timeparse import slot_floor
+from core.domain.time_tokens import slot_floor
 from core.services.capacity import BookingRequest
 from tests.factories import Clock, fake_service
 
