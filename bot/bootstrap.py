@@ -16,12 +16,14 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
-from core.config import Config, load_config
-from core.conversation import ConversationEngine
-from core.gpu_inventory import gpu_inventory
-from core.notifier import Notifier
-from core.passwords import PasswordDeriver, load_secret
-from core.service import BookingService
+from core.chat.conversation import ConversationEngine
+from core.domain.config import Config
+from core.domain.passwords import PasswordDeriver
+from core.runtime.config_file import load_config
+from core.runtime.gpu_inventory import gpu_inventory
+from core.runtime.secret_file import load_secret
+from core.services.booking import BookingService
+from core.services.notifier import Notifier
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
 

@@ -9,8 +9,8 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from core.admin_views import GpuTimeline
-from core.domain import Booking
+from core.chat.admin_views import GpuTimeline
+from core.domain.model import Booking
 
 log = logging.getLogger(__name__)
 

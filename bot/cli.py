@@ -28,12 +28,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import bootstrap
 from bot.terminal import run_chat
-from core import admin_views
-from core.config import ConfigError
-from core.domain import Booking, ErrorCode, LinkConflict, Refusal, Resources, Status
-from core.messages import booking_dict, booking_line, local_time
-from core.passwords import PasswordDeriver, load_secret
-from core.service import BookingRequest, BookingService
+from core.chat import admin_views
+from core.chat.messages import booking_dict, booking_line
+from core.domain.config import ConfigError
+from core.domain.model import Booking, ErrorCode, LinkConflict, Refusal, Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.domain.zones import local_time
+from core.runtime.secret_file import load_secret
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 

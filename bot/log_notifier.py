@@ -13,8 +13,8 @@ import sys
 import threading
 from typing import TextIO
 
-from core.domain import Account
-from core.notifier import Message
+from core.domain.model import Account
+from core.services.notifier import Message
 
 log = logging.getLogger(__name__)
 

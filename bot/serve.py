@@ -24,13 +24,17 @@ from bot.discord import discord_adapter_from_env
 from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
-from core.docker_runtime import DockerRuntime
-from core.lifecycle import Lifecycle
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver, load_secret
-from core.ports import SchedulerUnitOfWork
-from core.scheduler import Scheduler
-from core.service import utcnow
+from core.chat import lifecycle_messages
+from core.domain.passwords import PasswordDeriver
+from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.host_files import HostMemberFiles
+from core.runtime.scheduler import Scheduler
+from core.runtime.secret_file import load_secret
+from core.runtime.ssh_probe import wait_for_ssh
+from core.services.accounts import utcnow
+from core.services.lifecycle import Lifecycle
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.change_signal import change_feed
 from storage.scheduler_lock import SchedulerLock, try_scheduler_lock
 from storage.uow import SqlUnitOfWork
@@ -50,7 +54,8 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
     passwords = PasswordDeriver(load_secret(env.booking_secret, env.booking_data_dir))
     runtime = DockerRuntime(base_url=env.docker_host, pull=app.config.images.pull)
     lifecycle = Lifecycle(config=app.config, uow=uow, runtime=runtime, passwords=passwords,
-                          clock=utcnow, stop=stop)
+                          clock=utcnow, stop=stop, words=lifecycle_messages,
+                          files=HostMemberFiles(), ssh_ready=wait_for_ssh)
     outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=app.notifiers,
                           fallback=("stdout", LogNotifier()), clock=utcnow)
     # Woken by a change made in any process: LISTEN/NOTIFY on PostgreSQL, SQLite's

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from core.conversation import ConversationEngine
-from core.domain import Account
+from core.chat.conversation import ConversationEngine
+from core.domain.model import Account
 
 
 def run_chat(

@@ -1,4 +1,4 @@
-"""The SQL outbox repository (core.ports.OutboxRepository)."""
+"""The SQL outbox repository (core.services.ports.OutboxRepository)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from core.ports import OutboxItem
+from core.services.ports import OutboxItem
 from storage.tables import OutboxRow
 
 

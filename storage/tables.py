@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from core.domain import HOLDING
+from core.domain.model import HOLDING
 
-# Statuses that hold resources (core.domain.HOLDING), as the partial index's condition.
+# Statuses that hold resources (core.domain.model.HOLDING), as the partial index's condition.
 HOLDING_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(HOLDING)))
 HOLDING_INDEX_COLUMNS = (
     "server_id", "end_at", "start_at", "account_id", "cpus", "memory", "gpu_ids", "port",
@@ -82,7 +82,7 @@ class BookingRow(SQLModel, table=True):
     command: str | None = Field(default=None, max_length=2000)
     created_at: datetime
     # Random per booking; the password is derived from it and the server secret
-    # (core/passwords.py) and never stored. NULL only for bookings that were live
+    # (core/domain/passwords.py) and never stored. NULL only for bookings that were live
     # when migration 0003 added it.
     password_salt: str | None = Field(default=None, max_length=64)
 

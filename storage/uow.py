@@ -15,9 +15,9 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core.allocation import Span, micros
-from core.domain import HOLDING, Account, Booking, Resources, Status, new_password_salt
-from core.ports import Event, StorageConflict
+from core.domain.allocation import Span, micros
+from core.domain.model import HOLDING, Account, Booking, Event, Resources, Status, new_password_salt
+from core.services.ports import StorageConflict
 from storage.change_signal import announce_change
 from storage.outbox import SqlOutbox
 from storage.tables import (

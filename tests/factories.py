@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from core.config import Config
-from core.domain import Account
-from core.gpu_inventory import GpuInventory
-from core.service import BookingService
+from core.domain.config import Config
+from core.domain.gpus import GpuInventory
+from core.domain.model import Account
+from core.services.booking import BookingService
 from tests.fakes import FakeUnitOfWork, Store
 
 # A Sunday noon in Taipei; 04:00 UTC is on the half-hour grid.

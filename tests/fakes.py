@@ -7,9 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from core.allocation import Span, micros
-from core.domain import Account, Booking, new_password_salt
-from core.ports import Event
+from core.domain.allocation import Span, micros
+from core.domain.model import Account, Booking, Event, new_password_salt
 
 
 @dataclass

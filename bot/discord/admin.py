@@ -12,8 +12,8 @@ from discord import app_commands
 from bot.discord import capacity
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
-from core.domain import Account, ErrorCode, Refusal
-from core.service import BookingService
+from core.domain.model import Account, ErrorCode, Refusal
+from core.services.booking import BookingService
 
 
 def capacity_group(service: BookingService, respond: Responder) -> app_commands.Group:

@@ -1,6 +1,6 @@
 """`/capacity` for Discord: the core's admin views as messages, paged past 2,000 characters.
 
-Synchronous: called in a worker thread. What the views say is decided in core/admin_views.py.
+Synchronous: called in a worker thread. What the views say is decided in core/chat/admin_views.py.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from datetime import datetime, tzinfo
 from bot.charts import timeline_png
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import MESSAGE_LIMIT, stamp
-from core import admin_views
-from core.admin_views import AdminView, ChatUser, Code
-from core.domain import Account, ErrorCode, Refusal
-from core.service import BookingService
+from core.chat import admin_views
+from core.chat.admin_views import AdminView, ChatUser, Code
+from core.domain.model import Account, ErrorCode, Refusal
+from core.services.booking import BookingService
 
 CHART_NAME = "gpu-timeline.png"
 

@@ -21,10 +21,10 @@ from bot.discord.outgoing import (
     unasked,
 )
 from bot.discord.schedule import schedule_group
-from core.chat_actions import parse_press
-from core.conversation import Pressed
-from core.domain import Account, Refusal
-from core.messages import Reply
+from core.chat.conversation import Pressed
+from core.chat.messages import Reply
+from core.domain.actions import parse_press
+from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import TypeVar
 import discord
 
 from bot.discord.outgoing import Outgoing, sendable
-from core.domain import Account, Refusal
-from core.service import BookingService
+from core.domain.model import Account, Refusal
+from core.services.booking import BookingService
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import discord
 
 from bot.discord.outgoing import Outgoing, sendable
 from bot.discord.render import stamp
-from core.chat_actions import booking_actions
-from core.domain import Account, Refusal
-from core.notifier import Message, MessageKind
-from core.service import BookingService
+from core.domain.actions import booking_actions
+from core.domain.model import Account, Refusal
+from core.services.booking import BookingService
+from core.services.notifier import Message, MessageKind
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from discord import app_commands
 from bot.discord import bookings, suggest
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
-from core.conversation import ConversationEngine, FormRequest
-from core.domain import Account, Resources
-from core.service import BookingService
+from core.chat.booking_requests import FormRequest
+from core.chat.conversation import ConversationEngine
+from core.domain.model import Account, Resources
+from core.services.booking import BookingService
 
 
 def _choices(pairs: list[suggest.Choice]) -> list[app_commands.Choice[str]]:

@@ -7,9 +7,9 @@ a member may still submit text that is not among them.
 from __future__ import annotations
 
 from bot.discord.render import CHOICE_LIMIT, clip
-from core.domain import Account, Resources
-from core.messages import describe_resources
-from core.service import BookingService
+from core.chat.messages import describe_resources
+from core.domain.model import Account, Resources
+from core.services.booking import BookingService
 
 MAX_CHOICES = 25
 DURATIONS = ("1-day", "3-day", "1-week")

@@ -14,7 +14,7 @@ from bot.slack.app import build_bolt_app, web_client
 from bot.slack.context import SlackContext
 from bot.slack.notifier import SlackNotifier
 from bot.slack.server import SlackHttpServer, http_server
-from core.config import ConfigError
+from core.domain.config import ConfigError
 
 log = logging.getLogger(__name__)
 

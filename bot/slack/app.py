@@ -13,7 +13,7 @@ from bot import bootstrap
 from bot.slack.context import SlackContext
 from bot.slack.listeners import register
 from bot.slack.members import Members
-from core.domain import Account, Refusal
+from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
 

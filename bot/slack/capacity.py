@@ -1,6 +1,6 @@
 """`/capacity`: the server's free resources for everyone; limits and accounts for admins.
 
-What the views say is decided in core/admin_views.py; here Slack's words are read and the
+What the views say is decided in core/chat/admin_views.py; here Slack's words are read and the
 views drawn as Block Kit, a message per 50 blocks, so nothing is cut.
 """
 
@@ -23,11 +23,12 @@ from bot.slack.blocks import (
     shorten,
 )
 from bot.slack.context import Respond, SlackContext
-from core import admin_views
-from core.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
-from core.domain import Account, ErrorCode, Refusal
-from core.messages import local_time
-from core.service import LIMIT_KEYS, BookingService
+from core.chat import admin_views
+from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
+from core.domain.model import Account, ErrorCode, Refusal
+from core.domain.zones import local_time
+from core.services.accounts import LIMIT_KEYS
+from core.services.booking import BookingService
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _SETTING = re.compile(r"^(\w+)=(\S+)$")

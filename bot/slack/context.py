@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.bootstrap import App
 from bot.slack.blocks import fallback_text, reply_blocks
 from bot.slack.members import Members
-from core.conversation import ConversationEngine
-from core.messages import Reply
-from core.service import BookingService
+from core.chat.conversation import ConversationEngine
+from core.chat.messages import Reply
+from core.services.booking import BookingService
 
 Respond = Callable[..., Any]
 

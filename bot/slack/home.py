@@ -7,7 +7,7 @@ from typing import Any
 from bot.slack.blocks import MAX_VIEW_BLOCKS, BlockList, context, header
 from bot.slack.capacity import free_summary
 from bot.slack.context import SlackContext
-from core.domain import Account
+from core.domain.model import Account
 
 
 def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:

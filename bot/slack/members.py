@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from core.domain import Account
-from core.service import BookingService
+from core.domain.model import Account
+from core.services.booking import BookingService
 
 log = logging.getLogger(__name__)
 

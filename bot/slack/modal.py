@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import Block, shorten
-from core.conversation import ConversationEngine
-from core.domain import Account, Refusal, Resources
-from core.service import BookingRequest, BookingService
-from core.timeparse import FORMATS_HELP
+from core.chat.conversation import ConversationEngine
+from core.domain.model import Account, Refusal, Resources
+from core.domain.time_tokens import FORMATS_HELP
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 
 CALLBACK_ID = "book_modal"
 _VALUE = "value"

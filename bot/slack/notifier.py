@@ -8,9 +8,9 @@ from slack_sdk import WebClient
 
 from bot.slack.context import post_replies
 from bot.slack.members import Members
-from core.domain import Account
-from core.messages import Reply
-from core.notifier import Message, MessageKind
+from core.chat.messages import Reply
+from core.domain.model import Account
+from core.services.notifier import Message, MessageKind
 
 log = logging.getLogger(__name__)
 

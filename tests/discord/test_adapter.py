@@ -8,7 +8,7 @@ import discord
 
 from bot import bootstrap
 from bot.discord import DiscordAdapter, discord_adapter_from_env
-from core.notifier import Message, MessageKind
+from core.services.notifier import Message, MessageKind
 from tests.discord.conftest import BOB, GUILD_ID
 from tests.discord.fake_discord import APP_ID, FakeDiscord, dm_channel_id
 
@@ -85,8 +85,8 @@ def test_the_adapter_connects_again_when_discord_was_unreachable_at_start(
 
 
 def test_only_messages_about_a_coming_window_carry_its_timestamps(app: bootstrap.App) -> None:
-    from core.domain import Resources
-    from core.service import BookingRequest
+    from core.domain.model import Resources
+    from core.services.capacity import BookingRequest
 
     booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
     notifier = DiscordAdapter(app, "test-token").notifier

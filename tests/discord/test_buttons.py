@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot import bootstrap
-from core.domain import Booking, Resources, Status
-from core.notifier import Message, MessageKind
-from core.service import BookingRequest
+from core.domain.model import Booking, Resources, Status
+from core.services.capacity import BookingRequest
+from core.services.notifier import Message, MessageKind
 from tests.discord.conftest import ALICE, BOB, GPUS, Harness, connected, labels, slash
 from tests.discord.fake_discord import dm_channel_id
 
@@ -275,8 +275,8 @@ def test_buttons_of_messages_sent_before_this_version_still_answer(app: bootstra
 
 def test_the_owner_is_told_in_a_dm_when_an_admin_cancels_their_booking(app: bootstrap.App) -> None:
     from bot.discord.notifier import DiscordNotifier
-    from core.outbox import OutboxSender
-    from core.passwords import PasswordDeriver
+    from core.domain.passwords import PasswordDeriver
+    from core.services.outbox import OutboxSender
     from storage.uow import SqlUnitOfWork
 
     booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "tomorrow 9am", "1-day"))

@@ -9,8 +9,8 @@ import pytest
 from bot import bootstrap
 from bot.discord.client import BookingBot
 from bot.discord.notifier import DiscordNotifier
-from core.domain import Account
-from core.notifier import Message, MessageKind
+from core.domain.model import Account
+from core.services.notifier import Message, MessageKind
 from tests.discord.conftest import (
     BOB,
     CAROL,

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from bot import bootstrap
 from bot.discord.notifier import DiscordNotifier
-from core import lifecycle_messages as words
-from core.chat_actions import Action
-from core.domain import Booking, Resources, Status
-from core.notifier import Message
-from core.service import BookingRequest
+from core.chat import lifecycle_messages as words
+from core.domain.actions import Action
+from core.domain.model import Booking, Resources, Status
+from core.services.capacity import BookingRequest
+from core.services.notifier import Message
 from tests.discord.conftest import ALICE, BOB, GPUS, connected, labels, slash
 from tests.discord.fake_discord import dm_channel_id
 

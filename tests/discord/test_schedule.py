@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from bot import bootstrap
-from core.domain import Booking, Status
+from core.domain.model import Booking, Status
 from tests.discord.conftest import ALICE, BOB, CAROL, DAVE, GPUS, connected, labels, slash
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import docker
 
-from core.config import Config
-from core.domain import Status
+from core.domain.config import Config
+from core.domain.model import Status
 from tests.integration.scheduler_world import World, password_in
 from tests.support.docker_fixtures import ssh_run
 

@@ -16,18 +16,23 @@ from typing import Any, cast
 import docker
 import docker.errors
 
-from core.config import Config
-from core.docker_runtime import DockerRuntime
-from core.domain import Account, Booking, Resources, Status
-from core.gpu_inventory import GpuInventory
-from core.lifecycle import Lifecycle
-from core.notifier import Message
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.runtime import SERVER_LABEL
-from core.scheduler import Scheduler
-from core.service import BookingRequest, BookingService, utcnow
+from core.chat import lifecycle_messages
+from core.domain.config import Config
+from core.domain.container import SERVER_LABEL
+from core.domain.gpus import GpuInventory
+from core.domain.model import Account, Booking, Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.host_files import HostMemberFiles
+from core.runtime.scheduler import Scheduler
+from core.runtime.ssh_probe import wait_for_ssh
+from core.services.accounts import utcnow
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
+from core.services.lifecycle import Lifecycle
+from core.services.notifier import Message
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
 
@@ -131,7 +136,8 @@ def running_world(
     notifier = RecordingNotifier()
     stop = threading.Event()
     lifecycle = Lifecycle(config=config, uow=uow, runtime=runtime, passwords=passwords,
-                          clock=utcnow, stop=stop)
+                          clock=utcnow, stop=stop, words=lifecycle_messages,
+                          files=HostMemberFiles(), ssh_ready=wait_for_ssh)
     outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=[("chat", notifier)],
                           fallback=("chat", notifier), clock=utcnow)
     scheduler = Scheduler(config=config, uow=uow, runtime=runtime, lifecycle=lifecycle,

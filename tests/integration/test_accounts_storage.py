@@ -12,12 +12,12 @@ from typing import Any, cast
 import pytest
 
 from bot.bootstrap import App, Environment, build
-from core.domain import Account, LinkConflict
-from core.notifier import Message
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.service import utcnow
+from core.domain.model import Account, LinkConflict
+from core.domain.passwords import PasswordDeriver
+from core.services.accounts import utcnow
+from core.services.notifier import Message
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlAccounts, SqlUnitOfWork
 from tests.factories import write_config
 

@@ -12,15 +12,17 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Engine
 
-from core.config import Config
-from core.domain import Account, Resources
-from core.gpu_inventory import GpuInventory
-from core.lifecycle import Lifecycle
-from core.outbox import OutboxSender
-from core.ports import SchedulerUnitOfWork
-from core.runtime import ContainerRuntime
-from core.scheduler import Scheduler
-from core.service import BookingRequest, BookingService, utcnow
+from core.domain.config import Config
+from core.domain.gpus import GpuInventory
+from core.domain.model import Account, Resources
+from core.runtime.scheduler import Scheduler
+from core.services.accounts import utcnow
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
+from core.services.container_runtime import ContainerRuntime
+from core.services.lifecycle import Lifecycle
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.change_signal import change_feed
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server

@@ -319,7 +319,7 @@ def test_serve_without_a_terminal_says_it_runs(tmp_path: Path) -> None:
         process.kill()
     log = "".join(lines)
     assert process.returncode == 0, log
-    assert "INFO core.scheduler: scheduler started" in log
+    assert "INFO core.runtime.scheduler: scheduler started" in log
     assert "INFO bot.serve: stopping (SIGTERM)" in log
     assert "alembic" not in log  # the libraries' INFO chatter stays out of the journal
 
@@ -330,8 +330,9 @@ def test_login_shows_a_running_booking_s_password(booking, tmp_path: Path) -> No
     import sqlite3
     from datetime import UTC, datetime
 
-    from core.domain import Booking, Resources
-    from core.passwords import PasswordDeriver, load_secret
+    from core.domain.model import Booking, Resources
+    from core.domain.passwords import PasswordDeriver
+    from core.runtime.secret_file import load_secret
 
     booking("users", "add", "bob")
     booking("book", "--user", "bob", "--cpus", "2", "--memory", "8", "--gpus", "0",

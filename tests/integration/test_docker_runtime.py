@@ -14,9 +14,7 @@ import docker
 import docker.errors
 import pytest
 
-from core.docker_runtime import DockerRuntime, wait_for_ssh
-from core.member_files import Budget, extract, move_into_place, remove_staging, staging_folder
-from core.runtime import (
+from core.domain.container import (
     BOOKING_LABEL,
     MANAGED_LABEL,
     SERVER_LABEL,
@@ -25,6 +23,10 @@ from core.runtime import (
     Mount,
     RestoreCopy,
 )
+from core.domain.files import Budget
+from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.member_tar import extract, move_into_place, remove_staging, staging_folder
+from core.runtime.ssh_probe import wait_for_ssh
 from tests.support.docker_fixtures import free_tcp_port, ssh_run, unique_container_name
 
 pytestmark = pytest.mark.docker

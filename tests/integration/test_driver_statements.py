@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from core.allocation import micros
-from core.domain import Account, Booking, Resources, Status
+from core.domain.allocation import micros
+from core.domain.model import Account, Booking, Resources, Status
 from storage.engine import make_engine, migrate
 from storage.tables import OWN_PORT_INDEX_COLUMNS, OWN_PORT_SQL, BookingEventRow, BookingRow
 from storage.uow import SqlUnitOfWork, ensure_server

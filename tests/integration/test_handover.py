@@ -10,7 +10,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.domain import Status
+from core.domain.model import Status
 from tests.integration.handover import back_to_back, one_minute_slots
 from tests.integration.scheduler_world import (
     World,

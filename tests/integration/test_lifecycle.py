@@ -14,8 +14,8 @@ from typing import Any
 import docker
 import pytest
 
-from core.docker_runtime import DockerRuntime
-from core.domain import Status
+from core.domain.model import Status
+from core.runtime.docker_runtime import DockerRuntime
 from tests.integration.scheduler_world import (
     World,
     password_in,
@@ -159,7 +159,7 @@ def test_gpu_start_without_nvidia_runtime_fails_cleanly(
 def test_reconcile_removes_stray_and_restores_missing_containers(
     world: World, docker_client: docker.DockerClient, ssh_image: str
 ) -> None:
-    from core.runtime import BOOKING_LABEL, MANAGED_LABEL, SERVER_LABEL
+    from core.domain.container import BOOKING_LABEL, MANAGED_LABEL, SERVER_LABEL
 
     stray = docker_client.containers.run(
         ssh_image, name=f"booking-ghost-{world.config.server.name}", detach=True,
@@ -175,7 +175,7 @@ def test_reconcile_removes_stray_and_restores_missing_containers(
     names = [c.name for c in server_containers(docker_client, world.config.server.name)]
     assert names == [f"booking-bob-{booking.id}"], names
     assert stray.name not in names
-    from core.docker_runtime import wait_for_ssh
+    from core.runtime.ssh_probe import wait_for_ssh
 
     assert wait_for_ssh("127.0.0.1", port, 20)
     assert ssh_run(port, password, "echo same").stdout == "same\n"
@@ -186,7 +186,7 @@ def test_a_stopped_container_is_started_again_with_its_files(
 ) -> None:
     """`docker stop` (or an engine restart, a reboot): the next reconcile pass starts the
     same container again, so files outside the mounted folders are still there."""
-    from core.docker_runtime import wait_for_ssh
+    from core.runtime.ssh_probe import wait_for_ssh
 
     port = free_tcp_port()
     booking = world.book("bob", port=port)
@@ -215,8 +215,8 @@ def test_a_stopped_container_is_started_again_with_its_files(
 def test_restart_action_restarts_the_container_and_the_login_stays_the_same(
     world: World, docker_client: docker.DockerClient
 ) -> None:
-    from core.conversation import ConversationEngine
-    from core.docker_runtime import wait_for_ssh
+    from core.chat.conversation import ConversationEngine
+    from core.runtime.ssh_probe import wait_for_ssh
 
     port = free_tcp_port()
     booking = world.book("bob", port=port)

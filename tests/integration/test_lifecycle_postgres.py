@@ -11,9 +11,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.docker_runtime import DockerRuntime
-from core.domain import Status
-from core.notifier import MessageKind
+from core.domain.model import Status
+from core.runtime.docker_runtime import DockerRuntime
+from core.services.notifier import MessageKind
 from tests.integration.scheduler_world import (
     password_in,
     remove_server_containers,

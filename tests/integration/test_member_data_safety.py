@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from core.domain import Status
+from core.domain.model import Status
 from tests.integration.scheduler_world import (
     World,
     engine_world,

@@ -15,12 +15,12 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect, select, text
 
-from core.domain import Account, Booking, Resources, Status
-from core.messages import Action
-from core.notifier import Message, MessageKind
-from core.outbox import OutboxSender, enqueue
-from core.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
-from core.ports import SchedulerUnitOfWork
+from core.chat.messages import Action
+from core.domain.model import Account, Booking, Resources, Status
+from core.domain.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
+from core.services.notifier import Message, MessageKind
+from core.services.outbox import OutboxSender, enqueue
+from core.services.ports import SchedulerUnitOfWork
 from storage.engine import MIGRATIONS, make_engine, migrate
 from storage.scheduler_lock import try_scheduler_lock
 from storage.tables import AccountRow, BookingRow

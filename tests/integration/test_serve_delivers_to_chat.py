@@ -32,8 +32,8 @@ from sqlalchemy import text
 
 from bot import bootstrap
 from bot.serve import serve
-from core.domain import Resources
-from core.service import BookingRequest
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
 from storage.scheduler_lock import try_scheduler_lock
 from tests.discord.fake_discord import APP_ID, BOT_USER, FakeDiscord, dm_channel_id
 from tests.integration.scheduler_world import remove_server_containers

@@ -20,7 +20,7 @@ import docker
 import pytest
 import yaml
 
-from core.ports import Event
+from core.domain.model import Event
 from storage.engine import make_engine
 from storage.uow import SqlUnitOfWork, ensure_server
 from tests.integration.scheduler_world import remove_server_containers

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.bootstrap import App, Environment, build
-from core.domain import ErrorCode, Refusal, Resources, Status
-from core.service import BookingRequest
+from core.domain.model import ErrorCode, Refusal, Resources, Status
+from core.services.capacity import BookingRequest
 from storage.engine import make_engine
 from tests.factories import write_config
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from bot.bootstrap import Environment, build
-from core.domain import Refusal, Resources
-from core.service import BookingRequest
+from core.domain.model import Refusal, Resources
+from core.services.capacity import BookingRequest
 from storage.engine import make_engine
 from storage.tables import AccountRow, BookingRow, ServerRow
 from tests.factories import write_config

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import docker
 
-from core.config import SchedulerSection
-from core.docker_runtime import DockerRuntime
+from core.domain.config import SchedulerSection
+from core.runtime.docker_runtime import DockerRuntime
 from tests.integration.handover import back_to_back, one_minute_slots
 from tests.integration.scheduler_world import remove_server_containers, running_world, world_config
 from tests.support.docker_fixtures import docker_test_host, free_tcp_port

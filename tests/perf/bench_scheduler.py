@@ -19,9 +19,9 @@ from pathlib import Path
 
 import docker
 
-from core.docker_runtime import DockerRuntime
-from core.domain import Resources, Status
-from core.service import BookingRequest
+from core.domain.model import Resources, Status
+from core.runtime.docker_runtime import DockerRuntime
+from core.services.capacity import BookingRequest
 from tests.integration.scheduler_world import (
     remove_server_containers,
     running_world,

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.service import utcnow
+from core.domain.passwords import PasswordDeriver
+from core.services.accounts import utcnow
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlUnitOfWork
 from tests.slack.conftest import ALICE, BOB, CAROL
 from tests.slack.harness import SlackWorld, slack_world

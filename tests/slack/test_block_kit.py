@@ -8,9 +8,9 @@ import pytest
 
 from bot.slack.blocks import reply_blocks, text_chunks
 from bot.slack.home import home_view
-from core.domain import Resources
-from core.messages import Action, Reply
-from core.service import BookingRequest
+from core.chat.messages import Action, Reply
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
 from tests.slack.blockkit import BlockKitError, check_blocks, check_view
 from tests.slack.conftest import BOB
 from tests.slack.harness import SlackWorld

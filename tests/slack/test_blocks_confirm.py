@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.blocks import button
-from core.chat_actions import Action, booking_actions
-from core.domain import Booking, Resources, Status
+from core.domain.actions import Action, booking_actions
+from core.domain.model import Booking, Resources, Status
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.domain import Resources, Status
-from core.service import BookingRequest
+from core.domain.model import Resources, Status
+from core.services.capacity import BookingRequest
 from tests.slack.conftest import ALICE, BOB, CAROL
 from tests.slack.harness import SlackWorld
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from bot.charts import LEFT, PALETTE, RIGHT, ROW, TOP, WIDTH, gpu_timeline_png
-from core.domain import Booking, Resources
+from core.domain.model import Booking, Resources
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 

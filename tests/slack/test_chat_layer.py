@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.domain import Booking, Resources, Status
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver, load_secret
-from core.ports import SchedulerUnitOfWork
-from core.service import BookingRequest
+from core.domain.model import Booking, Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.runtime.secret_file import load_secret
+from core.services.capacity import BookingRequest
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlUnitOfWork
 from tests.slack.conftest import ALICE, BOB, CAROL
 from tests.slack.harness import Call, SlackWorld, slack_world

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.domain import Resources
-from core.service import BookingRequest
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
 from tests.slack.conftest import BOB, CAROL
 from tests.slack.harness import SlackWorld
 

@@ -9,11 +9,11 @@ from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from core import lifecycle_messages as words
-from core.domain import Booking, Resources, Status
-from core.messages import local_time
-from core.outbox import enqueue
-from core.service import BookingRequest
+from core.chat import lifecycle_messages as words
+from core.domain.model import Booking, Resources, Status
+from core.domain.zones import local_time
+from core.services.capacity import BookingRequest
+from core.services.outbox import enqueue
 from tests.slack.conftest import BOB
 from tests.slack.test_chat_layer import Block, button, dms_to, flush_outbox, responses
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.conversation import booking_actions
-from core.domain import Account
-from core.notifier import Message, MessageKind
+from core.chat.conversation import booking_actions
+from core.domain.model import Account
+from core.services.notifier import Message, MessageKind
 from tests.slack.conftest import BOB
 from tests.slack.harness import SlackWorld
 

@@ -16,8 +16,8 @@ from bot.slack import slack_adapter_from_env
 from bot.slack.app import web_client
 from bot.slack.members import Members
 from bot.slack.notifier import SlackNotifier
-from core.domain import Account
-from core.notifier import Message, MessageKind
+from core.domain.model import Account
+from core.services.notifier import Message, MessageKind
 from tests.slack.harness import BOT_TOKEN, FakeSlackApi, write_config
 from tests.slack.socket_server import FakeSocketModeServer
 

@@ -20,7 +20,7 @@ import pytest
 
 from bot import bootstrap
 from bot.slack import SlackAdapter, slack_adapter_from_env
-from core.domain import Status
+from core.domain.model import Status
 from tests.slack.blockkit import check_everything_sent
 from tests.slack.harness import BOT_TOKEN, TEAM, FakeSlackApi, write_config
 from tests.slack.socket_server import FakeSocketModeServer

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.account_names import check_account_name, is_account_name, recipient_account
-from core.domain import ErrorCode, LinkConflict, Refusal, Resources
-from core.service import BookingRequest
+from core.domain.account_names import check_account_name, is_account_name, recipient_account
+from core.domain.model import ErrorCode, LinkConflict, Refusal, Resources
+from core.services.capacity import BookingRequest
 from tests.factories import fake_service
 
 BAD_NAMES = [".", "..", "../root", "a/b", "/", "a\x00b", "", "-x", "_x", ".hidden", "a..b",

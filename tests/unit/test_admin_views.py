@@ -8,10 +8,10 @@ from datetime import datetime, tzinfo
 from bot.cli import _Terminal
 from bot.discord.capacity import DiscordMarkup
 from bot.slack.capacity import SlackMarkup
-from core import admin_views
-from core.admin_views import ChatUser, Code
-from core.domain import Resources
-from core.service import BookingRequest
+from core.chat import admin_views
+from core.chat.admin_views import ChatUser, Code
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
 from tests.factories import fake_service
 
 

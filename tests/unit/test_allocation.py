@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.allocation import choose_gpus, choose_port, shortages, usage_in
-from core.domain import Booking, Resources, Status, Window
+from core.domain.allocation import choose_gpus, choose_port, shortages, usage_in
+from core.domain.model import Booking, Resources, Status, Window
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -118,8 +118,8 @@ def test_multi_gpu_requests_stay_within_an_nvlink_island(
 
 
 def test_a_booking_gets_gpus_that_share_an_nvlink() -> None:
-    from core.domain import Resources
-    from core.service import BookingRequest
+    from core.domain.model import Resources
+    from core.services.capacity import BookingRequest
     from tests.factories import fake_service
 
     pairs = frozenset({frozenset((0, 2)), frozenset((1, 3))})

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.config import ConfigError, load_config
+from core.domain.config import ConfigError
+from core.runtime.config_file import load_config
 from tests.factories import config_data, write_config
 
 

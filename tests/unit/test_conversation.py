@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.chat_actions import parse_press
-from core.conversation import ConversationEngine
-from core.domain import Status
-from core.messages import Reply
-from core.passwords import PasswordDeriver
+from core.chat.conversation import ConversationEngine
+from core.chat.messages import Reply
+from core.domain.actions import parse_press
+from core.domain.model import Status
+from core.domain.passwords import PasswordDeriver
 from tests.factories import fake_service
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.allocation import (
+from core.domain.allocation import (
     Fit,
     choose_port,
     earliest_fit,
@@ -18,7 +18,7 @@ from core.allocation import (
     shortages,
     usage_in,
 )
-from core.domain import Booking, Resources, Status
+from core.domain.model import Booking, Resources, Status
 from storage.tables import HOLDING_INDEX_COLUMNS, HOLDING_STATUS_SQL
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
@@ -63,7 +63,7 @@ def fits(spans, fit: Fit, start: int, end: int) -> bool:  # type: ignore[no-unty
     near = [b for b in bookings if b.start < window_end and b.end > window_start]
     if any(b.account == f"a{fit.account_id}" for b in near):
         return False
-    from core.domain import Window
+    from core.domain.model import Window
 
     usage = usage_in(Window(window_start, window_end), near)
     if shortages(fit.resources, fit.host, usage):
@@ -91,7 +91,7 @@ def test_earliest_fit_is_the_first_candidate_the_plain_check_accepts(  # type: i
 
 @given(spans_strategy, st.integers(0, 40), st.integers(1, 20))
 def test_load_in_is_usage_in_on_spans(raw, start, length) -> None:  # type: ignore[no-untyped-def]
-    from core.domain import Window
+    from core.domain.model import Window
 
     spans = as_spans(raw)
     begin, end = micros(BASE) + start * HOUR, micros(BASE) + (start + length) * HOUR

@@ -9,7 +9,8 @@ import types
 
 import pytest
 
-from core.gpu_inventory import GpuInventory, gpu_inventory
+from core.domain.gpus import GpuInventory
+from core.runtime.gpu_inventory import gpu_inventory
 
 
 class NVMLError(Exception):

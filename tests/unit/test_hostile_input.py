@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.conversation import ConversationEngine
-from core.domain import Account, Refusal, Resources
-from core.gpu_inventory import GpuInventory
-from core.member_settings import check_timezone
-from core.request_text import RequestTextError, parse_request, parse_resources, split_times
-from core.service import BookingRequest, BookingService
-from core.timeparse import TimeInputError, parse_duration, parse_end, parse_start
+from core.chat.conversation import ConversationEngine
+from core.domain.gpus import GpuInventory
+from core.domain.member_settings import check_timezone
+from core.domain.model import Account, Refusal, Resources
+from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
+from core.domain.time_tokens import TimeInputError, parse_duration
+from core.domain.timeparse import parse_end, parse_start
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from tests.factories import NOW, Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store
 
@@ -345,10 +347,13 @@ def test_times_are_read_before_the_write_transaction_opens(monkeypatch: pytest.M
         monkeypatch.setattr(module, name, watched)
         yield
 
-    import core.service
-    import core.timeparse
-    with watching("parse_start", core.service), watching("parse_end", core.service), \
-            watching("parse_duration", core.service), watching("parse", core.timeparse.dateparser):
+    import core.domain.time_words
+    import core.services.booking
+    import core.services.capacity
+    bookings, capacity = core.services.booking, core.services.capacity
+    with watching("parse_start", capacity), watching("parse_end", capacity), \
+            watching("parse_end", bookings), watching("parse_duration", bookings), \
+            watching("parse", core.domain.time_words.dateparser):
         booking = service.book(BookingRequest("bob", Resources(2, 8, 0), "tomorrow 9am", "1-day"))
         service.extend(booking.id or 0, "1-day", actor="bob")
         service.extend(booking.id or 0, "dec 2 at 6pm", actor="bob")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.chat_actions import Action
-from core.conversation import ConversationEngine
-from core.notifier import Message, MessageKind
+from core.chat.conversation import ConversationEngine
+from core.domain.actions import Action
+from core.services.notifier import Message, MessageKind
 from tests.unit.test_scheduler_lifecycle import Rig
 
 

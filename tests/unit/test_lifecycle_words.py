@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import lifecycle_messages as words
-from core.domain import Account, Booking, ErrorCode, Refusal, Resources, Status
-from core.messages import member_zone
-from core.quota import GB, QuotaProblem, quota_gb
-from core.runtime import ContainerError
+from core.chat import lifecycle_messages as words
+from core.domain.container import ContainerError
+from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources, Status
+from core.domain.quota import GB, QuotaProblem, quota_gb
+from core.domain.zones import member_zone
 from tests.factories import fake_service, make_config
 from tests.unit.test_scheduler_lifecycle import Rig
 

@@ -13,22 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core.backup_plan import TEMPLATE, BackupPlanError, load_plan
-from core.member_files import (
-    BadArchive,
-    Budget,
-    OverBudget,
-    UnsafePath,
-    add_to_tar,
-    entry_kind,
-    extract,
-    member_folder,
-    move_into_place,
-    read_file,
-    remove_staging,
-    staging_folder,
-    tree_bytes,
-)
+from core.domain.backup_plan import TEMPLATE, BackupPlanError
+from core.domain.files import BadArchive, Budget, OverBudget, UnsafePath
+from core.runtime.backup_files import load_plan
+from core.runtime.member_files import entry_kind, member_folder, read_file, tree_bytes
+from core.runtime.member_tar import add_to_tar, extract, move_into_place, remove_staging, staging_folder
 
 
 @pytest.fixture

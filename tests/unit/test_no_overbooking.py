@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.domain import HOLDING, Booking, Refusal, Resources
-from core.service import BookingRequest
+from core.domain.model import HOLDING, Booking, Refusal, Resources
+from core.services.capacity import BookingRequest
 from tests.factories import NOW, fake_service
 
 USERS = ("alice", "bob", "carol", "dave", "erin")

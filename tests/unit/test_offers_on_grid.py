@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.conversation import ConversationEngine
-from core.domain import Refusal, Resources, Status
-from core.service import BookingRequest
-from core.timeparse import slot_floor
+from core.chat.conversation import ConversationEngine
+from core.domain.model import Refusal, Resources, Status
+from core.domain.time_tokens import slot_floor
+from core.services.capacity import BookingRequest
 from tests.factories import Clock, fake_service
 
 

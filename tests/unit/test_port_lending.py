@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.domain import Booking, ErrorCode, Refusal, Resources, Status
-from core.service import BookingRequest, BookingService
+from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from tests.factories import fake_service
 
 SMALL = Resources(1, 1, 0)

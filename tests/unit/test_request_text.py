@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.request_text import RequestTextError, parse_request, split_times
-from core.timeparse import TimeInputError, parse_end, parse_start
+from core.domain.request_text import RequestTextError, parse_request, split_times
+from core.domain.time_tokens import TimeInputError
+from core.domain.timeparse import parse_end, parse_start
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 29, 4, 10, tzinfo=UTC)  # 12:10 in Taipei, a Sunday

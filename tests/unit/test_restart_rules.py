@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.conversation import ConversationEngine, booking_actions
-from core.domain import Booking, ErrorCode, Refusal, Resources, Status
-from core.gpu_inventory import GpuInventory
-from core.messages import HELP
-from core.service import BookingRequest, BookingService
+from core.chat.conversation import ConversationEngine, booking_actions
+from core.chat.messages import HELP
+from core.domain.gpus import GpuInventory
+from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
 from tests.factories import Clock, fake_service, make_config
 from tests.fakes import FakeUnitOfWork, Store
 

@@ -11,18 +11,21 @@ from typing import cast
 
 import pytest
 
-from core.config import Config
-from core.domain import Resources, Status
-from core.gpu_inventory import GpuInventory
-from core.lifecycle import Lifecycle
-from core.notifier import Message
-from core.outbox import OutboxSender
-from core.passwords import PasswordDeriver
-from core.ports import SchedulerUnitOfWork
-from core.quota import GB
-from core.runtime import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
-from core.scheduler import Scheduler
-from core.service import BookingRequest, BookingService
+from core.chat import lifecycle_messages
+from core.domain.config import Config
+from core.domain.container import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
+from core.domain.gpus import GpuInventory
+from core.domain.model import Resources, Status
+from core.domain.passwords import PasswordDeriver
+from core.domain.quota import GB
+from core.runtime.host_files import HostMemberFiles
+from core.runtime.scheduler import Scheduler
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
+from core.services.lifecycle import Lifecycle
+from core.services.notifier import Message
+from core.services.outbox import OutboxSender
+from core.services.ports import SchedulerUnitOfWork
 from storage.engine import make_engine, migrate
 from storage.uow import SqlUnitOfWork, ensure_server
 from tests.factories import Clock
@@ -110,6 +113,7 @@ class Rig:
         self.retries: list[float] = []
         self.lifecycle = Lifecycle(config=self.config, uow=self.uow, runtime=self.runtime,
                                    passwords=self.passwords, clock=self.clock,
+                                   words=lifecycle_messages, files=HostMemberFiles(),
                                    ssh_ready=lambda host, port, timeout: True)
         self.lifecycle.retry_later = lambda booking_id, delay: self.retries.append(delay)
         self.notifier = RecordingNotifier()

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from core.backup_plan import TEMPLATE, BackupPlanError, load_plan, parse_plan
-from core.config import Config, ConfigError
-from core.container_spec import build_spec, memory_split
-from core.docker_runtime import _create_kwargs
-from core.domain import Account, Booking, Resources
-from core.passwords import PASSWORD_PLACEHOLDER, PASSWORD_UNAVAILABLE, PasswordDeriver, load_secret
+from core.domain.backup_plan import TEMPLATE, BackupPlanError, parse_plan
+from core.domain.config import Config, ConfigError
+from core.domain.container_spec import build_spec, memory_split
+from core.domain.model import Account, Booking, Resources
+from core.domain.passwords import PASSWORD_PLACEHOLDER, PASSWORD_UNAVAILABLE, PasswordDeriver
+from core.runtime.backup_files import load_plan
+from core.runtime.docker_spec import create_kwargs
+from core.runtime.secret_file import load_secret
 
 
 def _booking(booking_id: int | None = 1, **fields: object) -> Booking:
@@ -128,7 +130,7 @@ def test_spec_has_gpus_by_id_the_port_and_the_old_docker_run_settings() -> None:
     # old `docker run ... IMAGE bash -c CMD`; never split, never a host shell.
     assert spec.command[:2] == ("/bin/sh", "-c")
     assert spec.command[-1] == "python train.py --name 'my run'; rm -rf /"
-    kwargs = _create_kwargs(spec)
+    kwargs = create_kwargs(spec)
     assert kwargs["nano_cpus"] == 2_500_000_000
     assert (kwargs["mem_limit"], kwargs["memswap_limit"], kwargs["shm_size"]) == ("8g", "10g", "2g")
     assert kwargs["device_requests"][0]["DeviceIDs"] == ["1", "3"]

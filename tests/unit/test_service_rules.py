@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.domain import ErrorCode, Refusal, Resources, Status
-from core.service import BookingRequest
+from core.domain.model import ErrorCode, Refusal, Resources, Status
+from core.services.capacity import BookingRequest
 from tests.factories import Clock, fake_service
 
 

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.domain import Account
-from core.timeparse import TimeInputError, parse_end, parse_start, slot_ceil, slot_floor
+from core.domain.model import Account
+from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
+from core.domain.timeparse import parse_end, parse_start
 from tests.factories import Clock, fake_service
 
 TAIPEI = ZoneInfo("Asia/Taipei")

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.slack import capacity as capacity_views
 from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
 from bot.slack.modal import booking_modal
-from core.conversation import VERBS
-from core.domain import Refusal
-from core.messages import Reply
+from core.chat.conversation import VERBS
+from core.chat.messages import Reply
+from core.domain.model import Refusal
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 
 from bot.slack.context import SlackContext, post_replies
 from bot.slack.modal import CALLBACK_ID, read_submission
-from core.domain import Refusal
-from core.messages import Reply
+from core.chat.messages import Reply
+from core.domain.model import Refusal
 
 log = logging.getLogger(__name__)
 

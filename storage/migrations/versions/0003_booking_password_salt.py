@@ -5,7 +5,7 @@ Revises: 0002
 
 Passwords were HMAC(secret, booking id): the same id in a reset database gave
 the same password. Each booking now has a random salt the password is derived
-from (core/passwords.py). Existing bookings get a random salt each, except
+from (core/domain/passwords.py). Existing bookings get a random salt each, except
 those whose container may already exist (starting, running, ending): their
 member already has, or is about to be sent, the password the container was
 made with, so they keep NULL and with it their old password.

@@ -1,0 +1,240 @@
+"""The admin's configuration file (cfg/booking.yaml), validated.
+
+A bad file raises ConfigError with one line naming the file, the key and the
+problem; the command line prints it and exits without a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from core.domain.model import Resources
+
+
+def _not_a_bool(value: Any) -> Any:
+    """YAML's true/false would otherwise count as 1/0 where a number is expected."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
+# Numbers in the file: never booleans, never .inf or .nan (allow_inf_nan below).
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
+Real = Annotated[float, BeforeValidator(_not_a_bool)]
+NonNeg = Annotated[Int, Field(ge=0)]
+
+
+def _finite_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _max_or_number(value: Any) -> float | Literal["max"]:
+    if value == "max":
+        return "max"
+    number = _finite_number(value)
+    if number is None or number < 0:
+        raise ValueError(f"use a number >= 0 or `max`, not {_shown(value)}")
+    return number
+
+
+def _auto_or_count(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    number = _finite_number(value)
+    if number is None or number < 0 or not number.is_integer():
+        raise ValueError(f"use `auto` or a whole number >= 0, not {_shown(value)}")
+    return int(number)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+# A limit: a number (GB for memory and the spaces) or `max`, the host's capacity.
+MaxOr = Annotated[float | Literal["max"], PlainValidator(_max_or_number)]
+GpuCount = Annotated[int | Literal["auto"], PlainValidator(_auto_or_count)]
+
+
+class ConfigError(Exception):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class ServerSection(_Strict):
+    name: str = "gpu1"  # the server's row in the database and its containers' label
+    public_host: str = "localhost"
+    timezone: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _short_word(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", value):
+            raise ValueError(
+                f"{value!r} is not a short word; use up to 32 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (for example gpu1)"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r} (use e.g. Asia/Taipei)") from exc
+        return value
+
+
+class CapacitySection(_Strict):
+    cpus: Annotated[Real, Field(gt=0)]
+    ram: Annotated[Int, Field(gt=0)]
+    swap: NonNeg = 0
+    gpus: GpuCount = "auto"
+
+
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
+class DefaultRequest(TypedDict, total=False):
+    cpus: Annotated[Real, Field(ge=1)]
+    memory: Annotated[Int, Field(ge=1)]  # GB
+    gpus: NonNeg
+
+
+def _default_request() -> DefaultRequest:
+    return {"cpus": 4, "memory": 16, "gpus": 0}
+
+
+class BookingSection(_Strict):
+    slot_minutes: Annotated[Int, Field(gt=0, le=1440)] = 30
+    max_days: Annotated[Int, Field(gt=0, le=365)] = 14
+    ports: tuple[Int, Int] = (10001, 11000)
+    registration: Literal["open", "closed"] = "closed"
+    # What a one-line request that names some resources gets for the others;
+    # keys left out keep their defaults (4 CPUs, 16 GB, no GPU).
+    default_request: DefaultRequest = Field(default_factory=_default_request)
+
+    @field_validator("slot_minutes")
+    @classmethod
+    def _fits_the_clock(cls, value: int) -> int:
+        # Slots must line up with the hour (times are given as hh:00, hh:30...)
+        # and repeat the same way every day.
+        if 60 % value and (value % 60 or 1440 % value):
+            raise ValueError(
+                f"{value} does not fit the clock; use minutes that divide an hour "
+                "(for example 15, 30 or 60) or whole hours that divide a day (120, 180, 240, "
+                "360, 480, 720 or 1440)"
+            )
+        return value
+
+    @field_validator("default_request")
+    @classmethod
+    def _fill_defaults(cls, value: DefaultRequest) -> DefaultRequest:
+        return {**_default_request(), **value}
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if not (1024 <= low <= high <= 65535):
+            raise ValueError("must be [low, high] with 1024 <= low <= high <= 65535")
+        return value
+
+
+class LimitValues(_Strict):
+    cpus: MaxOr | None = None
+    memory: MaxOr | None = None
+    gpus: MaxOr | None = None
+    work_space: MaxOr | None = None  # GB
+    backup_space: MaxOr | None = None  # GB
+
+
+class LimitsSection(_Strict):
+    default: LimitValues = LimitValues(cpus=8, memory=32, gpus=1, work_space=200, backup_space=50)
+    users: dict[str, LimitValues] = Field(default_factory=dict)
+
+
+class ImagesSection(_Strict):
+    default: str
+    allowed: list[str]
+    pull: bool = False
+
+    @model_validator(mode="after")
+    def _default_is_allowed(self) -> ImagesSection:
+        if self.default not in self.allowed:
+            raise ValueError(f"default image {self.default!r} is not in images.allowed")
+        return self
+
+
+class VolumesSection(_Strict):
+    work: str = "/mnt/Users"
+    dataset: str = "/mnt/Dataset"
+    backup: str = "/mnt/Backup"
+
+
+class SchedulerSection(_Strict):
+    """When and how `booking serve` starts and ends containers."""
+
+    reconcile_seconds: Annotated[Real, Field(gt=0)] = 30
+    reminder_minutes: NonNeg = 30
+    start_deadline_minutes: Annotated[Real, Field(gt=0)] = 10
+    stop_grace_seconds: NonNeg = 30
+    ssh_wait_seconds: Annotated[Real, Field(gt=0)] = 60
+    ssh_check_host: str = "127.0.0.1"
+    workers: Annotated[Int, Field(gt=0, le=256)] = 8
+
+
+class ContainerSection(_Strict):
+    """Where a member's folders appear inside the container, and who logs in."""
+
+    user: str = "root"
+    # The old system's mount points: members' scripts and dotfiles use them.
+    work_mount: str = "/root/Work"
+    dataset_mount: str = "/root/Dataset"
+    backup_mount: str = "/root/Backup"
+    pids_limit: Annotated[int, Field(ge=64)] = 4096  # processes and threads per container
+    # Cap of the container's writable layer in GB (docker's `storage_opt size`): only
+    # overlay2 on xfs with pquota, btrfs and zfs support it; leave unset elsewhere.
+    disk_gb: Annotated[int, Field(gt=0)] | None = None
+
+
+class Config(_Strict):
+    server: ServerSection = ServerSection()
+    capacity: CapacitySection
+    booking: BookingSection = BookingSection()
+    limits: LimitsSection = LimitsSection()
+    images: ImagesSection
+    volumes: VolumesSection = VolumesSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    container: ContainerSection = ContainerSection()
+    admins: list[str] = Field(default_factory=list)
+
+    @property
+    def bookable_memory(self) -> int:
+        return self.capacity.ram + self.capacity.swap
+
+    def host_resources(self, gpu_count: int) -> Resources:
+        return Resources(self.capacity.cpus, self.bookable_memory, gpu_count)

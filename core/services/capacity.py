@@ -1,0 +1,164 @@
+"""Capacity: reading a request's window, checking it against the limits and the
+host, and what is free when."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from core.domain.allocation import (
+    Usage,
+    choose_port,
+    shortages,
+    usage_in,
+)
+from core.domain.model import (
+    Account,
+    ErrorCode,
+    Refusal,
+    Resources,
+    Window,
+)
+from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
+from core.domain.timeparse import parse_end, parse_start
+from core.services.accounts import AccountService
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    user: str
+    resources: Resources
+    start: str
+    end: str
+    image: str | None = None
+    port: int | None = None
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotFree:
+    start: datetime
+    end: datetime
+    cpus: float
+    memory: int
+    gpu_ids: tuple[int, ...]
+
+
+def merge_slots(slots: list[SlotFree]) -> list[SlotFree]:
+    """Consecutive slots with the same free resources, as one period each."""
+    periods: list[SlotFree] = []
+    for slot in slots:
+        last = periods[-1] if periods else None
+        if last and (last.cpus, last.memory, last.gpu_ids) == (slot.cpus, slot.memory, slot.gpu_ids):
+            periods[-1] = replace(last, end=slot.end)
+        else:
+            periods.append(slot)
+    return periods
+
+
+class CapacityService(AccountService):
+    def parse_window(self, account: Account, start_text: str, end_text: str) -> Window:
+        now = self.now()
+        zone = self.zone_of(account)
+        try:
+            start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
+            end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        self._check_window(start, end, now)
+        return Window(start, end)
+
+    def parse_start(self, account: Account, text: str) -> datetime:
+        """A start on its own, checked against the window rules that apply to it."""
+        now = self.now()
+        try:
+            start = parse_start(text, zone=self.zone_of(account), now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        self._check_window(start, start + timedelta(minutes=self._slot), now)
+        return start
+
+    def _check_window(self, start: datetime, end: datetime, now: datetime) -> None:
+        max_days = self.config.booking.max_days
+        if start < slot_floor(now, self._slot):
+            raise Refusal(ErrorCode.BAD_TIME, "The start is in the past; use `now` or a later time.")
+        if start > slot_ceil(now + timedelta(days=max_days), self._slot):
+            raise Refusal(
+                ErrorCode.BAD_TIME, f"The start is more than {max_days} days ahead; pick an earlier day."
+            )
+        if end <= start:
+            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start; try `3-day`.")
+        if end - start > timedelta(days=max_days):
+            raise Refusal(
+                ErrorCode.BAD_TIME,
+                f"A booking lasts at most {max_days} days; end it by "
+                f"{(start + timedelta(days=max_days)).isoformat(timespec='minutes')}.",
+            )
+
+    def check_resources(self, account: Account, resources: Resources) -> None:
+        if not math.isfinite(resources.cpus) or (
+            resources.cpus < 1 or resources.memory < 1 or resources.gpus < 0
+        ):
+            raise Refusal(
+                ErrorCode.BAD_INPUT, "cpus must be at least 1, memory at least 1 GB, gpus at least 0."
+            )
+        maximum = self.limits_of(account)
+        if (
+            resources.cpus > maximum.cpus
+            or resources.memory > maximum.memory
+            or resources.gpus > maximum.gpus
+        ):
+            raise Refusal(
+                ErrorCode.OVER_LIMIT,
+                f"Over your maximum: you may book up to {maximum.describe()}.",
+            )
+
+    def _problem(
+        self, account: Account, request: BookingRequest, own: int | None, usage: Usage,
+    ) -> tuple[ErrorCode, str] | None:
+        """Why `request` cannot have a window whose `usage` is given, where the member holds
+        booking `own` (or none), or None when it fits. Other members' own ports never make a
+        window fail: they are lent when nothing else is free."""
+        if own is not None:
+            return ErrorCode.OVERLAP, f"You already hold booking #{own} at that time."
+        short = shortages(request.resources, self.host, usage)
+        if short:
+            return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
+        low, high = self.config.booking.ports
+        if request.port is not None:
+            if request.port in usage.busy_ports:
+                return ErrorCode.PORT_TAKEN, f"Port {request.port} is taken at that time."
+        elif choose_port(
+            preferred=account.preferred_port, port_range=(low, high),
+            busy=usage.busy_ports, reserved=frozenset(),
+        ) is None:
+            return ErrorCode.NO_CAPACITY, f"No SSH port in {low}-{high} is free at that time."
+        return None
+
+    def free_slots(self, start_text: str = "now", end_text: str = "1-day") -> list[SlotFree]:
+        now = self.now()
+        zone = self.zone_of(None)
+        try:
+            start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
+            end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
+        except TimeInputError as exc:
+            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        if end <= start:
+            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start.")
+        end = min(end, start + timedelta(days=self.config.booking.max_days * 2))
+        with self._uow() as uow:
+            held = uow.bookings.holding_between(start, end)
+        slot = timedelta(minutes=self._slot)
+        slots = []
+        moment = start
+        while moment < end:
+            window = Window(moment, min(moment + slot, end))
+            usage = usage_in(window, held)
+            slots.append(SlotFree(
+                window.start, window.end,
+                round(self.host.cpus - usage.peak_cpus, 6), self.host.memory - usage.peak_memory,
+                tuple(g for g in range(self.host.gpus) if g not in usage.busy_gpus),
+            ))
+            moment += slot
+        return slots
