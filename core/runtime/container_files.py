@@ -108,13 +108,20 @@ def _passwd_entry(container: Container, user: str) -> tuple[int, int, str]:
 
 
 def _read_small(container: Container, path: str) -> bytes:
-    """A small regular file of the container; empty when missing or not a file."""
+    """A small regular file of the container; empty when missing, not a file, or over
+    _MAX_KEYS_BYTES (the file may be a member's, restored from their backup: the stream is
+    given up as soon as it is larger, never read whole)."""
     try:
         chunks, _stat = container.get_archive(path)
-        raw = b"".join(chunks)
+        raw = bytearray()
+        for chunk in chunks:
+            raw += chunk
+            if len(raw) > _MAX_KEYS_BYTES + 64 * 1024:  # the file, tar headers and padding
+                chunks.close()
+                return b""
     except docker.errors.NotFound:
         return b""
-    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(bytes(raw))) as tar:
         member = tar.next()
         if member is None or not member.isreg() or member.size > _MAX_KEYS_BYTES:
             return b""

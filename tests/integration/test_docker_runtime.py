@@ -375,3 +375,17 @@ def test_list_managed_finds_labeled_containers_only(
 
 def test_wait_for_ssh_is_false_without_a_server() -> None:
     assert not wait_for_ssh("127.0.0.1", free_tcp_port(), timeout=0.5)
+
+
+def test_a_huge_restored_authorized_keys_is_not_read_and_the_member_s_keys_still_go_in(
+    runtime: DockerRuntime, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup"
+    (backup / "ssh").mkdir(parents=True)
+    (backup / "ssh" / "authorized_keys").write_bytes(b"#" * (3 * 1024 * 1024))  # the member's
+    spec = make_spec(restore=(RestoreCopy(str(backup), "ssh", "/root/.ssh"),),
+                     authorized_keys="ssh-ed25519 AAAAC3Nza bob@laptop")
+    assert runtime.start(spec) == []
+    assert wait_for_ssh("127.0.0.1", spec.ssh_port, timeout=30)
+    result = ssh_run(spec.ssh_port, PASSWORD, "cat /root/.ssh/authorized_keys")
+    assert result.stdout == "ssh-ed25519 AAAAC3Nza bob@laptop\n"
