@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from core.domain.allocation import (
     Usage,
@@ -60,14 +60,19 @@ def merge_slots(slots: list[SlotFree]) -> list[SlotFree]:
 class CapacityService(AccountService):
     def parse_window(self, account: Account, start_text: str, end_text: str) -> Window:
         now = self.now()
-        zone = self.zone_of(account)
+        start, end = self._read_times(start_text, end_text, self.zone_of(account), now)
+        self._check_window(start, end, now)
+        return Window(start, end)
+
+    def _read_times(self, start_text: str, end_text: str, zone: tzinfo,
+                    now: datetime) -> tuple[datetime, datetime]:
+        """A start and an end as typed, in `zone`; a Refusal saying what works otherwise."""
         try:
             start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
             end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
         except TimeInputError as exc:
             raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
-        self._check_window(start, end, now)
-        return Window(start, end)
+        return start, end
 
     def parse_start(self, account: Account, text: str) -> datetime:
         """A start on its own, checked against the window rules that apply to it."""
@@ -137,13 +142,7 @@ class CapacityService(AccountService):
         return None
 
     def free_slots(self, start_text: str = "now", end_text: str = "1-day") -> list[SlotFree]:
-        now = self.now()
-        zone = self.zone_of(None)
-        try:
-            start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
-            end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
-        except TimeInputError as exc:
-            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+        start, end = self._read_times(start_text, end_text, self.zone_of(None), self.now())
         if end <= start:
             raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start.")
         end = min(end, start + timedelta(days=self.config.booking.max_days * 2))
