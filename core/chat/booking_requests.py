@@ -39,7 +39,7 @@ class FormRequest:
 def _sentence(text: str) -> str:
     """`text` ending as a sentence, so a question can follow it."""
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?", "`", ")")) else text + "."
+    return text if text.endswith((".", "!", "?", ".)", ".`")) else text + "."
 
 
 class BookingRequests(BookingVerbs):

@@ -290,3 +290,9 @@ def test_a_refused_end_and_the_next_question_read_as_two_sentences(setup) -> Non
     engine, service, _store = setup
     [reply] = chat(engine, service, "bob", "book 1 gpu now", "15-day")
     assert reply.text.endswith("days go from 1 to 14. When should it end?"), reply.text
+
+
+def test_a_refusal_ending_in_an_example_still_ends_its_sentence(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    [reply] = chat(engine, service, "bob", "book 1 gpu now for 3.5")
+    assert reply.text.endswith("`9am`. When should it end?"), reply.text
