@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TextIO
 
+from core.chat.actions import restored
 from core.domain.model import Account
 from core.services.notifier import Message
 
@@ -28,7 +29,7 @@ class LogNotifier:
         stream = self._stream or sys.stdout
         booking = f" booking #{message.booking_id}" if message.booking_id is not None else ""
         lines = [f"[message to {account.name}, {message.kind.value}{booking}]", message.text]
-        lines += [f"  [{a.label}] -> type: {a.command}" for a in message.actions]
+        lines += [f"  [{a.label}] -> type: {a.command}" for a in restored(message.actions)]
         text = "\n".join(lines) + "\n"
         if stream.isatty() and sys.stdin.isatty():
             # The terminal chat is waiting at its prompt: print above it, then prompt again.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import clip
+from core.chat.actions import VERBS
 from core.chat.booking_requests import FormRequest
 from core.chat.conversation import ConversationEngine
 from core.chat.messages import HELP
-from core.domain.actions import VERBS
 from core.domain.model import Account
 
 SLASH_VERBS = ("list", "cancel", "extend", "login")  # the verbs /schedule has commands for

@@ -21,9 +21,9 @@ from bot.discord.outgoing import (
     unasked,
 )
 from bot.discord.schedule import schedule_group
+from core.chat.actions import parse_press
 from core.chat.conversation import Pressed
 from core.chat.messages import Reply
-from core.domain.actions import parse_press
 from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import discord
 
 from bot.discord.outgoing import Outgoing, sendable
 from bot.discord.render import stamp
-from core.domain.actions import booking_actions
+from core.chat.actions import booking_actions, restored
 from core.domain.model import Account, Refusal
 from core.services.booking import BookingService
 from core.services.notifier import Message, MessageKind
@@ -62,7 +62,7 @@ class DiscordNotifier:
 
     def outgoing(self, message: Message) -> Outgoing:
         """The message with its booking's times as Discord timestamps, and its buttons."""
-        text, actions = message.text, message.actions
+        text, actions = message.text, restored(message.actions)
         if message.booking_id is not None and message.kind in _WITH_BUTTONS:
             # Only messages about a booking still ahead get its window as
             # timestamps: "ends 3 minutes ago" under an "ended" message misleads.

@@ -27,8 +27,8 @@ from typing import Any, Protocol, cast
 import discord
 
 from bot.discord.render import LABEL_LIMIT, clip
+from core.chat.actions import Action, Card, parse_press
 from core.chat.messages import Reply
-from core.domain.actions import Action, Card, parse_press
 
 CUSTOM_ID_LIMIT = 100
 ROWS_PER_MESSAGE = 5

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.slack.context import post_replies
 from bot.slack.members import Members
+from core.chat.actions import restored
 from core.chat.messages import Reply
 from core.domain.model import Account
 from core.services.notifier import Message, MessageKind
@@ -32,7 +33,7 @@ class SlackNotifier:
         if not account.slack_id:
             return False
         channel = self._members.dm_channel(account.slack_id)
-        post_replies(self._client, channel, [Reply(message.text, message.actions)],
+        post_replies(self._client, channel, [Reply(message.text, restored(message.actions))],
                      preview=_preview(message))
         log.info("sent %s message to %s on Slack", message.kind.value, account.name)
         return True

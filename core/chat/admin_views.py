@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from core.domain.actions import Action
+from core.chat.actions import Action
 from core.domain.model import Account, Booking, LinkConflict
 from core.domain.quota import QUOTA_KEYS, quota_gb
 from core.services.booking import BookingService

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.chat.booking_verbs import BookingVerbs
-from core.chat.messages import Reply, booked
-from core.domain.actions import (
+from core.chat.actions import (
     offer_action,
     split_extras,
 )
+from core.chat.booking_verbs import BookingVerbs
+from core.chat.messages import Reply, booked
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
 from core.domain.request_text import ParsedRequest, parse_request, parse_resources
 from core.domain.time_tokens import FORMATS_HELP

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from core.chat.engine_base import EngineBase
-from core.chat.messages import Reply, booking_line
-from core.domain import restart_requests as restarts
-from core.domain.actions import (
+from core.chat.actions import (
     Card,
     seed_time,
 )
+from core.chat.engine_base import EngineBase
+from core.chat.messages import Reply, booking_line
+from core.domain import restart_requests as restarts
 from core.domain.model import Account, Booking, ErrorCode, Event, Refusal, Status
 from core.domain.zones import local_time
 

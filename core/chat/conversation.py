@@ -16,9 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.chat.booking_requests import BookingRequests
-from core.chat.messages import HELP, Reply
-from core.domain.actions import (
+from core.chat.actions import (
     VERB_WORDS,
     Action,
     confirm_question,
@@ -26,12 +24,14 @@ from core.domain.actions import (
     parse_press,
     verb_of,
 )
+from core.chat.booking_requests import BookingRequests
+from core.chat.messages import HELP, Reply
 from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
 
 _ABANDON = {"abort", "stop", "quit", "exit", "never mind", "nevermind", "reset", "forget it"}
-# The words the engine knows first on a line (core.domain.actions.VERBS, and the words that
+# The words the engine knows first on a line (core.chat.actions.VERBS, and the words that
 # drop a request); adapters that pass text through (Slack's `/book ...`) use this list too.
 VERBS = (*VERB_WORDS, *sorted(_ABANDON))
 _COMMAND = re.compile(
@@ -43,7 +43,7 @@ _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
-    """Deprecated (for adapters not yet moved): use core.domain.actions.booking_actions,
+    """Deprecated (for adapters not yet moved): use core.chat.actions.booking_actions,
     which names the booking's end and offers login. These still name their booking."""
     if running:
         stop = Action(f"End #{booking_id} now", f"end {booking_id}", "danger", "end", booking_id,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.domain import restart_requests as restarts
-from core.domain.actions import (
+from core.chat.actions import (
     Action,
 )
-from core.domain.actions import booking_actions as actions_for
+from core.chat.actions import booking_actions as actions_for
+from core.domain import restart_requests as restarts
 from core.domain.model import Account, Booking, Event, Refusal, Status
 from core.domain.passwords import PasswordDeriver
 from core.services.booking import BookingService

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from core.chat.actions import booking_actions, restart_action, stored
 from core.chat.messages import Action
-from core.domain.actions import booking_actions, restart_action
 from core.domain.config import Config
 from core.domain.model import Account, Booking, Status
 from core.domain.passwords import PASSWORD_PLACEHOLDER
@@ -49,7 +49,7 @@ def ready(config: Config, booking: Booking, account: Account, notes: list[str]) 
         f"datasets (read-only) {inside.dataset_mount}.",
         *notes,
     ])
-    return Message(MessageKind.READY, text, booking.id, _actions(config, booking, account))
+    return Message(MessageKind.READY, text, booking.id, stored(_actions(config, booking, account)))
 
 
 def _actions(config: Config, booking: Booking, account: Account, restarts: int = 0,
@@ -76,7 +76,7 @@ def restarted(config: Config, booking: Booking, account: Account, notes: list[st
         *notes,
     ])
     return Message(MessageKind.INFO, text, booking.id,
-                   _actions(config, booking, account, restarts))
+                   stored(_actions(config, booking, account, restarts)))
 
 
 def restart_failed(booking: Booking, reason: str, restarts: int = 1) -> Message:
@@ -86,7 +86,7 @@ def restart_failed(booking: Booking, reason: str, restarts: int = 1) -> Message:
         f"Try `restart {booking.id}` again in a minute; if it keeps failing, ask an admin."
     )
     actions = () if booking.id is None else (restart_action(booking.id, restarts),)
-    return Message(MessageKind.INFO, text, booking.id, actions)
+    return Message(MessageKind.INFO, text, booking.id, stored(actions))
 
 
 def reminder(config: Config, booking: Booking, account: Account, minutes: int) -> Message:
@@ -98,7 +98,7 @@ def reminder(config: Config, booking: Booking, account: Account, minutes: int) -
         f"Booking #{booking.id} ends at {local_time(booking.end, member_zone(account, config))} "
         f"(in about {minutes} minutes). Your backup paths are saved at the end. {later}"
     )
-    return Message(MessageKind.REMINDER, text, booking.id, actions)
+    return Message(MessageKind.REMINDER, text, booking.id, stored(actions))
 
 
 def ended(config: Config, booking: Booking, saved: list[str], missing: list[str],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from core.domain.actions import VERBS, Action, Card
+from core.chat.actions import VERBS, Action, Card
 from core.domain.model import Booking, Resources
 from core.domain.time_tokens import FORMATS_HELP
 from core.domain.zones import local_time

@@ -8,11 +8,11 @@ service's standard output and log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from core.domain.actions import Action
 from core.domain.model import Account
 
 
@@ -30,7 +30,9 @@ class Message:
     kind: MessageKind
     text: str
     booking_id: int | None = None
-    actions: tuple[Action, ...] = ()
+    # What the member can do next, as the chat layer stored it (core/chat/actions.py,
+    # `Action.to_dict`): strings only, so the outbox keeps them and a restart changes nothing.
+    actions: tuple[Mapping[str, str], ...] = ()
 
 
 class Notifier(Protocol):

@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.domain.account_names import recipient_account
-from core.domain.actions import Action
 from core.domain.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
 from core.services.notifier import Message, MessageKind, Notifier
 from core.services.ports import OutboxItem, OutboxRepository, SchedulerUnitOfWork
@@ -31,7 +30,7 @@ def enqueue(outbox: OutboxRepository, recipient: str, message: Message, now: dat
     return outbox.add(
         recipient=recipient, kind=message.kind.value, text=message.text,
         booking_id=message.booking_id, now=now,
-        actions=[a.to_dict() for a in message.actions],
+        actions=[dict(a) for a in message.actions],
     )
 
 
@@ -67,7 +66,7 @@ class OutboxSender:
             kind=MessageKind(item.kind),
             text=self._passwords.render(item.text, booking),
             booking_id=item.booking_id,
-            actions=tuple(Action.from_dict(a) for a in item.actions),
+            actions=tuple(item.actions),
         )
         errors = []
         for name, notifier in self._notifiers:

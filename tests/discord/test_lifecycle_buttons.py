@@ -11,7 +11,6 @@ from datetime import timedelta
 from bot import bootstrap
 from bot.discord.notifier import DiscordNotifier
 from core.chat import lifecycle_messages as words
-from core.domain.actions import Action
 from core.domain.model import Booking, Resources, Status
 from core.services.capacity import BookingRequest
 from core.services.notifier import Message
@@ -29,7 +28,7 @@ def _running(app: bootstrap.App) -> Booking:
 
 def _stored(message: Message) -> Message:
     """The message as the outbox stores and reads it back."""
-    return replace(message, actions=tuple(Action.from_dict(a.to_dict()) for a in message.actions))
+    return replace(message, actions=tuple(dict(a) for a in message.actions))
 
 
 def _restarts_asked(app: bootstrap.App, number: int) -> int:

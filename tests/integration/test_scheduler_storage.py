@@ -15,7 +15,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect, select, text
 
-from core.chat.messages import Action
+from core.chat.actions import restored
 from core.domain.model import Account, Booking, Resources, Status
 from core.domain.passwords import PASSWORD_PLACEHOLDER, PasswordDeriver
 from core.services.notifier import Message, MessageKind
@@ -257,8 +257,10 @@ def _units(engine: Engine, server: str = "lab") -> Callable[[], SchedulerUnitOfW
 
 def _ready(booking_id: int) -> Message:
     return Message(MessageKind.READY, f"ready; password: {PASSWORD_PLACEHOLDER}", booking_id,
-                   (Action("Extend 1 day", f"extend {booking_id} 1-day"),
-                    Action("End now", f"end {booking_id}", "danger")))
+                   # Stored as buttons were stored before they named their booking.
+                   ({"label": "Extend 1 day", "command": f"extend {booking_id} 1-day",
+                     "style": ""},
+                    {"label": "End now", "command": f"end {booking_id}", "style": "danger"}))
 
 
 def test_outbox_records_in_the_transaction_delivers_once_and_marks_sent(engine: Engine) -> None:
@@ -284,7 +286,7 @@ def test_outbox_records_in_the_transaction_delivers_once_and_marks_sent(engine: 
     assert recipient == "bob" and message.booking_id == booking.id
     assert message.text == f"ready; password: {passwords.password_for(booking)}"
     # Buttons stored before the chat contract are read back named by their booking.
-    assert [(a.label, a.command, a.style) for a in message.actions] == [
+    assert [(a.label, a.command, a.style) for a in restored(message.actions)] == [
         (f"Extend #{booking.id}", f"extend {booking.id} 1-day", ""),
         (f"End #{booking.id} now", f"end {booking.id}", "danger")]
     assert fallback.sent == []

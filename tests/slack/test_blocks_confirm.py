@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.blocks import button
-from core.domain.actions import Action, booking_actions
+from core.chat.actions import Action, booking_actions
 from core.domain.model import Booking, Resources, Status
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)

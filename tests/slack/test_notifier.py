@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.chat.actions import stored
 from core.chat.conversation import booking_actions
 from core.domain.model import Account
 from core.services.notifier import Message, MessageKind
@@ -11,7 +12,8 @@ from tests.slack.harness import SlackWorld
 
 def test_a_message_is_a_dm_with_its_buttons(world: SlackWorld):
     bob = world.booking.service.account("bob")
-    message = Message(MessageKind.REMINDER, "Booking #3 ends in 1 hour.", 3, booking_actions(3))
+    message = Message(MessageKind.REMINDER, "Booking #3 ends in 1 hour.", 3,
+                      stored(booking_actions(3)))
 
     assert world.adapter.notifier.deliver(bob, message) is True
 

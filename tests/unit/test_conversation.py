@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.chat.actions import parse_press
 from core.chat.conversation import ConversationEngine
 from core.chat.messages import Reply
-from core.domain.actions import parse_press
 from core.domain.model import Status
 from core.domain.passwords import PasswordDeriver
 from tests.factories import fake_service

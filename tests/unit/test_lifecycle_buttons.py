@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.chat.actions import Action, restored
 from core.chat.conversation import ConversationEngine
-from core.domain.actions import Action
 from core.services.notifier import Message, MessageKind
 from tests.unit.test_scheduler_lifecycle import Rig
 
@@ -25,7 +25,7 @@ def _sent(rig: Rig, kind: MessageKind) -> list[Message]:
 
 
 def _button(message: Message, verb: str) -> Action:
-    return next(a for a in message.actions if a.verb == verb)
+    return next(a for a in restored(message.actions) if a.verb == verb)
 
 
 def test_the_ready_message_buttons_name_the_booking_and_extend_states_its_new_end(rig: Rig) -> None:
@@ -35,7 +35,7 @@ def test_the_ready_message_buttons_name_the_booking_and_extend_states_its_new_en
     booking = rig.service.get(booking_id)
     target = (booking.end + timedelta(days=1)).astimezone(rig.service.zone_of(
         rig.service.account("bob")))
-    assert [(a.label, a.command, bool(a.confirm)) for a in ready.actions] == [
+    assert [(a.label, a.command, bool(a.confirm)) for a in restored(ready.actions)] == [
         (f"Login #{booking_id}", f"login {booking_id}", False),
         (f"Extend #{booking_id} to {target:%a %d %b %H:%M}",
          f"extend {booking_id} to {target.astimezone(UTC):%Y %m %d %H %M} UTC", False),
@@ -78,7 +78,7 @@ def test_the_reminder_offers_extend_to_a_stated_end_and_end_now(rig: Rig) -> Non
     rig.clock.now = rig.service.get(booking_id).end - timedelta(minutes=20)
     rig.step(booking_id)
     [reminder] = _sent(rig, MessageKind.REMINDER)
-    labels = [a.label for a in reminder.actions]
+    labels = [a.label for a in restored(reminder.actions)]
     assert labels[0].startswith(f"Extend #{booking_id} to ")
     assert labels[1:] == [f"End #{booking_id} now"]
     engine, bob = ConversationEngine(rig.service), rig.service.account("bob")

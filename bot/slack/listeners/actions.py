@@ -26,8 +26,8 @@ from bot.slack.blocks import (
 )
 from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
 from bot.slack.home import home_view
+from core.chat.actions import parse_press
 from core.chat.messages import Reply
-from core.domain.actions import parse_press
 from core.domain.model import Refusal
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ restart.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -104,6 +104,16 @@ class Action:
         return cls(label or pressed.label, data["command"],
                    data.get("style", ""), pressed.verb, pressed.booking_id,
                    pressed.confirm, pressed.request)
+
+
+def stored(actions: Sequence[Action]) -> tuple[dict[str, str], ...]:
+    """Actions as a message carries them through the outbox (strings only)."""
+    return tuple(action.to_dict() for action in actions)
+
+
+def restored(data: Sequence[Mapping[str, str]]) -> tuple[Action, ...]:
+    """A message's stored actions, ready to render (older rows are named as today's)."""
+    return tuple(Action.from_dict(item) for item in data)
 
 
 @dataclass(frozen=True)
