@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
 from bot import bootstrap
-from bot.slack.context import SlackContext
+from bot.slack.context import CONTEXT_KEY, SlackContext
 from bot.slack.listeners import register
 from bot.slack.members import Members
 from core.domain.model import Account, Refusal
@@ -43,7 +44,13 @@ def build_bolt_app(
         logger=logging.getLogger("slack_bolt"),
     )
     slack = SlackContext(booking, Members(booking.service, client))
-    register(app, slack)
+
+    @app.middleware
+    def with_slack_context(context: BoltContext, next: Callable[[], None]) -> None:
+        context[CONTEXT_KEY] = slack  # every listener finds it as `slack_of(context)`
+        next()
+
+    register(app)
     # dateparser loads its language data on first use (about a second for words
     # it cannot read); pay that now, not inside a modal submission's three seconds.
     for words in ("tomorrow 9am", "not a time at all"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,20 @@ from core.services.booking import BookingService
 
 Respond = Callable[..., Any]
 
+# Where a listener finds our SlackContext in Bolt's `context` (put there by the app's
+# middleware, or by a test calling a listener alone).
+CONTEXT_KEY = "booking_slack"
+
 
 @dataclass
 class SlackContext:
     booking: App
     members: Members
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SlackContext:
+        # Bolt deep-copies `context` for each lazy listener; the core, its database and
+        # the member cache are shared by every request, never copied.
+        return self
 
     @property
     def service(self) -> BookingService:
@@ -30,6 +39,13 @@ class SlackContext:
     @property
     def engine(self) -> ConversationEngine:
         return self.booking.conversation
+
+
+def slack_of(context: Mapping[str, Any]) -> SlackContext:
+    """Our context, from the `context` Bolt injects into every listener."""
+    slack = context[CONTEXT_KEY]
+    assert isinstance(slack, SlackContext)
+    return slack
 
 
 def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,

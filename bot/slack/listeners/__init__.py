@@ -1,13 +1,33 @@
-"""Bolt listeners, one module per kind; each acknowledges first and works lazily."""
+"""Bolt listeners, one module per kind, each a plain function of Bolt's arguments.
+
+A listener finds our SlackContext in Bolt's `context` (see `bot.slack.app`), so a test
+can call one alone with fakes for `ack`, `respond` and `client`. Every listener
+acknowledges at once and does its work lazily, after Slack's three seconds are safe;
+the modal's check answers inside the acknowledgement, as Slack wants field errors.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import re
 
-from bot.slack.context import SlackContext
+from slack_bolt import Ack, App
+
+from bot.slack.blocks import COMMAND_ACTION, CONFIRMED_ACTION, MENU_ACTION
 from bot.slack.listeners import actions, commands, events, views
+from bot.slack.modal import CALLBACK_ID
 
 
-def register(app: App, slack: SlackContext) -> None:
-    for kind in (commands, views, actions, events):
-        kind.register(app, slack)
+def ack_now(ack: Ack) -> None:
+    ack()
+
+
+def register(app: App) -> None:
+    """Every listener of the app, in one place."""
+    app.command("/book")(ack=ack_now, lazy=[commands.book])
+    app.command("/capacity")(ack=ack_now, lazy=[commands.capacity])
+    app.view(CALLBACK_ID)(ack=views.check_modal, lazy=[views.book_modal])
+    app.action(re.compile(rf"^({COMMAND_ACTION}|{MENU_ACTION}):\d+$"))(
+        ack=ack_now, lazy=[actions.run_command])
+    app.action(re.compile(rf"^{CONFIRMED_ACTION}:\d+$"))(ack=ack_now, lazy=[actions.confirmed])
+    app.event("message")(ack=ack_now, lazy=[events.direct_message])
+    app.event("app_home_opened")(ack=ack_now, lazy=[events.home_opened])

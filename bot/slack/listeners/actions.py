@@ -9,32 +9,18 @@ message first, whose "yes" then acts.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.blocks import (
-    CARD_BLOCK,
-    COMMAND_ACTION,
-    CONFIRMED_ACTION,
-    MENU_ACTION,
-    confirm_blocks,
-    fallback_text,
-    reply_blocks,
-)
-from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
+from bot.slack.blocks import CARD_BLOCK, confirm_blocks, fallback_text, reply_blocks
+from bot.slack.context import Respond, post_replies, respond_replies, slack_of
 from bot.slack.home import home_view
 from core.chat.actions import parse_press
 from core.chat.messages import Reply
 from core.domain.model import Refusal
 
 log = logging.getLogger(__name__)
-
-
-def ack_now(ack: Ack) -> None:
-    ack()
 
 
 def pressed_command(action: dict[str, Any]) -> str:
@@ -44,57 +30,58 @@ def pressed_command(action: dict[str, Any]) -> str:
     return str(action.get("value") or "")
 
 
-def register(app: App, slack: SlackContext) -> None:
-    def run_command(
-        body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        user_id = body["user"]["id"]
-        from_home = body.get("view", {}).get("type") == "home"
-        command = pressed_command(action)
-        in_message = bool(body.get("response_url"))
-        if action.get("type") == "overflow" and parse_press(command).confirm and in_message:
-            # A menu entry has no dialog of its own: ask in a message, whose yes acts.
-            asked = parse_press(command)
-            respond(text=asked.confirm, blocks=confirm_blocks(asked),
-                    response_type="ephemeral", replace_original=False)
-            return
-        in_list = str(action.get("block_id", "")).startswith(f"{CARD_BLOCK}:")
-        try:
-            account = slack.members.account(user_id)
-            pressed = slack.engine.press(account, command, in_list=in_list)
-        except Refusal as refusal:
-            account = None
-            respond_replies(respond, [Reply(refusal.message)]) if in_message else post_replies(
-                client, slack.members.dm_channel(user_id), [Reply(refusal.message)])
-            return
+def run_command(
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond,
+    context: dict[str, Any],
+) -> None:
+    slack = slack_of(context)
+    user_id = body["user"]["id"]
+    from_home = body.get("view", {}).get("type") == "home"
+    command = pressed_command(action)
+    in_message = bool(body.get("response_url"))
+    if action.get("type") == "overflow" and parse_press(command).confirm and in_message:
+        # A menu entry has no dialog of its own: ask in a message, whose yes acts.
+        asked = parse_press(command)
+        respond(text=asked.confirm, blocks=confirm_blocks(asked),
+                response_type="ephemeral", replace_original=False)
+        return
+    in_list = str(action.get("block_id", "")).startswith(f"{CARD_BLOCK}:")
+    try:
+        account = slack.members.account(user_id)
+        pressed = slack.engine.press(account, command, in_list=in_list)
+    except Refusal as refusal:
         if in_message:
-            if pressed.update is not None:
-                respond(text=fallback_text([pressed.update]), blocks=reply_blocks([pressed.update]),
-                        replace_original=True)
-            if pressed.replies:
-                respond_replies(respond, pressed.replies)
-        else:
-            answers = ([pressed.update] if pressed.update else []) + pressed.replies
-            if answers:
-                post_replies(client, slack.members.dm_channel(user_id), answers)
-        if from_home and account is not None:
-            client.views_publish(user_id=user_id, view=home_view(slack, account))
-
-    def confirmed(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        """The yes or no of a question asked in a message; the question is then removed."""
-        command = pressed_command(action)
-        if command == "keep":
-            respond(delete_original=True)
-            return
-        try:
-            account = slack.members.account(body["user"]["id"])
-            pressed = slack.engine.press(account, command)
-        except Refusal as refusal:
             respond_replies(respond, [Reply(refusal.message)])
-            return
+        else:
+            post_replies(client, slack.members.dm_channel(user_id), [Reply(refusal.message)])
+        return
+    if in_message:
+        if pressed.update is not None:
+            respond(text=fallback_text([pressed.update]), blocks=reply_blocks([pressed.update]),
+                    replace_original=True)
+        if pressed.replies:
+            respond_replies(respond, pressed.replies)
+    else:
         answers = ([pressed.update] if pressed.update else []) + pressed.replies
-        respond(text=fallback_text(answers), blocks=reply_blocks(answers), replace_original=True)
+        if answers:
+            post_replies(client, slack.members.dm_channel(user_id), answers)
+    if from_home:
+        client.views_publish(user_id=user_id, view=home_view(slack, account))
 
-    app.action(re.compile(rf"^({COMMAND_ACTION}|{MENU_ACTION}):\d+$"))(
-        ack=ack_now, lazy=[run_command])
-    app.action(re.compile(rf"^{CONFIRMED_ACTION}:\d+$"))(ack=ack_now, lazy=[confirmed])
+
+def confirmed(body: dict[str, Any], action: dict[str, Any], respond: Respond,
+              context: dict[str, Any]) -> None:
+    """The yes or no of a question asked in a message; the question is then removed."""
+    command = pressed_command(action)
+    if command == "keep":
+        respond(delete_original=True)
+        return
+    slack = slack_of(context)
+    try:
+        account = slack.members.account(body["user"]["id"])
+        pressed = slack.engine.press(account, command)
+    except Refusal as refusal:
+        respond_replies(respond, [Reply(refusal.message)])
+        return
+    answers = ([pressed.update] if pressed.update else []) + pressed.replies
+    respond(text=fallback_text(answers), blocks=reply_blocks(answers), replace_original=True)

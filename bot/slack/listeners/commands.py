@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.slack import capacity as capacity_views
-from bot.slack.context import Respond, SlackContext, post_replies, respond_replies
+from bot.slack.context import Respond, post_replies, respond_replies, slack_of
 from bot.slack.modal import booking_modal
 from core.chat.conversation import VERBS
 from core.chat.messages import Reply
@@ -29,39 +28,34 @@ def engine_text(text: str) -> str:
     return f"book {text}"
 
 
-def ack_now(ack: Ack) -> None:
-    ack()
+def book(command: dict[str, Any], client: WebClient, respond: Respond,
+         context: dict[str, Any]) -> None:
+    slack = slack_of(context)
+    user_id = command["user_id"]
+    text = command.get("text", "").strip()
+    try:
+        account = slack.members.account(user_id)
+    except Refusal as refusal:
+        respond_replies(respond, [Reply(refusal.message)])
+        return
+    if not text:
+        client.views_open(trigger_id=command["trigger_id"],
+                          view=booking_modal(slack.service, slack.engine, account))
+        return
+    replies = slack.engine.handle(account, engine_text(text))
+    # A question to answer in words moves to the direct messages; an answer,
+    # or an offer the member takes with its button, stays where they asked.
+    if not slack.engine.in_progress(account) or replies[-1].actions:
+        respond_replies(respond, replies)
+        return
+    channel = slack.members.dm_channel(user_id)
+    post_replies(client, channel, replies)
+    if command.get("channel_id") != channel:
+        respond_replies(respond, [Reply(
+            "I need a little more; I asked you in our direct messages."
+        )])
 
 
-def register(app: App, slack: SlackContext) -> None:
-    def book(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        user_id = command["user_id"]
-        text = command.get("text", "").strip()
-        try:
-            account = slack.members.account(user_id)
-        except Refusal as refusal:
-            respond_replies(respond, [Reply(refusal.message)])
-            return
-        if not text:
-            client.views_open(trigger_id=command["trigger_id"],
-                              view=booking_modal(slack.service, slack.engine, account))
-            return
-        replies = slack.engine.handle(account, engine_text(text))
-        # A question to answer in words moves to the direct messages; an answer,
-        # or an offer the member takes with its button, stays where they asked.
-        if not slack.engine.in_progress(account) or replies[-1].actions:
-            respond_replies(respond, replies)
-            return
-        channel = slack.members.dm_channel(user_id)
-        post_replies(client, channel, replies)
-        if command.get("channel_id") != channel:
-            respond_replies(respond, [Reply(
-                "I need a little more; I asked you in our direct messages."
-            )])
-
-    def capacity(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        capacity_views.answer(slack, command, client, respond)
-
-    app.command("/book")(ack=ack_now, lazy=[book])
-    app.command("/capacity")(ack=ack_now, lazy=[capacity])
-
+def capacity(command: dict[str, Any], client: WebClient, respond: Respond,
+             context: dict[str, Any]) -> None:
+    capacity_views.answer(slack_of(context), command, client, respond)

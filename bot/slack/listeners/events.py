@@ -5,19 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.context import SlackContext, post_replies
+from bot.slack.context import post_replies, slack_of
 from bot.slack.home import home_view
 from core.chat.messages import Reply
 from core.domain.model import Refusal
 
 log = logging.getLogger(__name__)
-
-
-def ack_now(ack: Ack) -> None:
-    ack()
 
 
 def is_member_dm(event: dict[str, Any]) -> bool:
@@ -26,29 +21,28 @@ def is_member_dm(event: dict[str, Any]) -> bool:
             and not event.get("bot_id") and bool(event.get("user")))
 
 
-def register(app: App, slack: SlackContext) -> None:
-    def direct_message(event: dict[str, Any], client: WebClient) -> None:
-        if not is_member_dm(event):
-            return
-        try:
-            account = slack.members.account(event["user"])
-            replies = slack.engine.handle(account, event.get("text", ""))
-        except Refusal as refusal:
-            replies = [Reply(refusal.message)]
-        post_replies(client, event["channel"], replies)
+def direct_message(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    if not is_member_dm(event):
+        return
+    slack = slack_of(context)
+    try:
+        account = slack.members.account(event["user"])
+        replies = slack.engine.handle(account, event.get("text", ""))
+    except Refusal as refusal:
+        replies = [Reply(refusal.message)]
+    post_replies(client, event["channel"], replies)
 
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user_id = event["user"]
-        try:
-            account = slack.members.account(user_id)
-        except Refusal as refusal:
-            view = {"type": "home", "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": refusal.message[:3000]}}]}
-        else:
-            view = home_view(slack, account)
-        client.views_publish(user_id=user_id, view=view)
 
-    app.event("message")(ack=ack_now, lazy=[direct_message])
-    app.event("app_home_opened")(ack=ack_now, lazy=[home_opened])
+def home_opened(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    slack = slack_of(context)
+    user_id = event["user"]
+    try:
+        account = slack.members.account(user_id)
+    except Refusal as refusal:
+        view = {"type": "home", "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": refusal.message[:3000]}}]}
+    else:
+        view = home_view(slack, account)
+    client.views_publish(user_id=user_id, view=view)
