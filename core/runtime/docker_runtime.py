@@ -1,11 +1,6 @@
 """ContainerRuntime adapter for the Docker Engine (docker SDK).
 
-Error policy (ContainerError.retryable):
-- engine unreachable, timeouts, HTTP 409 conflicts, and 5xx answers outside
-  `start` -> retryable (trying again later may help);
-- image missing (and pulling not allowed or failed with 404), unknown
-  container, any engine refusal while creating/starting a container (for
-  example GPUs requested without the NVIDIA runtime) -> not retryable.
+Errors become ContainerError as core/runtime/docker_errors.py describes.
 
 `start` creates the container (as the old `docker run -dit`: a TTY and open
 stdin), copies the member's restored files and SSH keys in (the Engine API's
@@ -26,7 +21,6 @@ from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 from docker.models.containers import Container
 
 from core.domain.container import (
@@ -40,16 +34,10 @@ from core.domain.container import (
 )
 from core.domain.files import UnsafePath
 from core.runtime.container_files import install_keys, put_path
+from core.runtime.docker_errors import TRANSPORT_ERRORS, engine_errors, explain
 from core.runtime.docker_spec import create_kwargs, fingerprint
 
 log = logging.getLogger(__name__)
-
-_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    requests.exceptions.RequestException,
-    ConnectionError,
-    TimeoutError,
-)
-
 
 class DockerRuntime:
     """The ContainerRuntime port implemented with the docker SDK."""
@@ -72,7 +60,7 @@ class DockerRuntime:
     # -- the port ---------------------------------------------------------
 
     def start(self, spec: ContainerSpec) -> list[str]:
-        with _engine_errors(f"start {spec.name}", refusal_retryable=False):
+        with engine_errors(f"start {spec.name}", refusal_retryable=False):
             if self._adopt_existing(spec):
                 return []
             self._ensure_image(spec.image)
@@ -89,7 +77,7 @@ class DockerRuntime:
         return refused
 
     def stop(self, name: str, *, grace_seconds: int) -> None:
-        with _engine_errors(f"stop {name}"):
+        with engine_errors(f"stop {name}"):
             container = self._find(name)
             if container is None or not _running(container.attrs):
                 return
@@ -98,7 +86,7 @@ class DockerRuntime:
         log.info("stopped container %s", name)
 
     def remove(self, name: str) -> None:
-        with _engine_errors(f"remove {name}"):
+        with engine_errors(f"remove {name}"):
             container = self._find(name)
             if container is None:
                 log.info("container %s already gone", name)
@@ -112,22 +100,22 @@ class DockerRuntime:
         self.remove(name)
 
     def restart(self, name: str) -> None:
-        with _engine_errors(f"restart {name}"):
+        with engine_errors(f"restart {name}"):
             self._get(name).restart()
         log.info("restarted container %s", name)
 
     def is_running(self, name: str) -> bool:
-        with _engine_errors(f"inspect {name}"):
+        with engine_errors(f"inspect {name}"):
             container = self._find(name)
             return container is not None and _running(container.attrs)
 
     def list_managed(self) -> list[ManagedContainer]:
-        with _engine_errors("list containers"):
+        with engine_errors("list containers"):
             rows = self._client.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
         return [_managed_from_row(row) for row in rows]
 
     def archive(self, name: str, container_path: str) -> Iterator[bytes]:
-        with _engine_errors(f"copy {name}:{container_path}"):
+        with engine_errors(f"copy {name}:{container_path}"):
             chunks, _stat = self._get(name).get_archive(container_path, chunk_size=1 << 20)
             yield from chunks
 
@@ -206,7 +194,7 @@ class DockerRuntime:
                 if exc.status_code == 409:          # directory" (a 500): a refusal
                     raise
                 log.warning("%s: %s not restored: %s", spec.name, item.container_path,
-                            _explain(exc))
+                            explain(exc))
                 refused.append(item.container_path)
             except (OSError, tarfile.TarError, UnsafePath) as exc:  # unreadable, or a link
                 log.warning("%s: %s not restored: %s", spec.name, item.container_path, exc)
@@ -228,7 +216,7 @@ class DockerRuntime:
             self._client.images.pull(image)
         except docker.errors.NotFound as exc:
             raise ContainerError(
-                f"image {image!r} not found (pull failed: {_explain(exc)})", retryable=False
+                f"image {image!r} not found (pull failed: {explain(exc)})", retryable=False
             ) from exc
 
     def _create(self, spec: ContainerSpec) -> Container:
@@ -240,7 +228,7 @@ class DockerRuntime:
             self._client.containers.get(name).remove(v=True, force=True)
         except docker.errors.NotFound:
             pass
-        except (docker.errors.DockerException, *_TRANSPORT_ERRORS):
+        except (docker.errors.DockerException, *TRANSPORT_ERRORS):
             log.exception("could not remove container %s", name)
 
 
@@ -268,42 +256,3 @@ def _managed_from_row(row: dict[str, Any]) -> ManagedContainer:
         running=row.get("State") == "running",
         server=labels.get(SERVER_LABEL),
     )
-
-
-def _explain(exc: docker.errors.APIError) -> str:
-    explanation = exc.explanation
-    if isinstance(explanation, bytes):
-        explanation = explanation.decode(errors="replace")
-    return str(explanation or exc)
-
-
-@contextlib.contextmanager
-def _engine_errors(action: str, *, refusal_retryable: bool | None = None) -> Iterator[None]:
-    """Translate docker SDK / transport errors into ContainerError.
-
-    refusal_retryable: retryability of a non-409 APIError; None means "5xx
-    are retryable, 4xx are not". A 409 conflict is always retryable.
-    """
-    try:
-        yield
-    except ContainerError:
-        raise
-    except docker.errors.ImageNotFound as exc:
-        raise ContainerError(
-            f"{action}: image not found: {_explain(exc)}", retryable=False
-        ) from exc
-    except docker.errors.NotFound as exc:
-        raise ContainerError(f"{action}: {_explain(exc)}", retryable=False) from exc
-    except docker.errors.APIError as exc:
-        status = exc.status_code or 500
-        if status == 409:  # conflict (e.g. a concurrent create): trying again may help
-            retryable = True
-        elif refusal_retryable is not None:
-            retryable = refusal_retryable
-        else:
-            retryable = status >= 500
-        raise ContainerError(f"{action}: {_explain(exc)}", retryable=retryable) from exc
-    except _TRANSPORT_ERRORS as exc:
-        raise ContainerError(f"{action}: Docker engine unreachable: {exc}", retryable=True) from exc
-    except docker.errors.DockerException as exc:
-        raise ContainerError(f"{action}: Docker engine error: {exc}", retryable=True) from exc

@@ -25,9 +25,10 @@ from pathlib import Path
 from core.domain.config import Config
 from core.domain.files import UnsafePath
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Shared with member_tar: a folder, a file to read, a new file; none follows a link.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _LINK_ERRORS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 
 
@@ -38,9 +39,15 @@ def _parts(relative: str) -> list[str]:
     return parts
 
 
-def _open_child(fd: int, name: str, *, create: bool, shown: str) -> int:
+def open_child(fd: int, name: str, *, create: bool, shown: str) -> int:
+    """Open the folder `name` inside the open folder `fd` without following a link.
+
+    With `create`, a missing folder is made (0755) first. Returns the new descriptor
+    (the caller closes it). Raises UnsafePath, naming `shown`, when `name` is a
+    symbolic link or not a folder, and FileNotFoundError when it is missing and
+    not `create`."""
     try:
-        return os.open(name, _DIR_FLAGS, dir_fd=fd)
+        return os.open(name, DIR_FLAGS, dir_fd=fd)
     except FileNotFoundError:
         if not create:
             raise
@@ -51,7 +58,7 @@ def _open_child(fd: int, name: str, *, create: bool, shown: str) -> int:
     with contextlib.suppress(FileExistsError):
         os.mkdir(name, 0o755, dir_fd=fd)
     try:
-        return os.open(name, _DIR_FLAGS, dir_fd=fd)
+        return os.open(name, DIR_FLAGS, dir_fd=fd)
     except OSError as exc:
         if exc.errno in _LINK_ERRORS:
             raise UnsafePath(f"{shown} is a symbolic link or not a folder") from None
@@ -67,7 +74,7 @@ def open_folder(root: Path | str, relative: str = "", *, create: bool = False) -
         walked: list[str] = []
         for part in _parts(relative):
             walked.append(part)
-            child = _open_child(fd, part, create=create, shown="/".join(walked))
+            child = open_child(fd, part, create=create, shown="/".join(walked))
             os.close(fd)
             fd = child
         yield fd
@@ -90,7 +97,7 @@ def member_folder(volume_root: Path | str, account: str) -> Path:
 def entry_kind(root: Path | str, relative: str) -> str | None:
     """'dir', 'file', 'link' or 'other' for root/relative (not followed); None when
     missing or when a step on the way is a link."""
-    parent, name = _split(relative)
+    parent, name = split_path(relative)
     try:
         with open_folder(root, parent) as fd:
             info = os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -109,7 +116,9 @@ def _kind(mode: int) -> str:
     return "other"
 
 
-def _split(relative: str) -> tuple[str, str]:
+def split_path(relative: str) -> tuple[str, str]:
+    """`a/b/c` -> (`a/b`, `c`): the folder and the last name; UnsafePath when it
+    leaves the folder or names nothing."""
     parts = _parts(relative)
     if not parts:
         raise UnsafePath("a file name is needed")
@@ -119,10 +128,10 @@ def _split(relative: str) -> tuple[str, str]:
 def read_file(root: Path | str, relative: str, *, limit: int) -> bytes | None:
     """The content of a regular file (None when missing); UnsafePath for a link, a
     FIFO or a device, or a file over `limit` bytes."""
-    parent, name = _split(relative)
+    parent, name = split_path(relative)
     with open_folder(root, parent) as dir_fd:
         try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+            fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -140,10 +149,10 @@ def read_file(root: Path | str, relative: str, *, limit: int) -> bytes | None:
 
 def create_file(root: Path | str, relative: str, data: bytes, mode: int = 0o644) -> bool:
     """Write a new file; False (and nothing written) when the name exists in any form."""
-    parent, name = _split(relative)
+    parent, name = split_path(relative)
     with open_folder(root, parent, create=True) as dir_fd:
         try:
-            fd = os.open(name, _CREATE_FLAGS, mode, dir_fd=dir_fd)
+            fd = os.open(name, CREATE_FLAGS, mode, dir_fd=dir_fd)
         except FileExistsError:
             return False
     with os.fdopen(fd, "wb") as handle:
@@ -153,7 +162,7 @@ def create_file(root: Path | str, relative: str, data: bytes, mode: int = 0o644)
 
 def tree_bytes(root: Path | str, relative: str = "") -> int:
     """Bytes in the files under root/relative; links are counted, never followed."""
-    parent, name = _split(relative) if _parts(relative) else ("", "")
+    parent, name = split_path(relative) if _parts(relative) else ("", "")
     try:
         with open_folder(root, parent) as dir_fd:
             if not name:
@@ -161,7 +170,7 @@ def tree_bytes(root: Path | str, relative: str = "") -> int:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if not stat.S_ISDIR(info.st_mode):
                 return info.st_size
-            child = _open_child(dir_fd, name, create=False, shown=relative)
+            child = open_child(dir_fd, name, create=False, shown=relative)
             try:
                 return _fd_tree_bytes(child)
             finally:
@@ -181,7 +190,7 @@ def _fd_tree_bytes(top: int) -> int:
                     try:
                         info = entry.stat(follow_symlinks=False)
                         if stat.S_ISDIR(info.st_mode):
-                            stack.append(os.open(entry.name, _DIR_FLAGS, dir_fd=fd))
+                            stack.append(os.open(entry.name, DIR_FLAGS, dir_fd=fd))
                         else:
                             total += info.st_size
                     except OSError:

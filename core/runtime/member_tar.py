@@ -17,12 +17,12 @@ from typing import Any
 
 from core.domain.files import BadArchive, Budget
 from core.runtime.member_files import (
-    _CREATE_FLAGS,
-    _DIR_FLAGS,
-    _READ_FLAGS,
-    _open_child,
-    _split,
+    CREATE_FLAGS,
+    DIR_FLAGS,
+    READ_FLAGS,
+    open_child,
     open_folder,
+    split_path,
 )
 
 STAGING_FOLDER = ".booking-staging"  # under the backup volume root: no container sees it
@@ -36,7 +36,7 @@ def add_to_tar(tar: tarfile.TarFile, root: Path | str, relative: str, arcname: s
 
     Links are stored as links; FIFOs, sockets and devices are left out. Raises
     UnsafePath when a step to root/relative is a link, FileNotFoundError when missing."""
-    parent, name = _split(relative)
+    parent, name = split_path(relative)
     with open_folder(root, parent) as dir_fd:
         _add_entry(tar, dir_fd, name, arcname)
 
@@ -58,7 +58,7 @@ def _add_entry(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str) -> No
         entry.linkname = os.readlink(name, dir_fd=dir_fd)
         tar.addfile(entry)
     elif stat.S_ISREG(info.st_mode):
-        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
         with os.fdopen(fd, "rb") as handle:
             opened = os.fstat(fd)
             if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
@@ -68,7 +68,7 @@ def _add_entry(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str) -> No
     elif stat.S_ISDIR(info.st_mode):
         entry.type = tarfile.DIRTYPE
         tar.addfile(entry)
-        child = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        child = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
         try:
             for sub in sorted(os.listdir(child)):
                 _add_entry(tar, child, sub, f"{arcname}/{sub}")
@@ -146,13 +146,13 @@ def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root_fd: int,
             with contextlib.suppress(FileExistsError):
                 os.mkdir(name, 0o700, dir_fd=dir_fd)
             # Opened, not named: an earlier entry of that name that is a link fails here.
-            made = _open_child(dir_fd, name, create=False, shown="/".join(parts))
+            made = open_child(dir_fd, name, create=False, shown="/".join(parts))
             try:
                 os.fchmod(made, (member.mode & 0o777) | 0o700)
             finally:
                 os.close(made)
         elif member.isreg():
-            fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=dir_fd)
+            fd = os.open(name, CREATE_FLAGS, 0o600, dir_fd=dir_fd)
             with os.fdopen(fd, "wb") as out:
                 source = tar.extractfile(member)
                 assert source is not None
@@ -176,7 +176,7 @@ def _parent_fd(root_fd: int, parts: list[str]) -> Iterator[int]:
     fd = os.dup(root_fd)
     try:
         for part in parts:
-            child = _open_child(fd, part, create=True, shown=part)
+            child = open_child(fd, part, create=True, shown=part)
             os.close(fd)
             fd = child
         yield fd
@@ -190,7 +190,7 @@ def move_into_place(staging: Path, top: str, root: Path | str, relative: str) ->
     The folders on the way to root/relative are opened without following a link
     (made when missing); what is at root/relative itself, a link included, is
     replaced, never written through."""
-    parent, name = _split(relative)
+    parent, name = split_path(relative)
     with open_folder(root, parent, create=True) as dir_fd, open_folder(staging) as from_fd:
         old = None
         with contextlib.suppress(FileNotFoundError):
