@@ -62,7 +62,9 @@ class DiscordAdapter:
             log.info("connecting to Discord again in %gs", pause)
             if self._stopping.wait(pause):
                 return
-            self.bot = BookingBot(self._app, guild_id=self._guild_id)
+            # What members with closed DMs have not seen yet stays for their next visit.
+            self.bot = BookingBot(self._app, guild_id=self._guild_id,
+                                  undelivered=self.bot.undelivered)
             self.notifier.use(self.bot)
 
     async def _main(self) -> None:

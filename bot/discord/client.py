@@ -21,6 +21,7 @@ from bot.discord.outgoing import (
     unasked,
 )
 from bot.discord.schedule import schedule_group
+from bot.discord.unreachable import Undelivered
 from core.chat.actions import parse_press
 from core.chat.conversation import Pressed
 from core.chat.messages import Reply
@@ -42,11 +43,15 @@ def intents() -> discord.Intents:
 
 
 class BookingBot(discord.Client):
-    def __init__(self, app: App, *, guild_id: int | None = None) -> None:
+    def __init__(
+        self, app: App, *, guild_id: int | None = None, undelivered: Undelivered | None = None,
+    ) -> None:
         super().__init__(intents=intents())
         self.app = app
         self.guild_id = guild_id
-        self.respond = Responder(app.service)
+        # Messages for members whose DMs are closed, shown at their next interaction.
+        self.undelivered = undelivered or Undelivered()
+        self.respond = Responder(app.service, self.undelivered)
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(schedule_group(app.service, app.conversation, self.respond))
         self.tree.add_command(capacity_group(app.service, self.respond))
@@ -147,7 +152,7 @@ class BookingBot(discord.Client):
         outs = await self.respond.outcome(
             message.author, lambda account: self._converse(account, message.content)
         )
-        for out in outs:
+        for out in [*outs, *self.undelivered.take(message.author.id)]:
             for kwargs in sendable(out):
                 await message.channel.send(**kwargs)
 

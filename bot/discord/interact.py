@@ -15,6 +15,7 @@ from typing import TypeVar
 import discord
 
 from bot.discord.outgoing import Outgoing, sendable
+from bot.discord.unreachable import Undelivered
 from core.domain.model import Account, Refusal
 from core.services.booking import BookingService
 
@@ -36,8 +37,9 @@ def linked_account(service: BookingService, user_id: int) -> Account | None:
 
 
 class Responder:
-    def __init__(self, service: BookingService) -> None:
+    def __init__(self, service: BookingService, undelivered: Undelivered | None = None) -> None:
         self.service = service
+        self.undelivered = undelivered or Undelivered()
 
     async def account_of(self, user: discord.abc.User) -> Account:
         """The member's account; created on first use when registration is open."""
@@ -51,10 +53,10 @@ class Responder:
         outs = await self.outcome(interaction.user, work)
         await self.privately(interaction, outs)
 
-    @staticmethod
-    async def privately(interaction: discord.Interaction, outs: list[Outgoing]) -> None:
-        """Follow-ups only the member who interacted sees."""
-        for out in outs:
+    async def privately(self, interaction: discord.Interaction, outs: list[Outgoing]) -> None:
+        """Follow-ups only the member who interacted sees; then what the service could not
+        send them while their direct messages were closed."""
+        for out in [*outs, *self.undelivered.take(interaction.user.id)]:
             for kwargs in sendable(out):
                 await interaction.followup.send(ephemeral=True, **kwargs)
 

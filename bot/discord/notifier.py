@@ -2,18 +2,22 @@
 
 `deliver` is called from the scheduler's thread; the message is sent on the
 client's own event loop and `deliver` waits for the outcome, so the outbox
-knows whether it went out.
+knows whether it went out. A member whose direct messages are closed gets the
+message the next time they use the bot (bot/discord/unreachable.py), and the
+admins are told once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 
 import discord
 
 from bot.discord.outgoing import Outgoing, sendable
 from bot.discord.render import stamp
+from bot.discord.unreachable import Undelivered, admin_note
 from core.chat.actions import booking_actions, restored
 from core.domain.model import Account, Refusal
 from core.services.booking import BookingService
@@ -24,6 +28,12 @@ log = logging.getLogger(__name__)
 # Messages that come with the booking's own buttons (Login, Extend, Restart, End now)
 # when the scheduler sent none of its own.
 _WITH_BUTTONS = frozenset({MessageKind.READY, MessageKind.REMINDER})
+
+
+class _Sent(enum.Enum):
+    SENT = "sent"
+    CLOSED = "closed"  # the member's direct messages are closed (Discord error 50007)
+    UNKNOWN = "unknown"  # no such Discord user
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:
@@ -40,6 +50,7 @@ class DiscordNotifier:
         self._client = client
         self._service = service
         self._timeout = timeout
+        self._undelivered = Undelivered()  # for a client that keeps none of its own
 
     def use(self, client: discord.Client) -> None:
         """Send through a new client (the adapter reconnected with a fresh one)."""
@@ -54,11 +65,32 @@ class DiscordNotifier:
             raise ConnectionError("the Discord client is not running")
         if _current_loop() is loop:
             raise RuntimeError("deliver() waits for the send; call it from another thread")
+        user_id = int(account.discord_id)
         out = self.outgoing(message)
-        future = asyncio.run_coroutine_threadsafe(
-            self._send(client, int(account.discord_id), out), loop
-        )
-        return future.result(self._timeout)
+        sent = asyncio.run_coroutine_threadsafe(self._send(client, user_id, out), loop)
+        outcome = sent.result(self._timeout)
+        kept = self._kept(client)
+        if outcome is _Sent.SENT:
+            kept.reached(user_id)
+        elif outcome is _Sent.CLOSED and kept.keep(user_id, out):
+            note = Outgoing(admin_note(account.name, user_id, message.booking_id))
+            told = asyncio.run_coroutine_threadsafe(
+                self._tell(client, self._admin_ids(account), note), loop)
+            told.result(self._timeout)
+        # Not delivered here: the outbox tries its next channel, then its log (which never
+        # shows a password), and marks the message sent; it is not retried.
+        return outcome is _Sent.SENT
+
+    def _kept(self, client: discord.Client) -> Undelivered:
+        """Where the client shows members what they missed (BookingBot.undelivered)."""
+        kept = getattr(client, "undelivered", None)
+        return kept if isinstance(kept, Undelivered) else self._undelivered
+
+    def _admin_ids(self, member: Account) -> list[int]:
+        with self._service.unit() as uow:
+            accounts = uow.accounts.all()
+        return [int(a.discord_id) for a in accounts
+                if a.discord_id and a.name != member.name and self._service.is_admin(a)]
 
     def outgoing(self, message: Message) -> Outgoing:
         """The message with its booking's times as Discord timestamps, and its buttons."""
@@ -81,13 +113,21 @@ class DiscordNotifier:
                                               self._service.config.booking.max_days)
         return Outgoing(text, actions)
 
-    async def _send(self, client: discord.Client, user_id: int, out: Outgoing) -> bool:
+    async def _send(self, client: discord.Client, user_id: int, out: Outgoing) -> _Sent:
         try:
             user = client.get_user(user_id) or await client.fetch_user(user_id)
             for kwargs in sendable(out):
                 await user.send(**kwargs)
-        except (discord.Forbidden, discord.NotFound) as exc:
-            # Direct messages closed, or no such user: this channel cannot reach them.
+        except discord.Forbidden as exc:
+            log.warning("Discord user %s has direct messages closed (%s); the message is kept "
+                        "for their next /schedule", user_id, exc.text or exc.code)
+            return _Sent.CLOSED
+        except discord.NotFound as exc:
             log.warning("cannot send a direct message to Discord user %s: %s", user_id, exc)
-            return False
-        return True
+            return _Sent.UNKNOWN
+        return _Sent.SENT
+
+    async def _tell(self, client: discord.Client, user_ids: list[int], out: Outgoing) -> None:
+        for user_id in user_ids:
+            if await self._send(client, user_id, out) is not _Sent.SENT:
+                log.warning("could not tell admin %s that a member's DMs are closed", user_id)

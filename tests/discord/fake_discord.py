@@ -69,6 +69,8 @@ class FakeDiscord:
         # As Discord answers a guild command sync for a guild the bot is not in (or was
         # invited to without the applications.commands scope): 403, code 50001.
         self.refuse_guild_commands = False
+        # Users who closed their direct messages: sending to them answers 403, code 50007.
+        self.closed_dms: set[int] = set()
 
     async def start(self) -> str:
         app = web.Application()
@@ -138,6 +140,12 @@ class FakeDiscord:
                                                        path):
             self.calls.append(call)
             return _json({"message": "Missing Access", "code": 50001}, status=403)
+        closed = {str(dm_channel_id(u)) for u in self.closed_dms}
+        match = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if request.method == "POST" and match and match.group(1) in closed:
+            self.calls.append(call)
+            return _json({"message": "Cannot send messages to this user", "code": 50007},
+                         status=403)
         call.answer = self._answer(call)
         self.calls.append(call)
         if call.answer is None:
