@@ -15,7 +15,9 @@ from core.chat.actions import (
 from core.chat.booking_verbs import BookingVerbs
 from core.chat.messages import Reply, booked
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
-from core.domain.request_text import ParsedRequest, parse_request, parse_resources
+from core.domain.request_line import ParsedRequest
+from core.domain.request_text import parse_request
+from core.domain.resource_words import parse_resources
 from core.domain.time_tokens import FORMATS_HELP
 from core.services.capacity import BookingRequest
 

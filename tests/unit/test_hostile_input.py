@@ -24,7 +24,9 @@ from core.chat.conversation import ConversationEngine
 from core.domain.gpus import GpuInventory
 from core.domain.member_settings import check_timezone
 from core.domain.model import Account, Refusal, Resources
-from core.domain.request_text import RequestTextError, parse_request, parse_resources, split_times
+from core.domain.request_line import RequestTextError
+from core.domain.request_text import parse_request, split_times
+from core.domain.resource_words import parse_resources
 from core.domain.time_tokens import TimeInputError, parse_duration
 from core.domain.timeparse import parse_end, parse_start
 from core.services.booking import BookingService

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.domain.request_text import RequestTextError, parse_request, split_times
+from core.domain.request_line import RequestTextError
+from core.domain.request_text import parse_request, split_times
 from core.domain.time_tokens import TimeInputError
 from core.domain.timeparse import parse_end, parse_start
 
