@@ -6,14 +6,13 @@ This module does not use `from __future__ import annotations`: discord.py
 reads the parameter annotations, and the ranges come from the running config.
 """
 
-import asyncio
-
 import discord
 from discord import app_commands
 
 from bot.discord import bookings, suggest
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
+from bot.discord.reading import within_budget
 from core.chat.booking_requests import FormRequest
 from core.chat.conversation import ConversationEngine
 from core.domain.model import Account, Resources
@@ -31,9 +30,6 @@ def schedule_group(
     group = app_commands.Group(
         name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
     )
-
-    async def member(interaction: discord.Interaction) -> Account | None:
-        return await asyncio.to_thread(linked_account, service, interaction.user.id)
 
     @group.command(name="book", description="Book CPUs, memory and GPUs for a time window")
     @app_commands.describe(
@@ -66,15 +62,16 @@ def schedule_group(
     async def book_start(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        account = await member(interaction)
-        namespace = interaction.namespace
+        namespace, user_id = interaction.namespace, interaction.user.id
 
         def choices() -> list[suggest.Choice]:
+            account = linked_account(service, user_id)
             wanted = engine.default_resources(
                 account, namespace.cpus, namespace.memory, namespace.gpus
             ) if account else Resources(1, 1, namespace.gpus or 0)
             return suggest.starts(service, account, current, wanted)
-        return _choices(await asyncio.to_thread(choices))
+        # Without the database: what was typed, or now.
+        return _choices(await within_budget(choices, suggest.typed(current, "now"), "start"))
 
     @book.autocomplete("end")
     async def book_end(
@@ -117,8 +114,13 @@ def schedule_group(
     async def own_booking(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
-        account = await member(interaction)
-        pairs = await asyncio.to_thread(suggest.own_bookings, service, account, str(current))
+        user_id = interaction.user.id
+
+        def choices() -> list[suggest.Choice]:
+            account = linked_account(service, user_id)
+            return suggest.own_bookings(service, account, str(current))
+        nothing: list[suggest.Choice] = []
+        pairs = await within_budget(choices, nothing, "booking")
         return [app_commands.Choice(name=name, value=int(value)) for name, value in pairs]
 
     @extend.autocomplete("by")

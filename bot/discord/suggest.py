@@ -52,6 +52,11 @@ def starts(
     return _matching(current, choices)
 
 
+def typed(current: str, *known: str) -> list[Choice]:
+    """Choices that need no database: `known` values, and what was typed."""
+    return _matching(current, [(k, k) for k in known])
+
+
 def ends(current: str) -> list[Choice]:
     return _matching(current, [(d, d) for d in DURATIONS])
 
