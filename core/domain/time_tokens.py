@@ -14,19 +14,19 @@ MAX_TIME_CHARS = 100  # a time is refused above this, before any pattern runs
 _TOKEN = re.compile(r"(?P<number>[0-9]+)|(?P<word>[^\W\d_]+)|(?P<mark>\S)")
 
 
-_PUNCTUATION = set(":.-+/,'")
+PUNCTUATION = set(":.-+/,'")
 
 
 _RANGES = {"week": 2, "day": 14, "hour": 14 * 24, "minute": 14 * 24 * 60}
 
 
-_UNITS = {
+UNITS = {
     "day": "day", "days": "day", "week": "week", "weeks": "week",
     "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour", "h": "hour",
 }
 
 
-_UNITS_AND_MINUTES = {**_UNITS, "minute": "minute", "minutes": "minute", "min": "minute",
+UNITS_AND_MINUTES = {**UNITS, "minute": "minute", "minutes": "minute", "min": "minute",
                       "mins": "minute"}
 
 
@@ -36,7 +36,7 @@ FORMATS_HELP = (
 )
 
 
-_START_AND_END = "a start and an end: `tomorrow 9am for 3-day`"
+START_AND_END = "a start and an end: `tomorrow 9am for 3-day`"
 
 
 class TimeInputError(ValueError):
@@ -67,12 +67,12 @@ def _glued(text: str, index: int) -> bool:
     return 0 <= index < len(text) and (text[index].isdecimal() or text[index] == "_")
 
 
-def _whole_word(text: str, token: Token, *words: str) -> bool:
+def whole_word(text: str, token: Token, *words: str) -> bool:
     """`token` is one of `words`, standing alone as a word (`\\bword\\b`)."""
     return token.text in words and not _glued(text, token.start - 1) and not _glued(text, token.end)
 
 
-def _spaced(text: str, token: Token) -> bool:
+def spaced(text: str, token: Token) -> bool:
     """Whitespace right before `token`."""
     return token.start > 0 and text[token.start - 1].isspace()
 
@@ -122,7 +122,7 @@ def read_amount(
     return (Amount(tokens[i].text, unit), j + 1) if unit else None
 
 
-def _read_amounts(
+def read_amounts(
     text: str, tokens: list[Token], *, units: dict[str, str], prefixes: bool
 ) -> list[Amount] | None:
     """The amounts when `tokens` are amounts and nothing else; None otherwise.
@@ -144,7 +144,7 @@ def _read_amounts(
     return found or None
 
 
-def _sum_amounts(amounts: list[Amount]) -> tuple[timedelta, bool]:
+def sum_amounts(amounts: list[Amount]) -> tuple[timedelta, bool]:
     """The total of `amounts`, and whether any amount was in hours or minutes."""
     total = timedelta()
     for amount in amounts:
@@ -152,7 +152,7 @@ def _sum_amounts(amounts: list[Amount]) -> tuple[timedelta, bool]:
     return total, any(amount.unit in ("hour", "minute") for amount in amounts)
 
 
-def _cleaned(text: str) -> str:
+def cleaned_text(text: str) -> str:
     """`text` with its whitespace collapsed; refused when too long, before anything reads it."""
     if len(text) > 4 * MAX_TIME_CHARS:  # even before collapsing its whitespace
         text = text.strip()
@@ -173,24 +173,24 @@ def _too_long(length: int) -> TimeInputError:
 
 def parse_duration(text: str) -> timedelta | None:
     """`3-day`, `1-week 2-day`, `2-hour` -> timedelta; None when the text is not only flags."""
-    lowered = _cleaned(text).lower()
-    amounts = _read_amounts(lowered, tokenize(lowered), units=_UNITS, prefixes=True)
-    return None if amounts is None else _sum_amounts(amounts)[0]
+    lowered = cleaned_text(text).lower()
+    amounts = read_amounts(lowered, tokenize(lowered), units=UNITS, prefixes=True)
+    return None if amounts is None else sum_amounts(amounts)[0]
 
 
-def _from_now(text: str, tokens: list[Token], now: datetime, slot_minutes: int) -> datetime | None:
+def from_now(text: str, tokens: list[Token], now: datetime, slot_minutes: int) -> datetime | None:
     """`in 3 hours`, `2 days from now` -> the moment; None for any other text."""
-    if len(tokens) >= 2 and tokens[0].text == "in" and _spaced(text, tokens[1]):
+    if len(tokens) >= 2 and tokens[0].text == "in" and spaced(text, tokens[1]):
         amounts = tokens[1:]
     elif (len(tokens) >= 3 and tokens[-2].text == "from" and tokens[-1].text == "now"
-          and _spaced(text, tokens[-2]) and _spaced(text, tokens[-1])):
+          and spaced(text, tokens[-2]) and spaced(text, tokens[-1])):
         amounts = tokens[:-2]
     else:
         return None
-    found = _read_amounts(text, amounts, units=_UNITS_AND_MINUTES, prefixes=False)
+    found = read_amounts(text, amounts, units=UNITS_AND_MINUTES, prefixes=False)
     if found is None:
         return None
-    total, below_a_day = _sum_amounts(found)
+    total, below_a_day = sum_amounts(found)
     if below_a_day:
         return slot_ceil(now + total, slot_minutes)
     return slot_floor(now, slot_minutes) + total
@@ -200,7 +200,7 @@ def _zone_name(zone: tzinfo) -> str:
     return getattr(zone, "key", None) or str(zone)
 
 
-def _localize(wall: datetime, zone: tzinfo) -> datetime:
+def localize(wall: datetime, zone: tzinfo) -> datetime:
     """Give a naive wall-clock time `zone`'s offset; refuse times in a DST gap.
 
     A time that happens twice (clocks going back) takes its first occurrence."""
@@ -226,7 +226,7 @@ def _localize(wall: datetime, zone: tzinfo) -> datetime:
     )
 
 
-def _exact(tokens: list[Token]) -> tuple[int, ...] | None:
+def exact_parts(tokens: list[Token]) -> tuple[int, ...] | None:
     """`YYYY MM DD hh mm` (only numbers, already known) -> its five numbers."""
     widths = [len(t.text) for t in tokens]
     if len(widths) != 5 or widths[0] != 4 or max(widths[1:]) > 2:
@@ -234,7 +234,7 @@ def _exact(tokens: list[Token]) -> tuple[int, ...] | None:
     return tuple(int(t.text) for t in tokens)
 
 
-def _parse_exact(parts: tuple[int, ...], zone: tzinfo, slot_minutes: int) -> datetime:
+def parse_exact(parts: tuple[int, ...], zone: tzinfo, slot_minutes: int) -> datetime:
     year, month, day, hour, minute = parts
     if minute % slot_minutes:
         allowed = ", ".join(f"{m:02d}" for m in range(0, 60, slot_minutes)) if slot_minutes < 60 else "00"
@@ -243,4 +243,4 @@ def _parse_exact(parts: tuple[int, ...], zone: tzinfo, slot_minutes: int) -> dat
         wall = datetime(year, month, day, hour, minute)
     except ValueError as exc:
         raise TimeInputError(f"no such date or time: {exc}") from None
-    return _localize(wall, zone)
+    return localize(wall, zone)

@@ -4,87 +4,28 @@ our own reader first and dateparser after it."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 import dateparser
-from dateparser.timezones import timezone_info_list
 
 from core.domain.time_tokens import (
-    _START_AND_END,
     FORMATS_HELP,
+    START_AND_END,
     TimeInputError,
     Token,
-    _localize,
+    localize,
     slot_ceil,
 )
-
-_DAY_OFFSETS = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}
-
-
-_WEEKDAYS = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
-    "sunday": 6, "sun": 6,
-}
-
-
-_MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
-    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-}
-
-
-_PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
-
-
-_FILLERS = ("at", "on", "the")
-
-
-_ORDINALS = ("st", "nd", "rd", "th")
-
-
-_OUR_WORDS = {*_DAY_OFFSETS, *_WEEKDAYS, *_MONTHS, *_PARTS_OF_DAY, *_FILLERS, *_ORDINALS,
-              "next", "this", "day", "after", "of", "am", "pm", "noon", "midnight"}
-
-
-# The zone abbreviations dateparser reads (`UTC`, `GMT`, `CET`, `PST`...), after a time of day.
-_ZONE_WORDS = frozenset(
-    str(zone[0]).lower() for info in timezone_info_list for zone in info["timezones"]
-    if str(zone[0]).isalpha()
-) - _OUR_WORDS
-
-
-@dataclass
-class _Reading:
-    """What the words of a time said, to be found again in dateparser's answer."""
-
-    offset: int | None = None  # days after today
-    weekday: int | None = None
-    day: tuple[int | None, int, int] | None = None  # year (if given), month, day
-    clock: tuple[int, int] | None = None
-    part_of_day: str | None = None  # `morning`... or `tonight`
-    zone: bool = False
-
-    @property
-    def has_day(self) -> bool:
-        return self.offset is not None or self.weekday is not None or self.day is not None
-
-    def agrees(self, parsed: datetime, local_now: datetime) -> bool:
-        """Whether dateparser's `parsed` shows every part that was read."""
-        if self.clock is not None and (parsed.hour, parsed.minute) != self.clock:
-            return False
-        if self.offset is not None and parsed.date() != local_now.date() + timedelta(days=self.offset):
-            return False
-        if self.weekday is not None and parsed.weekday() != self.weekday:
-            return False
-        if self.day is not None:
-            year, month, day = self.day
-            if (parsed.month, parsed.day) != (month, day) or year not in (None, parsed.year):
-                return False
-        return self.zone == (parsed.tzinfo is not None)
+from core.domain.time_vocabulary import (
+    DAY_OFFSETS,
+    FILLERS,
+    MONTHS,
+    ORDINALS,
+    PARTS_OF_DAY,
+    WEEKDAYS,
+    ZONE_WORDS,
+    Reading,
+)
 
 
 class _WordsReader:
@@ -95,13 +36,13 @@ class _WordsReader:
         self.cleaned = cleaned  # as typed, for messages
         self.text = text  # lower case: what the tokens index
         self.tokens = tokens
-        self.reading = _Reading()
+        self.reading = Reading()
 
-    def read(self) -> _Reading:
+    def read(self) -> Reading:
         i = fillers = 0
         while i < len(self.tokens):
             token = self.tokens[i]
-            if token.text in _FILLERS or (token.text == "," and i > 0):
+            if token.text in FILLERS or (token.text == "," and i > 0):
                 if i + 1 == len(self.tokens):
                     raise self._refuse(f"it ends with `{token.text}`; say what comes after it, "
                                        "as in `tomorrow at 9am`")
@@ -143,7 +84,7 @@ class _WordsReader:
     def _set_day(self, i: int, j: int, **values: object) -> int:
         if self.reading.has_day:
             raise self._refuse(f"it names a day twice (`{self._span(i, j)}` is the second); "
-                               f"give one start, or {_START_AND_END}")
+                               f"give one start, or {START_AND_END}")
         for key, value in values.items():
             setattr(self.reading, key, value)
         return j
@@ -157,25 +98,25 @@ class _WordsReader:
         word = self._at(i)
         if word == "day" and self._at(i + 1) == "after" and self._at(i + 2) == "tomorrow":
             return self._set_day(i, i + 3, offset=2)
-        if word in _DAY_OFFSETS:
+        if word in DAY_OFFSETS:
             if word == "tonight" and self.reading.part_of_day is not None:
                 raise self._refuse(f"it names a time of day twice (`{word}` is the second)")
-            self._set_day(i, i + 1, offset=_DAY_OFFSETS[word])
+            self._set_day(i, i + 1, offset=DAY_OFFSETS[word])
             if word == "tonight":
                 self.reading.part_of_day = word  # a time of day may still follow: `tonight 9pm`
             return i + 1
-        if word in ("next", "this") and self._at(i + 1) in _WEEKDAYS:
-            return self._set_day(i, i + 2, weekday=_WEEKDAYS[self._at(i + 1)])
-        if word in _WEEKDAYS:
-            return self._set_day(i, i + 1, weekday=_WEEKDAYS[word])
-        if word in _MONTHS and self._number(i + 1, 1, 2) is not None:  # dec 1[st][, 2026]
-            return self._date(i, self._ordinal(i + 2), _MONTHS[word], self._number(i + 1, 1, 2))
+        if word in ("next", "this") and self._at(i + 1) in WEEKDAYS:
+            return self._set_day(i, i + 2, weekday=WEEKDAYS[self._at(i + 1)])
+        if word in WEEKDAYS:
+            return self._set_day(i, i + 1, weekday=WEEKDAYS[word])
+        if word in MONTHS and self._number(i + 1, 1, 2) is not None:  # dec 1[st][, 2026]
+            return self._date(i, self._ordinal(i + 2), MONTHS[word], self._number(i + 1, 1, 2))
         day = self._number(i, 1, 2)
         if day is not None:  # 1[st] [of] december[, 2026]
             j = self._ordinal(i + 1)
             j += self._at(j) == "of"
-            if self._at(j) in _MONTHS:
-                return self._date(i, j + 1, _MONTHS[self._at(j)], day)
+            if self._at(j) in MONTHS:
+                return self._date(i, j + 1, MONTHS[self._at(j)], day)
             return None
         year = self._number(i, 4)
         separator = self._at(i + 1)
@@ -187,7 +128,7 @@ class _WordsReader:
         return None
 
     def _ordinal(self, j: int) -> int:
-        return j + 1 if self._at(j) in _ORDINALS and self._touching(j) else j
+        return j + 1 if self._at(j) in ORDINALS and self._touching(j) else j
 
     def _date(self, i: int, j: int, month: int, day: int | None) -> int:
         assert day is not None
@@ -233,13 +174,13 @@ class _WordsReader:
         reading = self.reading
         if reading.clock is not None or reading.part_of_day not in (None, "tonight"):
             raise self._refuse(f"it names a time of day twice (`{self._span(i, j)}` is the second); "
-                               f"give one start, or {_START_AND_END}")
+                               f"give one start, or {START_AND_END}")
         reading.clock = (hour, minute)
         return j
 
     def _part_of_day(self, i: int) -> int | None:
         word = self._at(i)
-        if word not in _PARTS_OF_DAY:
+        if word not in PARTS_OF_DAY:
             return None
         if not self.reading.has_day:
             raise self._refuse(f"`{word}` needs a day before it, as in `tomorrow {word}`")
@@ -249,7 +190,7 @@ class _WordsReader:
         return i + 1
 
     def _zone(self, i: int) -> int | None:
-        if self._at(i) in _ZONE_WORDS:
+        if self._at(i) in ZONE_WORDS:
             j = i + 1
             if self._at(j) in ("+", "-") and self._touching(j):
                 j = self._offset(j) or j
@@ -320,7 +261,7 @@ def _dateparse(text: str, local_now: datetime) -> datetime | None:
         return None
 
 
-def _parse_natural(
+def parse_natural(
     cleaned: str, text: str, tokens: list[Token], zone: tzinfo, now: datetime, slot_minutes: int
 ) -> datetime:
     reading = _WordsReader(cleaned, text, tokens).read()
@@ -335,5 +276,5 @@ def _parse_natural(
     if parsed is None or not reading.agrees(parsed, local_now):
         raise TimeInputError(f"`{cleaned}` is not a time I understand; try {FORMATS_HELP}")
     # An aware result means the text named its own zone, e.g. `9am UTC`.
-    moment = _localize(parsed, zone) if parsed.tzinfo is None else parsed
+    moment = localize(parsed, zone) if parsed.tzinfo is None else parsed
     return slot_ceil(moment.astimezone(UTC), slot_minutes)

@@ -56,40 +56,27 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from core.domain.time_tokens import (
-    _PUNCTUATION,
-    _START_AND_END,
-    _UNITS,
-    _UNITS_AND_MINUTES,
     FORMATS_HELP,
+    PUNCTUATION,
+    START_AND_END,
+    UNITS,
+    UNITS_AND_MINUTES,
     TimeInputError,
     Token,
-    _cleaned,
-    _exact,
-    _from_now,
-    _parse_exact,
-    _read_amounts,
-    _spaced,
-    _sum_amounts,
-    _whole_word,
+    cleaned_text,
+    exact_parts,
+    from_now,
+    parse_exact,
     read_amount,
+    read_amounts,
     slot_ceil,
     slot_floor,
+    spaced,
+    sum_amounts,
     tokenize,
+    whole_word,
 )
-from core.domain.time_words import (
-    _parse_natural,
-)
-
-# ----- amounts: `3-day`, `2 hours`, `1 week and 2 days` ----------------------
-
-
-# ----- exact times and time zones --------------------------------------------
-
-
-# ----- words: `tomorrow 9am`, `next monday 14:00`, `dec 1 at noon` -----------
-
-
-# ----- one time ----------------------------------------------------------------
+from core.domain.time_words import parse_natural
 
 
 def parse_moment(
@@ -97,7 +84,7 @@ def parse_moment(
     allow_now: bool,
 ) -> datetime:
     """Parse one time. Duration flags count from `base`. Returns UTC."""
-    cleaned = _cleaned(text)
+    cleaned = cleaned_text(text)
     if not cleaned:
         raise TimeInputError(f"no time given; try {FORMATS_HELP}")
     lowered = cleaned.lower()
@@ -105,7 +92,7 @@ def parse_moment(
         if not allow_now:
             raise TimeInputError("`now` is for a start; give an end such as `3-day`")
         return slot_floor(now, slot_minutes)
-    strays = sorted({c for c in cleaned if not (c.isalnum() or c.isspace() or c in _PUNCTUATION)})
+    strays = sorted({c for c in cleaned if not (c.isalnum() or c.isspace() or c in PUNCTUATION)})
     if strays:
         raise TimeInputError(
             f"`{cleaned}`: {' '.join(strays)} is not part of a time; try {FORMATS_HELP}"
@@ -122,13 +109,13 @@ def _parse_tokens(
     now: datetime, slot_minutes: int,
 ) -> datetime:
     if all(t.is_number for t in tokens):
-        exact = _exact(tokens)
+        exact = exact_parts(tokens)
         if exact is None:
             raise TimeInputError(
                 f"`{cleaned}` is only a number; write a duration such as `3-day` or `2-hour`, "
                 "or a full date and time as `YYYY MM DD hh mm`"
             )
-        return _parse_exact(exact, zone, slot_minutes)
+        return parse_exact(exact, zone, slot_minutes)
     for i in range(len(tokens) - 2):
         whole, point, fraction = tokens[i:i + 3]
         dotted_on = (  # `1.12.2026` is a date, refused as such below
@@ -142,28 +129,28 @@ def _parse_tokens(
                 "durations are whole numbers (`3-day 12-hour`, `90-hour`) and a time of day "
                 "is written `9:30` or `9am`"
             )
-    relative = _from_now(text, tokens, now, slot_minutes)
+    relative = from_now(text, tokens, now, slot_minutes)
     if relative is not None:
         return relative
-    amounts = _read_amounts(text, tokens, units=_UNITS, prefixes=True)
+    amounts = read_amounts(text, tokens, units=UNITS, prefixes=True)
     if amounts is not None:
-        return slot_ceil(base + _sum_amounts(amounts)[0], slot_minutes)
-    if any(_whole_word(text, t, "now") for t in tokens):
+        return slot_ceil(base + sum_amounts(amounts)[0], slot_minutes)
+    if any(whole_word(text, t, "now") for t in tokens):
         raise TimeInputError(
             f"`{cleaned}`: `now` goes on its own, as a start; for a start and an end "
             "write `now for 1-day`"
         )
-    if _read_amounts(text, tokens, units=_UNITS_AND_MINUTES, prefixes=False) is not None:
+    if read_amounts(text, tokens, units=UNITS_AND_MINUTES, prefixes=False) is not None:
         raise TimeInputError(
             f"`{cleaned}`: minutes work only from now (`in 90 minutes`); "
             "a duration is in hours, days or weeks (`2-hour`, `3-day`)"
         )
     for i in range(len(tokens)):
-        read = read_amount(text, tokens, i, _UNITS_AND_MINUTES)
+        read = read_amount(text, tokens, i, UNITS_AND_MINUTES)
         if read is None:
             continue
         if i > 0 and tokens[i - 1].text == "-" and tokens[i - 1].end == tokens[i].start and (
-            i == 1 or _spaced(text, tokens[i - 1])
+            i == 1 or spaced(text, tokens[i - 1])
         ):
             raise TimeInputError(
                 f"`{cleaned}`: a duration cannot be negative; write it without the sign, "
@@ -171,9 +158,9 @@ def _parse_tokens(
             )
         raise TimeInputError(
             f"`{cleaned}` mixes a duration with other words; give one time "
-            f"(`tomorrow 9am`, `3-day`, `in 3 hours`), or {_START_AND_END}"
+            f"(`tomorrow 9am`, `3-day`, `in 3 hours`), or {START_AND_END}"
         )
-    return _parse_natural(cleaned, text, tokens, zone, now, slot_minutes)
+    return parse_natural(cleaned, text, tokens, zone, now, slot_minutes)
 
 
 def parse_start(text: str, *, zone: tzinfo, now: datetime, slot_minutes: int) -> datetime:
