@@ -20,6 +20,7 @@ from core.services.capacity import BookingRequest
 
 CALLBACK_ID = "book_modal"
 _VALUE = "value"
+_TITLE = {"type": "plain_text", "text": "Book a server"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ def _text_input(block_id: str, label: str, hint: str, *, initial: str = "",
             "hint": {"type": "plain_text", "text": shorten(hint, 2000)}, "element": element}
 
 
+def notice_modal(text: str) -> dict[str, Any]:
+    """The modal with one message and no form: opened at once while the form is made
+    (a trigger lasts three seconds), or what the member is told instead of the form."""
+    return {"type": "modal", "title": _TITLE, "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": shorten(text, 3000)}}]}
+
+
+LOADING = notice_modal("Looking up your limits and images…")
+
+
 def booking_modal(
     service: BookingService, engine: ConversationEngine, account: Account
 ) -> dict[str, Any]:
@@ -73,7 +84,7 @@ def booking_modal(
     meta = ModalMeta(account.name, account.timezone, maximum)
     return {
         "type": "modal", "callback_id": CALLBACK_ID, "private_metadata": meta.dumps(),
-        "title": {"type": "plain_text", "text": "Book a server"},
+        "title": _TITLE,
         "submit": {"type": "plain_text", "text": "Book"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [

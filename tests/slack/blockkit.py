@@ -71,7 +71,7 @@ def check_everything_sent(calls: list[Any]) -> int:
         if call.method in ("chat.postMessage", "response_url") and "blocks" in call.args:
             check_blocks(call.args["blocks"])
             checked += 1
-        elif call.method in ("views.open", "views.publish"):
+        elif call.method in ("views.open", "views.update", "views.publish"):
             check_view(call.args["view"])
             checked += 1
     return checked

@@ -49,6 +49,9 @@ class FakeSlackApi:
     # Answers given before the normal one, per method: (HTTP status, extra headers), as
     # an outage (503) or a rate limit (429 with Retry-After) would.
     failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    # Slack's own refusals, per method, answered (HTTP 200, ok false) before the normal
+    # answer: "expired_trigger_id" for views.open, say.
+    errors: dict[str, list[str]] = field(default_factory=dict)
     base_url: str = ""
     _server: ThreadingHTTPServer | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -122,6 +125,9 @@ class FakeSlackApi:
         with self._changed:
             self.calls.append(Call(method, args, body, token))
             self._changed.notify_all()
+            refusals = self.errors.get(method)
+            if refusals:
+                return {"ok": False, "error": refusals.pop(0)}
         return self._reply(method, args)
 
     def _reply(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

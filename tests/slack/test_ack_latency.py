@@ -16,7 +16,7 @@ def test_requests_are_acknowledged_while_another_connection_holds_the_write_lock
     world: SlackWorld,
 ):
     world.slack.command(CAROL, "/book", "")
-    view = world.api.wait_for("views.open")[0].args["view"]
+    view = world.api.wait_for("views.update")[0].args["view"]
     blocker = sqlite3.connect(world.database, timeout=0, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:

@@ -47,7 +47,7 @@ def test_book_alone_opens_the_modal_with_the_members_maximum(world: SlackWorld):
     assert posted.status == 200
     opened = world.api.wait_for("views.open")[0].args
     assert opened["trigger_id"].startswith("trigger.")
-    view = opened["view"]
+    view = world.api.wait_for("views.update")[0].args["view"]
     assert view["callback_id"] == "book_modal"
     hints = {b["block_id"]: b["hint"]["text"] for b in view["blocks"] if "hint" in b}
     assert hints["cpus"] == "Your maximum: 8"

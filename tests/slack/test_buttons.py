@@ -69,7 +69,7 @@ def test_a_modal_refusal_dms_an_offer_that_books_in_one_click(world: SlackWorld)
     world.booking.service.set_limits("alice", {"gpus": "4"})
     held = book(world, "alice", gpus=4, end="2-day")
     world.slack.command(CAROL, "/book", "")
-    view = world.api.wait_for("views.open")[0].args["view"]
+    view = world.api.wait_for("views.update")[0].args["view"]
     values = {"cpus": "2", "memory": "8", "gpus": "1", "start": "now", "end": "1-day"}
 
     world.slack.submit_view(CAROL, view, values, "rober5566a/aivc-server:latest")

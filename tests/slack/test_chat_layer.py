@@ -131,7 +131,7 @@ def test_a_modal_offer_keeps_image_and_command_and_books_once_after_a_restart(fo
         service.set_limits("alice", {"gpus": "4"})
         book(world, "alice", start="now", gpus=4, end="2-day")
         world.slack.command(CAROL, "/book", "")
-        view = world.api.wait_for("views.open")[0].args["view"]
+        view = world.api.wait_for("views.update")[0].args["view"]
         world.slack.submit_view(CAROL, view, {
             "cpus": "2", "memory": "8", "gpus": "1", "start": "now", "end": "1-day",
             "command": "jupyter lab --ip 0.0.0.0"}, IMAGE)

@@ -13,7 +13,7 @@ IMAGE = "rober5566a/aivc-server:latest"
 
 def open_modal(world: SlackWorld, user: str = CAROL) -> dict[str, Any]:
     world.slack.command(user, "/book", "")
-    return world.api.wait_for("views.open")[0].args["view"]
+    return world.api.wait_for("views.update")[0].args["view"]
 
 
 def form(**changes: str) -> dict[str, str]:
