@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
+from core.chat import notice_words
 from core.chat.conversation import ConversationEngine
 from core.domain.config import Config
 from core.domain.passwords import PasswordDeriver
@@ -97,6 +98,7 @@ def build(environment: Environment | None = None) -> App:
         config=config,
         uow=lambda: SqlUnitOfWork(engine, server_id),
         gpus=gpu_inventory(config.capacity.gpus),
+        notices=notice_words,
         on_change=changed,
     )
     return App(config, service, ConversationEngine(service, passwords=_password_deriver(environment)),

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from core.chat import notice_words
 from core.domain.config import Config
 from core.domain.gpus import GpuInventory
 from core.domain.model import Account
@@ -69,5 +70,6 @@ def fake_service(
     service = BookingService(
         config=config, uow=lambda: FakeUnitOfWork(store),
         gpus=GpuInventory(int(config.capacity.gpus), nvlinks), clock=clock or Clock(),
+        notices=notice_words,
     )
     return service, store

@@ -122,14 +122,11 @@ class BookingVerbs(EngineBase):
         booking = self._service.get(booking_id, actor=account.name)
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
-        if after is not None:
-            events = self._events(booking_id)
-            if restarts.requests_made(events) > int(after.group(1)):
-                return self._restart_state(account, booking, events)
         try:
-            booking = self._service.restart(booking_id, actor=account.name)
-        except Refusal as refusal:  # one is on its way (a press at the same moment, say)
-            if refusal.code != ErrorCode.PENDING:
+            booking = self._service.restart(booking_id, actor=account.name,
+                                            after=int(after.group(1)) if after else None)
+        except Refusal as refusal:  # one is on its way, or done since the button was drawn
+            if refusal.code not in (ErrorCode.PENDING, ErrorCode.OVERTAKEN):
                 raise
             return self._restart_state(account, booking, self._events(booking_id))
         return Reply(f"Restarting the container of booking #{booking_id}; I will message you "

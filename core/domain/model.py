@@ -112,6 +112,7 @@ class ErrorCode(StrEnum):
     NOT_OWNER = "not_owner"
     NOT_RUNNING = "not_running"  # the action needs a running booking
     PENDING = "pending"  # the same request is already on its way
+    OVERTAKEN = "overtaken"  # a newer request of the same kind came first (an old button)
     BAD_INPUT = "bad_input"
 
 

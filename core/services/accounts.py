@@ -1,36 +1,29 @@
-"""Accounts: who may book, their names and chat links, limits, image and member
-settings. The base of the booking service: it holds the config, the unit of work
-and the clock."""
+"""Accounts: who may book, their names and their chat links. The base of the booking
+service: it holds the config, the unit of work, the clock and the notice words.
+Limits and a member's own settings are in account_settings.py."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 
+from core.domain import refusals
 from core.domain.account_names import (
     chat_address,
     check_account_name,
     registered_name_base,
 )
 from core.domain.config import Config
-from core.domain.extra_command import check_extra_command
 from core.domain.gpus import GpuInventory
-from core.domain.member_settings import check_ssh_key, check_ssh_keys, check_timezone
-from core.domain.model import (
-    Account,
-    ErrorCode,
-    LinkConflict,
-    Refusal,
-    Resources,
-)
-from core.domain.quota import QUOTA_KEYS
+from core.domain.model import Account
 from core.domain.zones import member_zone
+from core.services.notice_port import NoticeWords
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
 from core.services.ports import OutboxRepository, StorageConflict, UnitOfWork
 
-# The maxima limits_of returns; set_limits also takes the disk quotas (core.domain.quota.QUOTA_KEYS).
+# The maxima limits_of (account_settings.py) returns; set_limits also takes the disk
+# quotas (core.domain.quota.QUOTA_KEYS).
 LIMIT_KEYS = ("cpus", "memory", "gpus")
 
 
@@ -50,6 +43,7 @@ class AccountService:
         config: Config,
         uow: Callable[[], UnitOfWork],
         gpus: GpuInventory,
+        notices: NoticeWords,
         clock: Callable[[], datetime] = utcnow,
         on_change: Callable[[int], None] | None = None,
     ) -> None:
@@ -57,6 +51,7 @@ class AccountService:
         self._uow = uow
         self.host = config.host_resources(gpus.count)
         self._nvlinks = gpus.nvlinks
+        self._notices = notices
         self._clock = clock
         self._on_change = on_change or (lambda booking_id: None)
         self._slot = config.booking.slot_minutes
@@ -81,20 +76,22 @@ class AccountService:
     def _existing(self, uow: UnitOfWork, name: str) -> Account:
         account = uow.accounts.get(name)
         if account is None:
-            raise Refusal(
-                ErrorCode.UNKNOWN_USER,
-                f"`{name}` has no account here. Ask an admin ({self._admins(uow)}) to add you "
-                f"(`booking users add {name}`).",
-            )
+            raise refusals.no_account(name, self._admins(uow))
         return account
 
-    def _admins(self, uow: UnitOfWork) -> str:
-        return ", ".join(admin_names(uow.accounts.all(), self.config)) or "the server's administrator"
+    def _admins(self, uow: UnitOfWork) -> list[str]:
+        return admin_names(uow.accounts.all(), self.config)
 
     def admin_names(self) -> str:
         """Who to ask, for refusals that need an admin: `alice, bob`."""
         with self._uow() as uow:
-            return self._admins(uow)
+            return refusals.who_to_ask(self._admins(uow))
+
+    def _require_admin(self, uow: UnitOfWork, actor: str) -> Account:
+        account = self._existing(uow, actor)
+        if not self.is_admin(account):
+            raise refusals.owner_or_admin_only()
+        return account
 
     def chat_account(self, platform: str, chat_id: str, display_name: str = "") -> Account:
         """The account linked to a chat user; created on first use when registration is open.
@@ -120,11 +117,7 @@ class AccountService:
             if account is not None:
                 return account
             if self.config.booking.registration != "open":
-                raise Refusal(
-                    ErrorCode.UNKNOWN_USER,
-                    "You have no booking account yet. Ask an admin "
-                    f"({self._admins(uow)}) to link you to your lab id.",
-                )
+                raise refusals.not_registered(self._admins(uow))
             reserved = set(self.config.admins) | set(self.config.limits.users)
             name = self._free_name(uow, registered_name_base(platform, display_name, chat_id),
                                    taken=reserved)
@@ -181,7 +174,8 @@ class AccountService:
                     setattr(account, f"{platform}_id", chat_id)
                     continue
                 if not confirm:
-                    raise self._link_conflict(name, platform, chat_id, replaced, moved_from)
+                    raise refusals.link_conflict(name, platform, chat_id, replaced,
+                                                 moved_from.name if moved_from else None)
                 if moved_from is not None:  # a chat id belongs to one account only
                     setattr(moved_from, f"{platform}_id", None)
                     uow.accounts.save(moved_from)
@@ -198,142 +192,20 @@ class AccountService:
             uow.commit()
             return account
 
-    @staticmethod
-    def _link_conflict(
-        name: str, platform: str, chat_id: str, replaced: str | None, moved_from: Account | None,
-    ) -> LinkConflict:
-        words = []
-        if replaced is not None:
-            words.append(f"`{name}` is linked to {platform} user {replaced} now; linking it to "
-                         f"{platform} user {chat_id} unlinks {replaced}")
-        if moved_from is not None:
-            words.append(f"{platform} user {chat_id} is linked to `{moved_from.name}` now; "
-                         f"linking it to `{name}` unlinks it from `{moved_from.name}`")
-        return LinkConflict(
-            "; ".join(words) + ". Both are told when you confirm.",
-            account=name, platform=platform, chat_id=chat_id, current_chat_id=replaced,
-            current_account=moved_from.name if moved_from is not None else None,
-        )
-
     def _link_notices(
         self, uow: UnitOfWork, name: str, platform: str, chat_id: str, replaced: str | None,
         moved_from: Account | None,
     ) -> list[tuple[str, str]]:
+        """(outbox recipient, text) for the chat user linked now and the one unlinked, if any."""
         admins = self._admins(uow)
-        before = f" (instead of `{moved_from.name}`)" if moved_from is not None else ""
+        instead_of = moved_from.name if moved_from is not None else None
         notices = [(chat_address(platform, chat_id),
-                    f"An admin linked you to the booking account `{name}`{before}. If that is "
-                    f"not you, tell an admin ({admins}).")]
+                    self._notices.linked_to_you(name, instead_of, admins))]
         if replaced is not None:
             notices.append((chat_address(platform, replaced),
-                             f"An admin linked the booking account `{name}` to another {platform} "
-                             f"user; you are no longer linked to it. If that is wrong, tell an "
-                             f"admin ({admins})."))
+                            self._notices.unlinked_from(name, platform, admins)))
         return notices
 
     def accounts(self) -> list[Account]:
         with self._uow() as uow:
             return sorted(uow.accounts.all(), key=lambda a: a.name)
-
-    def limits_of(self, account: Account) -> Resources:
-        """The member's maxima: admin-set values, then config, then the default."""
-        config_user = self.config.limits.users.get(account.name)
-        values = []
-        for key in LIMIT_KEYS:
-            value = account.limits.get(key)
-            if value is None and config_user is not None:
-                value = getattr(config_user, key)
-            if value is None:
-                value = getattr(self.config.limits.default, key)
-            host_max = getattr(self.host, key)
-            values.append(host_max if value in (None, "max") else min(float(value), host_max))
-        return Resources(float(values[0]), int(values[1]), int(values[2]))
-
-    def set_limits(self, name: str, values: dict[str, str]) -> Account:
-        parsed: dict[str, float | int | str] = {}
-        for key, text in values.items():
-            if key not in (*LIMIT_KEYS, *QUOTA_KEYS):
-                raise Refusal(
-                    ErrorCode.BAD_INPUT,
-                    f"Unknown limit `{key}`; use cpus, memory, gpus, work_space or backup_space.",
-                )
-            if text == "max":
-                parsed[key] = "max"
-                continue
-            try:  # cpus and the quotas (GB) may be fractional
-                number = float(text) if key in ("cpus", *QUOTA_KEYS) else int(text)
-            except ValueError:
-                raise Refusal(
-                    ErrorCode.BAD_INPUT, f"`{key}={text}` is not a number; use a number or `max`."
-                ) from None
-            if not math.isfinite(number):  # nan or inf would switch the maximum's check off
-                raise Refusal(
-                    ErrorCode.BAD_INPUT, f"`{key}={text}` is not a finite number; use a number or `max`."
-                )
-            if number < 0:
-                raise Refusal(ErrorCode.BAD_INPUT, f"`{key}` cannot be negative.")
-            parsed[key] = number
-        with self._uow() as uow:
-            account = self._existing(uow, name)
-            account.limits = {**account.limits, **parsed}
-            uow.accounts.save(account)
-            uow.commit()
-            return account
-
-    def _image(self, account: Account, wanted: str | None) -> str:
-        image = wanted or account.image or self.config.images.default
-        if image not in self.config.images.allowed:
-            allowed = ", ".join(self.config.images.allowed)
-            raise Refusal(ErrorCode.BAD_IMAGE, f"Image `{image}` is not allowed; choose one of: {allowed}.")
-        return image
-
-    def _require_admin(self, uow: UnitOfWork, actor: str) -> Account:
-        account = self._existing(uow, actor)
-        if not self.is_admin(account):
-            raise Refusal(ErrorCode.NOT_OWNER, "Only the owner or an admin may change that booking.")
-        return account
-
-    def set_timezone(self, name: str, zone_name: str) -> Account:
-        """Record the member's time zone (an IANA name, e.g. from their chat profile)."""
-        check_timezone(zone_name)
-        with self._uow() as uow:
-            account = self._existing(uow, name)
-            if account.timezone != zone_name:
-                account.timezone = zone_name
-                uow.accounts.save(account)
-                uow.commit()
-            return account
-
-    def update_member(
-        self, name: str, *, ssh_keys: str | None = None, add_ssh_key: str | None = None,
-        timezone: str | None = None, port: int | None = None, image: str | None = None,
-        command: str | None = None,
-    ) -> Account:
-        """Change a member's own settings; each value is checked first."""
-        with self._uow() as uow:
-            account = self._existing(uow, name)
-            if ssh_keys is not None:
-                account.ssh_keys = check_ssh_keys(ssh_keys)
-            if add_ssh_key is not None:
-                key = check_ssh_key(add_ssh_key)
-                keys = [k for k in account.ssh_keys.splitlines() if k]
-                account.ssh_keys = "\n".join([*keys, key] if key not in keys else keys)
-            if timezone is not None:
-                account.timezone = check_timezone(timezone)
-            if port is not None:
-                account.preferred_port = self._own_port(uow, account, port)
-            if image is not None:
-                account.image = self._image(account, image) if image else None
-            if command is not None:
-                account.command = check_extra_command(command)
-            uow.accounts.save(account)
-            uow.commit()
-            return account
-
-    def _own_port(self, uow: UnitOfWork, account: Account, port: int) -> int:
-        low, high = self.config.booking.ports
-        if not low <= port <= high:
-            raise Refusal(ErrorCode.PORT_TAKEN, f"Port {port} is outside {low}-{high}.")
-        if port in uow.accounts.reserved_ports(except_name=account.name):
-            raise Refusal(ErrorCode.PORT_TAKEN, f"Port {port} belongs to another member.")
-        return port

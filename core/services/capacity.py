@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
+from core.domain import refusals
 from core.domain.allocation import (
     Usage,
     choose_port,
@@ -15,14 +16,13 @@ from core.domain.allocation import (
 )
 from core.domain.model import (
     Account,
-    ErrorCode,
     Refusal,
     Resources,
     Window,
 )
 from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
 from core.domain.timeparse import parse_end, parse_start
-from core.services.accounts import AccountService
+from core.services.account_settings import AccountSettingsService
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def merge_slots(slots: list[SlotFree]) -> list[SlotFree]:
     return periods
 
 
-class CapacityService(AccountService):
+class CapacityService(AccountSettingsService):
     def parse_window(self, account: Account, start_text: str, end_text: str) -> Window:
         now = self.now()
         start, end = self._read_times(start_text, end_text, self.zone_of(account), now)
@@ -71,7 +71,7 @@ class CapacityService(AccountService):
             start = parse_start(start_text, zone=zone, now=now, slot_minutes=self._slot)
             end = parse_end(end_text, start=start, zone=zone, now=now, slot_minutes=self._slot)
         except TimeInputError as exc:
-            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+            raise refusals.bad_time(exc) from None
         return start, end
 
     def parse_start(self, account: Account, text: str) -> datetime:
@@ -80,71 +80,60 @@ class CapacityService(AccountService):
         try:
             start = parse_start(text, zone=self.zone_of(account), now=now, slot_minutes=self._slot)
         except TimeInputError as exc:
-            raise Refusal(ErrorCode.BAD_TIME, str(exc)) from None
+            raise refusals.bad_time(exc) from None
         self._check_window(start, start + timedelta(minutes=self._slot), now)
         return start
 
     def _check_window(self, start: datetime, end: datetime, now: datetime) -> None:
         max_days = self.config.booking.max_days
         if start < slot_floor(now, self._slot):
-            raise Refusal(ErrorCode.BAD_TIME, "The start is in the past; use `now` or a later time.")
+            raise refusals.start_in_past()
         if start > slot_ceil(now + timedelta(days=max_days), self._slot):
-            raise Refusal(
-                ErrorCode.BAD_TIME, f"The start is more than {max_days} days ahead; pick an earlier day."
-            )
+            raise refusals.start_too_far(max_days)
         if end <= start:
-            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start; try `3-day`.")
+            raise refusals.end_not_after_start()
         if end - start > timedelta(days=max_days):
-            raise Refusal(
-                ErrorCode.BAD_TIME,
-                f"A booking lasts at most {max_days} days; end it by "
-                f"{(start + timedelta(days=max_days)).isoformat(timespec='minutes')}.",
-            )
+            raise refusals.too_long(max_days, start + timedelta(days=max_days))
 
     def check_resources(self, account: Account, resources: Resources) -> None:
         if not math.isfinite(resources.cpus) or (
             resources.cpus < 1 or resources.memory < 1 or resources.gpus < 0
         ):
-            raise Refusal(
-                ErrorCode.BAD_INPUT, "cpus must be at least 1, memory at least 1 GB, gpus at least 0."
-            )
+            raise refusals.too_little()
         maximum = self.limits_of(account)
         if (
             resources.cpus > maximum.cpus
             or resources.memory > maximum.memory
             or resources.gpus > maximum.gpus
         ):
-            raise Refusal(
-                ErrorCode.OVER_LIMIT,
-                f"Over your maximum: you may book up to {maximum.describe()}.",
-            )
+            raise refusals.over_maximum(maximum)
 
     def _problem(
         self, account: Account, request: BookingRequest, own: int | None, usage: Usage,
-    ) -> tuple[ErrorCode, str] | None:
+    ) -> Refusal | None:
         """Why `request` cannot have a window whose `usage` is given, where the member holds
         booking `own` (or none), or None when it fits. Other members' own ports never make a
         window fail: they are lent when nothing else is free."""
         if own is not None:
-            return ErrorCode.OVERLAP, f"You already hold booking #{own} at that time."
+            return refusals.holds_already(own)
         short = shortages(request.resources, self.host, usage)
         if short:
-            return ErrorCode.NO_CAPACITY, "Not enough free for that window: " + ", ".join(short) + "."
+            return refusals.not_enough_free(short)
         low, high = self.config.booking.ports
         if request.port is not None:
             if request.port in usage.busy_ports:
-                return ErrorCode.PORT_TAKEN, f"Port {request.port} is taken at that time."
+                return refusals.port_taken_then(request.port)
         elif choose_port(
             preferred=account.preferred_port, port_range=(low, high),
             busy=usage.busy_ports, reserved=frozenset(),
         ) is None:
-            return ErrorCode.NO_CAPACITY, f"No SSH port in {low}-{high} is free at that time."
+            return refusals.no_port_free(low, high)
         return None
 
     def free_slots(self, start_text: str = "now", end_text: str = "1-day") -> list[SlotFree]:
         start, end = self._read_times(start_text, end_text, self.zone_of(None), self.now())
         if end <= start:
-            raise Refusal(ErrorCode.BAD_TIME, "The end must be after the start.")
+            raise refusals.end_not_after_start(suggest=False)
         end = min(end, start + timedelta(days=self.config.booking.max_days * 2))
         with self._uow() as uow:
             held = uow.bookings.holding_between(start, end)

@@ -52,11 +52,12 @@ class BackupOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _why(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """What went wrong, in a few words: an OS error's own text (no errno), else the message."""
     return str(getattr(exc, "strerror", None) or exc)
 
 
-def _event_time(event: Event) -> datetime:
+def event_time(event: Event) -> datetime:
     """When an event happened, by the lifecycle's own clock where it was recorded."""
     at = event.detail.get("at")
     return datetime.fromisoformat(str(at)) if at else event.at
@@ -161,7 +162,7 @@ class LifecycleBase:
             return [], str(exc)
         except OSError as exc:
             log.warning("backup plan in %s unreadable: %s", backup, exc)
-            return [], _why(exc)
+            return [], error_text(exc)
 
     def _admins(self) -> list[str]:
         with self._uow() as uow:

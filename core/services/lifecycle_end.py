@@ -19,8 +19,8 @@ from core.services.lifecycle_base import (
     ACTOR,
     MAX_RETRY_SECONDS,
     BackupOutcome,
-    _event_time,
-    _why,
+    error_text,
+    event_time,
 )
 from core.services.lifecycle_start import StartSteps
 from core.services.outbox import enqueue
@@ -101,7 +101,7 @@ class EndSteps(StartSteps):
         if not failing:
             self._record(booking.id, "end_retry", error=str(exc), at=now.isoformat())
         elif not any(e.kind == "end_stuck" for e in events[last_ending + 1:]):
-            since = _event_time(failing[0])
+            since = event_time(failing[0])
             if now >= since + timedelta(minutes=self._settings.start_deadline_minutes):
                 with self._uow() as uow:
                     uow.bookings.record(booking.id, "end_stuck", ACTOR, error=str(exc),
@@ -121,7 +121,7 @@ class EndSteps(StartSteps):
         try:
             _, backup = self._files.member_folders(self._config, booking.account)
         except (UnsafePath, OSError) as exc:
-            outcome.notes.append(self._words.backup_folder_unusable(_why(exc)))
+            outcome.notes.append(self._words.backup_folder_unusable(error_text(exc)))
             return outcome
         plan, problem = self._plan(backup)
         if problem:
@@ -153,7 +153,7 @@ class EndSteps(StartSteps):
             except (UnsafePath, BadArchive, tarfile.TarError, OSError) as exc:
                 log.warning("booking %d: %s not backed up: %s", booking.id,
                             item.container_path, exc)
-                outcome.not_saved.append(f"{item.container_path} ({_why(exc)})")
+                outcome.not_saved.append(f"{item.container_path} ({error_text(exc)})")
                 continue
             finally:
                 self._files.remove_staging(staging)

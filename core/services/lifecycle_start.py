@@ -22,8 +22,8 @@ from core.services.lifecycle_base import (
     RECOVERY_WINDOW,
     RESTART_RETRY_SECONDS,
     LifecycleBase,
-    _event_time,
-    _why,
+    error_text,
+    event_time,
 )
 from core.services.outbox import enqueue
 
@@ -77,7 +77,7 @@ class StartSteps(LifecycleBase):
         try:
             work, backup = self._files.member_folders(self._config, booking.account)
         except (UnsafePath, OSError) as exc:
-            self._fail(booking, f"its folders could not be prepared ({_why(exc)})")
+            self._fail(booking, f"its folders could not be prepared ({error_text(exc)})")
             return
         plan, problem = self._plan(backup)
         if problem:
@@ -191,7 +191,7 @@ class StartSteps(LifecycleBase):
             return False
         now = self._clock()
         recent = [e for e in events[since + 1:] if e.kind == "container_restored"
-                  and _event_time(e) >= now - RECOVERY_WINDOW]
+                  and event_time(e) >= now - RECOVERY_WINDOW]
         if len(recent) < MAX_RECOVERIES:
             return True
         minutes = round(RECOVERY_WINDOW.total_seconds() / 60)

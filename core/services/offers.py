@@ -49,9 +49,3 @@ class OfferService(CapacityService):
         )
         found = earliest_fit(spans, fit, duration, candidates)
         return None if found is None else from_micros(found)
-
-    def _offer(self, account: Account, earliest: datetime | None) -> str:
-        if earliest is None:
-            return " Nothing of that size fits within the booking horizon; try fewer resources."
-        local = earliest.astimezone(self.zone_of(account))
-        return f" The earliest start that fits is {local:%Y %m %d %H %M} ({local.tzname()})."

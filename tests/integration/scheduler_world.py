@@ -16,7 +16,7 @@ from typing import Any, cast
 import docker
 import docker.errors
 
-from core.chat import lifecycle_messages
+from core.chat import lifecycle_messages, notice_words
 from core.domain.config import Config
 from core.domain.container import SERVER_LABEL
 from core.domain.gpus import GpuInventory
@@ -130,7 +130,7 @@ def running_world(
     server_id = ensure_server(engine, config.server.name)
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
     listeners: list[Callable[[int], None]] = []
-    service = BookingService(config=config, uow=uow, gpus=GpuInventory(2),
+    service = BookingService(config=config, uow=uow, gpus=GpuInventory(2), notices=notice_words,
                              on_change=lambda i: [f(i) for f in listeners] and None)
     passwords = PasswordDeriver(SECRET)
     notifier = RecordingNotifier()

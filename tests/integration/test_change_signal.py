@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Engine
 
+from core.chat import notice_words
 from core.domain.config import Config
 from core.domain.gpus import GpuInventory
 from core.domain.model import Account, Resources
@@ -51,7 +52,7 @@ def _drain(feed: Any) -> None:
 
 def _record_event(engine: Engine, server_id: int) -> None:
     service = BookingService(config=make_config(), uow=lambda: SqlUnitOfWork(engine, server_id),
-                             gpus=GpuInventory(4))
+                             gpus=GpuInventory(4), notices=notice_words)
     booking = service.book(BookingRequest("bob", Resources(1, 1, 0), "1-day", "1-day"))
     assert booking.id is not None
     with SqlUnitOfWork(engine, server_id) as uow:
@@ -159,7 +160,7 @@ def test_a_booking_made_on_another_connection_is_advanced_within_two_seconds(
     lifecycle = _RecordingLifecycle()
     scheduler = _scheduler(config, ours, server_id, lifecycle, wake=wake)
     elsewhere = BookingService(config=config, uow=lambda: SqlUnitOfWork(theirs, server_id),
-                               gpus=GpuInventory(4))  # no in-process listener
+                               gpus=GpuInventory(4), notices=notice_words)  # no in-process listener
     scheduler.start()
     try:
         time.sleep(1.5)  # the start-up pass and the feed's first look are over

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.chat import notice_words
 from core.chat.conversation import ConversationEngine
 from core.domain.gpus import GpuInventory
 from core.domain.member_settings import check_timezone
@@ -336,7 +337,7 @@ def test_times_are_read_before_the_write_transaction_opens(monkeypatch: pytest.M
             super().__exit__(*exc)
 
     service = BookingService(config=make_config(), uow=lambda: TrackedUnitOfWork(store),
-                             gpus=GpuInventory(4), clock=Clock(NOW))
+                             gpus=GpuInventory(4), clock=Clock(NOW), notices=notice_words)
 
     @contextmanager
     def watching(name: str, module: object) -> Iterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.chat import notice_words
 from core.chat.conversation import ConversationEngine, booking_actions
 from core.chat.messages import HELP
 from core.domain.gpus import GpuInventory
@@ -33,7 +34,8 @@ def test_the_owner_may_restart_a_running_booking_and_the_scheduler_hears_of_it()
     changed: list[int] = []
     store = fake_service()[1]
     service = BookingService(config=make_config(), uow=lambda: FakeUnitOfWork(store), gpus=GpuInventory(4),
-                             clock=Clock(), on_change=changed.append)  # the scheduler's hook
+                             clock=Clock(), on_change=changed.append,  # the scheduler's hook
+                             notices=notice_words)
     booking = booked(service, store)
     service.restart(booking.id or 0, actor="bob")
     assert [(e.kind, e.actor) for e in store.events][-1] == ("restart_requested", "bob")

@@ -11,7 +11,7 @@ from typing import cast
 
 import pytest
 
-from core.chat import lifecycle_messages
+from core.chat import lifecycle_messages, notice_words
 from core.domain.config import Config
 from core.domain.container import ContainerError, ContainerSpec, ManagedContainer, RestoreCopy
 from core.domain.gpus import GpuInventory
@@ -105,7 +105,7 @@ class Rig:
         server_id = ensure_server(engine, "gpu1")
         self.uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
         self.service = BookingService(config=self.config, uow=self.uow, gpus=GpuInventory(2),
-                                      clock=self.clock)
+                                      clock=self.clock, notices=notice_words)
         for name in ("alice", "bob"):
             self.service.add_account(name)
         self.runtime = FakeRuntime()

@@ -1,10 +1,13 @@
-"""What a member is told when someone else (an admin) changed their booking."""
+"""What a member is told when someone else (an admin) changed their booking or
+their chat link (core.services.notice_port.NoticeWords)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
 
 from core.domain.model import Booking
+from core.domain.refusals import who_to_ask
 from core.domain.zones import local_time
 
 
@@ -24,3 +27,15 @@ def changed_by_someone_else(
                              "message you when it is back. Log in again with the same password.",
     }[change]
     return f"{told} Why: {reason}" if reason else told
+
+
+def linked_to_you(account: str, instead_of: str | None, admins: Sequence[str]) -> str:
+    before = f" (instead of `{instead_of}`)" if instead_of is not None else ""
+    return (f"An admin linked you to the booking account `{account}`{before}. If that is "
+            f"not you, tell an admin ({who_to_ask(admins)}).")
+
+
+def unlinked_from(account: str, platform: str, admins: Sequence[str]) -> str:
+    return (f"An admin linked the booking account `{account}` to another {platform} "
+            f"user; you are no longer linked to it. If that is wrong, tell an "
+            f"admin ({who_to_ask(admins)}).")
