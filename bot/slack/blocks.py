@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,25 @@ def escape(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> str:
+    """Text for a plain_text field (a hint, a field error), where Slack shows backticks
+    as they are: `code` becomes “code”."""
+    return re.sub(r"`([^`\n]*)`", r"“\1”", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` within `limit`, cut after its last whole sentence or clause that fits (or at
+    a word), never in the middle of a word."""
+    if len(text) <= limit:
+        return text
+    room = text[: limit - 1]
+    ends = [room.rfind(mark) for mark in (". ", "; ", ": ")]
+    if max(ends) > limit // 3:
+        return room[: max(ends)] + "."
+    space = room.rfind(" ")
+    return (room[:space] if space > 0 else room).rstrip(",;:") + "…"
 
 
 def text_chunks(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:

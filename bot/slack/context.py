@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -57,8 +57,20 @@ def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,
     )
 
 
+# The core's hint for a question answered in words. An ephemeral message is answered
+# with its buttons only (words typed in a channel never reach the conversation).
+_TYPED_ANSWER = " (yes / no)"
+
+
+def _answered_by_buttons(reply: Reply) -> Reply:
+    if reply.actions and reply.text.endswith(_TYPED_ANSWER):
+        return replace(reply, text=reply.text.removesuffix(_TYPED_ANSWER))
+    return reply
+
+
 def respond_replies(respond: Respond, replies: Sequence[Reply]) -> None:
     """An answer only the member sees, where they asked."""
+    replies = [_answered_by_buttons(reply) for reply in replies]
     respond(
         text=fallback_text(replies), blocks=reply_blocks(replies),
         response_type="ephemeral", replace_original=False,

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.blocks import Block, shorten
+from bot.slack.blocks import Block, clip, plain, shorten
 from core.chat.conversation import ConversationEngine
 from core.domain.model import Account, Refusal, Resources
 from core.domain.time_tokens import FORMATS_HELP
@@ -20,6 +20,7 @@ from core.services.capacity import BookingRequest
 
 CALLBACK_ID = "book_modal"
 _VALUE = "value"
+MAX_FIELD_ERROR = 150
 _TITLE = {"type": "plain_text", "text": "Book a server"}
 
 
@@ -45,7 +46,7 @@ def _number_input(block_id: str, label: str, hint: str, initial: str, decimal: b
     return {
         "type": "input", "block_id": block_id,
         "label": {"type": "plain_text", "text": label},
-        "hint": {"type": "plain_text", "text": hint},
+        "hint": {"type": "plain_text", "text": plain(hint)},
         "element": {"type": "number_input", "action_id": _VALUE, "is_decimal_allowed": decimal,
                     "initial_value": initial, "min_value": "0"},
     }
@@ -58,7 +59,7 @@ def _text_input(block_id: str, label: str, hint: str, *, initial: str = "",
         element["initial_value"] = initial
     return {"type": "input", "block_id": block_id, "optional": optional,
             "label": {"type": "plain_text", "text": label},
-            "hint": {"type": "plain_text", "text": shorten(hint, 2000)}, "element": element}
+            "hint": {"type": "plain_text", "text": clip(plain(hint), 2000)}, "element": element}
 
 
 def notice_modal(text: str) -> dict[str, Any]:
@@ -106,6 +107,11 @@ def booking_modal(
     }
 
 
+def field_error(message: str) -> str:
+    """A refusal as a field's error: plain text, and within Slack's 150 characters."""
+    return clip(plain(message), MAX_FIELD_ERROR)
+
+
 def _field(values: dict[str, Any], block_id: str) -> str:
     element = values.get(block_id, {}).get(_VALUE, {})
     if element.get("type") == "static_select":
@@ -145,9 +151,9 @@ def read_submission(
         try:
             service.parse_window(member, start, end)
         except Refusal as refusal:
-            errors["end"] = shorten(refusal.message, 150)
+            errors["end"] = field_error(refusal.message)
     except Refusal as refusal:
-        errors["start"] = shorten(refusal.message, 150)
+        errors["start"] = field_error(refusal.message)
     image = _field(values, "image")
     if image not in service.config.images.allowed:
         errors["image"] = "Choose one of the listed images."

@@ -1,0 +1,56 @@
+"""Words within what Slack shows: field errors and hints in plain text within their
+limits, and no typed-answer hint where only buttons can answer."""
+
+from __future__ import annotations
+
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
+from tests.slack.conftest import BOB, CAROL
+from tests.slack.harness import SlackWorld
+from tests.slack.test_modal import IMAGE, form, open_modal
+
+
+def test_a_long_start_error_ends_at_a_whole_clause_without_backticks(world: SlackWorld):
+    view = open_modal(world)
+
+    errors = world.slack.submit_view(
+        CAROL, view, form(start="the day after never"), IMAGE).json()["errors"]
+
+    assert errors["start"] == (
+        "“the day after never” is not a time I understand: “day” is not a date or time word.")
+
+
+def test_every_field_error_fits_slacks_150_characters_and_is_plain(world: SlackWorld):
+    view = open_modal(world)
+
+    errors = world.slack.submit_view(CAROL, view, form(end="2 hours ago"), IMAGE).json()["errors"]
+
+    assert len(errors["end"]) <= 150 and "`" not in errors["end"]
+    assert errors["end"].startswith("“2 hours ago” mixes a duration with other words;")
+    assert errors["end"].endswith(".")
+    too_long = world.slack.submit_view(CAROL, view, form(end="20-day"), IMAGE).json()["errors"]
+    assert too_long["end"] == "“20-day” is out of range: days go from 1 to 14"
+
+
+def test_hints_show_what_to_type_without_literal_backticks(world: SlackWorld):
+    view = open_modal(world)
+
+    hints = {b["block_id"]: b["hint"]["text"] for b in view["blocks"] if "hint" in b}
+
+    assert "`" not in "".join(hints.values())
+    assert hints["start"].startswith("“now”, “3-day”, “1-week 2-day”")
+
+
+def test_an_offer_in_a_channel_is_answered_by_its_button_not_yes_or_no(world: SlackWorld):
+    world.booking.service.set_limits("alice", {"gpus": "4"})
+    world.booking.service.book(BookingRequest(
+        user="alice", resources=Resources(2, 8, 4), start="now", end="2-day"))
+
+    world.slack.command(BOB, "/book", "1 gpu now 1-day")
+
+    offer = world.api.wait_for("response_url")[0].args
+    assert offer["response_type"] == "ephemeral"
+    assert offer["text"].endswith("Shall I book it then?")
+    assert "yes / no" not in str(offer["blocks"])
+    [[button]] = [b["elements"] for b in offer["blocks"] if b["type"] == "actions"]
+    assert button["text"]["text"].startswith("Book from ")
