@@ -6,12 +6,17 @@ overlap the window and gets back a decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from core.domain.model import Booking, Resources, Window
+
+# Placement (which GPUs and port) lives in core.domain.placement; importable from here too.
+from core.domain.placement import choose_gpus as choose_gpus
+from core.domain.placement import choose_port as choose_port
 
 
 @dataclass(frozen=True)
@@ -92,36 +97,50 @@ class Load:
     own: int | None
 
 
+def _levels(cpus_at: dict[int, float], memory_at: dict[int, int]) -> Iterator[tuple[int, float, int]]:
+    """(instant, CPUs, memory) in use from each instant where use changes, in time order:
+    the changes at one instant are summed first (all ends and starts there), so with
+    half-open windows each level is exactly the use from that instant on."""
+    cpus = 0.0
+    memory = 0
+    for moment in sorted(cpus_at):
+        cpus += cpus_at[moment]
+        memory += memory_at[moment]
+        yield moment, cpus, memory
+
+
 def load_in(start: int, end: int, spans: Iterable[Span], account_id: int | None) -> Load:
-    """`usage_in` on spans: the peak over [start, end) by one sweep over the edges."""
-    edges: list[tuple[int, int, float, int]] = []
+    """`usage_in` on spans: the peak over [start, end) by one sweep over the instants where
+    use changes (a slot grid has far fewer of them than spans have edges)."""
+    cpus_at: dict[int, float] = {}
+    memory_at: dict[int, int] = {}
     gpus: list[str] = []
     ports: set[int] = set()
     own = None
     for row_id, owner, begin, finish, cpus, memory, gpu_ids, port in spans:
         if finish <= start or begin >= end:
             continue
-        edges.append((begin if begin > start else start, 1, cpus, memory))
-        edges.append((finish if finish < end else end, 0, -cpus, -memory))
+        if begin < start:
+            begin = start
+        if finish > end:
+            finish = end
+        cpus_at[begin] = cpus_at.get(begin, 0.0) + cpus
+        cpus_at[finish] = cpus_at.get(finish, 0.0) - cpus
+        memory_at[begin] = memory_at.get(begin, 0) + memory
+        memory_at[finish] = memory_at.get(finish, 0) - memory
         if gpu_ids:
             gpus.append(gpu_ids)
         ports.add(port)
         if owner == account_id and own is None:
             own = row_id
-    # Plain tuple order: by instant, ends (0) before starts (1); within one instant and
-    # kind the order cannot change the peak (all ends lower use, all starts raise it).
-    edges.sort()
-    cpus_now = peak_cpus = 0.0
-    memory_now = peak_memory = 0
-    for _, _, d_cpus, d_memory in edges:
-        cpus_now += d_cpus
-        memory_now += d_memory
+    peak_cpus = 0.0
+    peak_memory = 0
+    for _, cpus_now, memory_now in _levels(cpus_at, memory_at):
         if cpus_now > peak_cpus:
             peak_cpus = cpus_now
         if memory_now > peak_memory:
             peak_memory = memory_now
-    usage = Usage(round(peak_cpus, 6), peak_memory, gpu_set(gpus), frozenset(ports))
-    return Load(usage, own)
+    return Load(Usage(round(peak_cpus, 6), peak_memory, gpu_set(gpus), frozenset(ports)), own)
 
 
 @dataclass(frozen=True)
@@ -136,47 +155,42 @@ class Fit:
     port_range: tuple[int, int]
 
 
+_ALWAYS = (-(2**62), 2**62)
+
+
 def _blocked_intervals(spans: Sequence[Span], fit: Fit) -> list[tuple[int, int]]:
     """Where, instant by instant, the request cannot be: CPUs or memory short, or the
     member already holds a booking (or the asked port is held). Sorted, disjoint."""
     max_cpus = fit.host.cpus - fit.resources.cpus + 1e-9
     max_memory = fit.host.memory - fit.resources.memory
     if max_cpus < 0 or max_memory < 0:  # more than the host has: blocked everywhere
-        return [(-(2**62), 2**62)]
-    # The change at each instant, summed first: a slot grid has far fewer instants than edges.
-    changes: dict[int, list[float]] = {}
+        return [_ALWAYS]
+    cpus_at: dict[int, float] = {}
+    memory_at: dict[int, int] = {}
+    for _, _, begin, finish, cpus, memory, _, _ in spans:
+        cpus_at[begin] = cpus_at.get(begin, 0.0) + cpus
+        cpus_at[finish] = cpus_at.get(finish, 0.0) - cpus
+        memory_at[begin] = memory_at.get(begin, 0) + memory
+        memory_at[finish] = memory_at.get(finish, 0) - memory
     account_id, asked_port = fit.account_id, fit.port
-    for _, owner, begin, finish, cpus, memory, _, port in spans:
-        blocks = (owner == account_id) + (port == asked_port)
-        change = changes.get(begin)
-        if change is None:
-            changes[begin] = [cpus, memory, blocks]
-        else:
-            change[0] += cpus
-            change[1] += memory
-            change[2] += blocks
-        change = changes.get(finish)
-        if change is None:
-            changes[finish] = [-cpus, -memory, -blocks]
-        else:
-            change[0] -= cpus
-            change[1] -= memory
-            change[2] -= blocks
-    blocked: list[tuple[int, int]] = []
-    cpus_now, memory_now, blocks_now = 0.0, 0.0, 0.0
+    blocked = [(span[2], span[3]) for span in spans if span[1] == account_id or span[7] == asked_port]
     since: int | None = None
-    for moment in sorted(changes):
-        d_cpus, d_memory, d_blocks = changes[moment]
-        cpus_now += d_cpus
-        memory_now += d_memory
-        blocks_now += d_blocks
-        bad = blocks_now > 0 or round(cpus_now, 6) > max_cpus or memory_now > max_memory
-        if bad and since is None:
+    for moment, cpus_now, memory_now in _levels(cpus_at, memory_at):
+        short = round(cpus_now, 6) > max_cpus or memory_now > max_memory
+        if short and since is None:
             since = moment
-        elif not bad and since is not None:
+        elif not short and since is not None:
             blocked.append((since, moment))
             since = None
-    return blocked
+    blocked.sort()
+    merged: list[tuple[int, int]] = []
+    for begin, finish in blocked:
+        if merged and begin <= merged[-1][1]:
+            if finish > merged[-1][1]:
+                merged[-1] = (merged[-1][0], finish)
+        else:
+            merged.append((begin, finish))
+    return merged
 
 
 def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Sequence[int]) -> int | None:
@@ -184,64 +198,85 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
     fits `fit`: one forward sweep over the spans that overlap the candidates' windows.
 
     CPUs, memory, the member's own bookings and an asked port are limits at each
-    instant, so they become blocked intervals; GPUs and the choice of a port count what
+    instant, so they become blocked intervals, and a blocked candidate skips to the
+    first candidate after its blocked interval. GPUs and the choice of a port count what
     is held at any instant of the window, so held GPU ids and ports are counted as the
-    window slides (spans enter by start and leave by end).
+    window slides (spans enter by start and leave by end); neither is counted when the
+    request would fit even with every GPU, or every port, that any span holds.
     """
     blocked = _blocked_intervals(spans, fit)
-    spans = sorted(spans, key=itemgetter(2))
-    by_end = sorted(spans, key=itemgetter(3))
-    gpu_count: dict[int, int] = {}
-    port_count: dict[int, int] = {}
     low, high = fit.port_range
-    ports_in_range = high - low + 1
-    busy_in_range = 0
-    entered = left = 0
-    b = 0
-    # Loop invariants held in locals: this loop runs once per candidate.
-    blocked_count, span_count = len(blocked), len(spans)
     gpus_wanted, host_gpus = fit.resources.gpus, fit.host.gpus
     asked_port, preferred = fit.port, fit.preferred
-    for start in candidates:
+    ports = set(map(itemgetter(7), spans))
+    slide = gpus_wanted > host_gpus - len(gpu_set(map(itemgetter(6), spans))) or (
+        asked_port is None and (preferred is None or preferred in ports)
+        and sum(low <= port <= high for port in ports) > high - low
+    )
+    window = _Sliding(spans, fit) if slide else None
+    b, blocked_count = 0, len(blocked)
+    i, candidate_count = 0, len(candidates)
+    while i < candidate_count:
+        start = candidates[i]
         end = start + duration
         while b < blocked_count and blocked[b][1] <= start:
             b += 1
-        while entered < span_count and spans[entered][2] < end:
-            span = spans[entered]
-            gpu_ids, port = span[6], span[7]
-            if gpu_ids:
-                for gpu in map(int, gpu_ids.split(",")):
-                    gpu_count[gpu] = gpu_count.get(gpu, 0) + 1
-            held = port_count.get(port, 0)
-            if held == 0 and low <= port <= high:
-                busy_in_range += 1
-            port_count[port] = held + 1
-            entered += 1
-        while left < span_count and by_end[left][3] <= start:
-            span = by_end[left]
-            gpu_ids, port = span[6], span[7]
-            if gpu_ids:
-                for gpu in map(int, gpu_ids.split(",")):
-                    gpu_count[gpu] -= 1
-                    if gpu_count[gpu] == 0:
-                        del gpu_count[gpu]
-            port_count[port] -= 1
-            if port_count[port] == 0:
-                del port_count[port]
-                if low <= port <= high:
-                    busy_in_range -= 1
-            left += 1
-        if b < blocked_count and blocked[b][0] < end:
+        if b < blocked_count and blocked[b][0] < end:  # on to the first start after it
+            i = bisect_left(candidates, blocked[b][1], i + 1)
             continue
-        if gpus_wanted > host_gpus - len(gpu_count):
-            continue
-        if asked_port is None and not (
-            (preferred is not None and preferred not in port_count)
-            or busy_in_range < ports_in_range
-        ):
-            continue
-        return start
+        if window is None or window.fits(start, end):
+            return start
+        i += 1
     return None
+
+
+class _Sliding:
+    """The GPUs and ports held at any instant of a window that only moves forward: spans
+    enter when they start before the window's end and leave once they end by its start."""
+
+    def __init__(self, spans: Sequence[Span], fit: Fit) -> None:
+        held = [(span[2], span[3], [int(gpu) for gpu in span[6].split(",") if gpu], span[7])
+                for span in spans]  # (start, end, GPU ids, port)
+        self._by_start = sorted(held, key=itemgetter(0))
+        self._by_end = sorted(held, key=itemgetter(1))
+        self._fit = fit
+        self._gpus: dict[int, int] = {}  # GPU id -> spans in the window holding it
+        self._ports: dict[int, int] = {}  # port -> spans in the window holding it
+        self._busy_in_range = 0  # distinct held ports within the port range
+        self._entered = self._left = 0
+
+    def fits(self, start: int, end: int) -> bool:
+        gpus, ports = self._gpus, self._ports
+        low, high = self._fit.port_range
+        by_start, by_end = self._by_start, self._by_end
+        while self._entered < len(by_start) and by_start[self._entered][0] < end:
+            _, _, gpu_ids, port = by_start[self._entered]
+            for gpu in gpu_ids:
+                gpus[gpu] = gpus.get(gpu, 0) + 1
+            held = ports.get(port, 0)
+            if held == 0 and low <= port <= high:
+                self._busy_in_range += 1
+            ports[port] = held + 1
+            self._entered += 1
+        while self._left < len(by_end) and by_end[self._left][1] <= start:
+            _, _, gpu_ids, port = by_end[self._left]
+            for gpu in gpu_ids:
+                gpus[gpu] -= 1
+                if gpus[gpu] == 0:
+                    del gpus[gpu]
+            ports[port] -= 1
+            if ports[port] == 0:
+                del ports[port]
+                if low <= port <= high:
+                    self._busy_in_range -= 1
+            self._left += 1
+        fit = self._fit
+        if fit.resources.gpus > fit.host.gpus - len(gpus):
+            return False
+        return fit.port is not None or (
+            (fit.preferred is not None and fit.preferred not in ports)
+            or self._busy_in_range <= high - low
+        )
 
 
 def shortages(request: Resources, host: Resources, usage: Usage) -> list[str]:
@@ -259,99 +294,3 @@ def shortages(request: Resources, host: Resources, usage: Usage) -> list[str]:
     return short
 
 
-def _runs(ids: Sequence[int]) -> list[list[int]]:
-    """Split sorted ids into runs of consecutive numbers."""
-    runs: list[list[int]] = []
-    for gpu in ids:
-        if runs and runs[-1][-1] == gpu - 1:
-            runs[-1].append(gpu)
-        else:
-            runs.append([gpu])
-    return runs
-
-
-def choose_gpus(
-    free: Iterable[int], count: int, nvlinks: frozenset[frozenset[int]] = frozenset()
-) -> tuple[int, ...]:
-    """Pick `count` GPUs among those free for the whole window.
-
-    Rule: a multi-GPU request first looks for an NVLink island, a group of
-    free GPUs joined by NVLink, that can hold it whole, and takes the smallest
-    such island (lower ids on a tie). Within the island, or among all free
-    GPUs when there are no links or no island is big enough, the best fit that
-    keeps the pool least fragmented: the *shortest* run of consecutive free ids
-    that can hold the whole request, from its low end, so long runs stay whole
-    for larger requests later. When no run is long enough, fill from the
-    longest runs first, so the request spans as few pieces as possible.
-    """
-    if count <= 0:
-        return ()
-    ids = sorted(set(free))
-    if len(ids) < count:
-        raise ValueError("not enough free GPUs")
-    if count > 1 and nvlinks:
-        islands = [island for island in _islands(ids, nvlinks) if len(island) >= count]
-        if islands:
-            ids = min(islands, key=lambda island: (len(island), island[0]))
-    return _best_fit(ids, count)
-
-
-def _islands(ids: list[int], nvlinks: frozenset[frozenset[int]]) -> list[list[int]]:
-    """Groups of `ids` joined by NVLink (directly or through each other)."""
-    islands: list[list[int]] = []
-    seen: set[int] = set()
-    for seed in ids:
-        if seed in seen:
-            continue
-        island, todo = [], [seed]
-        seen.add(seed)
-        while todo:
-            gpu = todo.pop()
-            island.append(gpu)
-            for other in ids:
-                if other not in seen and frozenset((gpu, other)) in nvlinks:
-                    seen.add(other)
-                    todo.append(other)
-        islands.append(sorted(island))
-    return islands
-
-
-def _best_fit(ids: list[int], count: int) -> tuple[int, ...]:
-    runs = _runs(ids)
-    fitting = [run for run in runs if len(run) >= count]
-    if fitting:
-        best = min(fitting, key=lambda run: (len(run), run[0]))
-        return tuple(best[:count])
-    chosen: list[int] = []
-    for run in sorted(runs, key=lambda run: (-len(run), run[0])):
-        chosen.extend(run[: count - len(chosen)])
-        if len(chosen) == count:
-            break
-    return tuple(sorted(chosen))
-
-
-def choose_port(
-    *, preferred: int | None, port_range: tuple[int, int], busy: frozenset[int],
-    reserved: frozenset[int],
-) -> int | None:
-    """The member's own port if free; else the lowest free port nobody owns; else the
-    lowest free port another member owns, lent for this booking only.
-
-    `busy` are the ports held at any instant of the window, so whatever is chosen
-    is free for the whole window. `reserved` are other members' own ports: lent
-    only when no unowned port is free, so owners keep priority for later bookings
-    (and a lent port never becomes the borrower's own: the service makes only an
-    unowned port a member's own).
-    """
-    if preferred is not None and preferred not in busy:
-        return preferred
-    low, high = port_range
-    lent = None
-    for port in range(low, high + 1):
-        if port in busy:
-            continue
-        if port not in reserved:
-            return port
-        if lent is None:
-            lent = port
-    return lent
