@@ -7,13 +7,16 @@ other chat says.
 
 from __future__ import annotations
 
+from bot.discord import capacity
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import clip
+from core.chat import admin_views
 from core.chat.actions import VERBS
 from core.chat.booking_requests import FormRequest
 from core.chat.conversation import ConversationEngine
 from core.chat.messages import HELP
 from core.domain.model import Account
+from core.services.booking import BookingService
 
 SLASH_VERBS = ("list", "cancel", "extend", "login")  # the verbs /schedule has commands for
 
@@ -21,6 +24,7 @@ SLASH_VERBS = ("list", "cancel", "extend", "login")  # the verbs /schedule has c
 def _slash_help() -> str:
     lines = ["**/schedule book** start end [gpus] [cpus] [memory] [image] [command]: book a window."]
     lines += [f"**/schedule {v.usage}**: {v.summary}" for v in VERBS if v.name in SLASH_VERBS]
+    lines.append("**/schedule free** [days]: what is free, and who holds which GPU until when.")
     return "\n".join([*lines, "Or write to me in a direct message:", ""])
 
 
@@ -33,6 +37,13 @@ def book(engine: ConversationEngine, account: Account, form: FormRequest) -> lis
 def said(engine: ConversationEngine, account: Account, text: str) -> list[Outgoing]:
     """A slash command as the same words typed to the conversation engine."""
     return [Outgoing.from_reply(r) for r in engine.handle(account, text)]
+
+
+def free(service: BookingService, account: Account, days: int) -> list[Outgoing]:
+    """What is free in the next `days` days, who holds which GPU until when, and the
+    chart of it: read only, so every member may see it."""
+    view = admin_views.capacity_summary(service, service.zone_of(account), days, admin=True)
+    return capacity.messages(view)
 
 
 def help_text() -> str:

@@ -23,8 +23,6 @@ from bot.discord.outgoing import (
 from bot.discord.schedule import schedule_group
 from bot.discord.unreachable import Undelivered
 from core.chat.actions import parse_press
-from core.chat.conversation import Pressed
-from core.chat.messages import Reply
 from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
@@ -93,19 +91,23 @@ class BookingBot(discord.Client):
     ) -> None:
         """An action pressed (after "Yes" when it asks first): the engine acts once."""
         await interaction.response.defer()
-        engine = self.app.conversation
-        pressed = await self.respond.attempt(
-            interaction.user,
-            lambda account: engine.press(account, command, in_list=where.startswith("L")),
-        )
-        if isinstance(pressed, Outgoing):  # refused or broken: say so, change nothing
-            pressed = Pressed(None, [Reply(pressed.text)])
-        if pressed.update is not None:
-            await self._redraw(interaction, Outgoing.from_reply(pressed.update), where)
+        engine, service = self.app.conversation, self.app.service
+
+        def press(account: Account) -> tuple[Outgoing | None, list[Outgoing]]:
+            pressed = engine.press(account, command, in_list=where.startswith("L"))
+            zone = service.zone_of(account)
+            update = (Outgoing.from_reply(pressed.update).in_zone(zone)
+                      if pressed.update is not None else None)
+            return update, [Outgoing.from_reply(r).in_zone(zone) for r in pressed.replies]
+
+        done = await self.respond.attempt(interaction.user, press)
+        # Refused or broken: say so, change nothing.
+        update, replies = (None, [done]) if isinstance(done, Outgoing) else done
+        if update is not None:
+            await self._redraw(interaction, update, where)
         elif confirmed:  # nothing changed: take the question away again
             await self._as_now(interaction, where, parse_press(command).booking_id)
-        await self.respond.privately(
-            interaction, [Outgoing.from_reply(r) for r in pressed.replies])
+        await self.respond.privately(interaction, replies)
 
     async def on_keep(self, interaction: discord.Interaction, where: str, booking_id: int) -> None:
         """"No" to a question: nothing is done, and the message shows the booking as it is."""
@@ -134,7 +136,8 @@ class BookingBot(discord.Client):
                 return Outgoing(shown)
             return Outgoing(shown, engine.card(account, booking).actions)
 
-        out = await self.respond.attempt(interaction.user, now)
+        out = await self.respond.attempt(
+            interaction.user, lambda account: now(account).in_zone(service.zone_of(account)))
         await self._redraw(interaction, out, where)
 
     async def _redraw(self, interaction: discord.Interaction, out: Outgoing, where: str) -> None:

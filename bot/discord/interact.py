@@ -61,7 +61,15 @@ class Responder:
                 await interaction.followup.send(ephemeral=True, **kwargs)
 
     async def outcome(self, user: discord.abc.User, work: Work) -> list[Outgoing]:
-        done = await self.attempt(user, work)
+        """What `work` says, or its refusal, with the member's times as Discord timestamps."""
+        def in_zone(account: Account) -> list[Outgoing]:
+            zone = self.service.zone_of(account)
+            try:
+                outs = work(account)
+            except Refusal as refusal:
+                outs = [Outgoing(refusal.message)]
+            return [out.in_zone(zone) for out in outs]
+        done = await self.attempt(user, in_zone)
         return [done] if isinstance(done, Outgoing) else done
 
     async def attempt(self, user: discord.abc.User, work: Callable[[Account], T]) -> T | Outgoing:

@@ -66,7 +66,7 @@ class DiscordNotifier:
         if _current_loop() is loop:
             raise RuntimeError("deliver() waits for the send; call it from another thread")
         user_id = int(account.discord_id)
-        out = self.outgoing(message)
+        out = self.outgoing(message).in_zone(self._service.zone_of(account))
         sent = asyncio.run_coroutine_threadsafe(self._send(client, user_id, out), loop)
         outcome = sent.result(self._timeout)
         kept = self._kept(client)

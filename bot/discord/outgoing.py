@@ -21,12 +21,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import tzinfo
 from typing import Any, Protocol, cast
 
 import discord
 
-from bot.discord.render import LABEL_LIMIT, clip
+from bot.discord.render import LABEL_LIMIT, clip, stamped
 from core.chat.actions import Action, Card, parse_press
 from core.chat.messages import Reply
 
@@ -51,6 +52,11 @@ class Outgoing:
     @classmethod
     def from_reply(cls, reply: Reply) -> Outgoing:
         return cls(reply.text, reply.actions, reply.cards, reply.private)
+
+    def in_zone(self, zone: tzinfo) -> Outgoing:
+        """The member's times (written in `zone`) as Discord timestamps, cards too."""
+        return replace(self, text=stamped(self.text, zone), cards=tuple(
+            replace(card, text=stamped(card.text, zone)) for card in self.cards))
 
 
 class ButtonHandlers(Protocol):

@@ -1,20 +1,53 @@
 """How the service's words look in Discord: timestamps and Discord's limits.
 
-Discord renders `<t:UNIX:F>` in each reader's own time zone, so times sent to
-Discord carry no zone of ours.
+Discord renders `<t:UNIX:f>` in each reader's own time zone, so times sent to
+Discord carry no zone of ours: `stamped` turns the times the core writes for a
+member (core.domain.zones.local_time, in the member's zone) into such stamps.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, tzinfo
 
 MESSAGE_LIMIT = 2000  # characters in a message's content
 LABEL_LIMIT = 80  # characters in a button label
 CHOICE_LIMIT = 100  # characters in a choice's name and value
 
 
-def stamp(moment: datetime, style: str = "F") -> str:
+def stamp(moment: datetime, style: str = "f") -> str:
     return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+# A time as core.domain.zones.local_time writes it ("2026-12-02 14:30 CET"), alone or
+# as a window ("... -> ..."); and as an offer names a start ("2026 12 02 14 30 (CET)").
+_LOCAL = r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) ([^\s,;:)]*[^\s,;:).])"
+_TIMES = re.compile(_LOCAL + r"(?: -> " + _LOCAL + ")?")
+_OFFERED = re.compile(r"(\d{4} \d{2} \d{2} \d{2} \d{2}) \(([^\s)]+)\)")
+
+
+def _moment(written: str, zone_name: str, zone: tzinfo) -> datetime | None:
+    naive = datetime.strptime(written, "%Y-%m-%d %H:%M" if "-" in written else "%Y %m %d %H %M")
+    for fold in (0, 1):  # the hour that comes twice when the clocks go back
+        local = naive.replace(tzinfo=zone, fold=fold)
+        if local.tzname() == zone_name:
+            return local
+    return None
+
+
+def stamped(text: str, zone: tzinfo) -> str:
+    """`text` with the times written in `zone` as Discord timestamps: a window as its
+    start and end, a time alone also as how long from now ("in 3 hours")."""
+    def alone(match: re.Match[str]) -> str:
+        moment = _moment(match[1], match[2], zone)
+        return f"{stamp(moment)} ({stamp(moment, 'R')})" if moment else match[0]
+
+    def one(match: re.Match[str]) -> str:
+        if match[3] is None:
+            return alone(match)
+        start, end = _moment(match[1], match[2], zone), _moment(match[3], match[4], zone)
+        return f"{stamp(start)} → {stamp(end)}" if start and end else match[0]
+    return _OFFERED.sub(alone, _TIMES.sub(one, text))
 
 
 def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -1,4 +1,4 @@
-"""The `/schedule` command group: book, list, cancel, extend, login, help.
+"""The `/schedule` command group: book, list, cancel, extend, login, free, help.
 
 The option ranges are the host's capacity: the synced payload is the same for
 every member, so each member's own maximum is checked when they book.
@@ -128,6 +128,17 @@ def schedule_group(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return _choices(suggest.ends(current))
+
+    max_days = service.config.booking.max_days
+    few_days = min(3, max_days)
+
+    @group.command(name="free", description="What is free, and who holds which GPU until when")
+    @app_commands.describe(days=f"how many days ahead (1-{max_days})")
+    async def free(
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, max_days] = few_days,
+    ) -> None:
+        await respond(interaction, lambda account: bookings.free(service, account, days))
 
     @group.command(name="help", description="What /schedule and direct messages understand")
     async def help_(interaction: discord.Interaction) -> None:

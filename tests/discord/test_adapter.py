@@ -91,7 +91,7 @@ def test_only_messages_about_a_coming_window_carry_its_timestamps(app: bootstrap
     booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
     notifier = DiscordAdapter(app, "test-token").notifier
     ready = notifier.outgoing(Message(MessageKind.READY, "Your booking is ready.", booking.id))
-    assert f"<t:{int(booking.end.timestamp())}:F>" in ready.text
+    assert f"<t:{int(booking.end.timestamp())}:f>" in ready.text
     assert [a.verb for a in ready.actions] == ["cancel", "extend"]
     assert all(f"#{booking.id}" in a.label for a in ready.actions)
     ended = notifier.outgoing(Message(MessageKind.ENDED, "Booking #1 has ended.", booking.id))

@@ -124,8 +124,8 @@ def test_the_service_message_arrives_as_a_dm_with_timestamps_and_buttons(app: bo
             path = f"/channels/{dm_channel_id(BOB)}/messages"
             sent = discord_.fake.find("POST", path)[-1]
             assert sent.body["content"] == (
-                f"Booking ends in 1 hour.\nBooking #{booking.id}: <t:{int(booking.start.timestamp())}:F>"
-                f" → <t:{int(booking.end.timestamp())}:F> (ends <t:{int(booking.end.timestamp())}:R>)."
+                f"Booking ends in 1 hour.\nBooking #{booking.id}: <t:{int(booking.start.timestamp())}:f>"
+                f" → <t:{int(booking.end.timestamp())}:f> (ends <t:{int(booking.end.timestamp())}:R>)."
             )
             (row,) = labels(sent.answer)
             assert row[0] == f"Cancel #{booking.id}" and row[1].startswith(f"Extend #{booking.id}")
