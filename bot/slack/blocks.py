@@ -42,6 +42,29 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The core sets off what to read or type on lines of their own, indented by two spaces
+# and aligned in columns for a fixed-width terminal: `  password: abc`, `  ssh -p ...`,
+# `  list       your bookings`. Slack's font is proportional, so such a line becomes
+# a label and a value in code formatting (copied exactly), with no spaces to align.
+_LABELLED = re.compile(r"^  (?P<label>[a-z][a-z ]{0,20}):\s+(?P<value>\S.*)$")
+_COLUMNS = re.compile(r"^  (?P<what>\S.*?)(?:\s{2,}|\s(?=\())(?P<note>\S.*)$")
+
+
+def _detail_line(line: str) -> str:
+    if not line.startswith("  ") or not line.strip():
+        return escape(line)
+    if labelled := _LABELLED.match(line):
+        return f"{escape(labelled['label'])}: `{escape(labelled['value'])}`"
+    if columns := _COLUMNS.match(line):
+        return f"`{escape(columns['what'])}` {escape(columns['note'])}"
+    return f"`{escape(line.strip())}`"
+
+
+def to_mrkdwn(text: str) -> str:
+    """The core's plain text as Slack mrkdwn: escaped, its detail lines in code."""
+    return "\n".join(_detail_line(line) for line in text.split("\n"))
+
+
 def plain(text: str) -> str:
     """Text for a plain_text field (a hint, a field error), where Slack shows backticks
     as they are: `code` becomes “code”."""
@@ -163,7 +186,7 @@ class BlockList:
 
     def add_text(self, text: str, *, mrkdwn: bool = False) -> None:
         """Plain text (escaped here), or `mrkdwn` the caller has already escaped."""
-        for chunk in text_chunks(text if mrkdwn else escape(text)):
+        for chunk in text_chunks(text if mrkdwn else to_mrkdwn(text)):
             if not self.add(section(chunk)):
                 return
 

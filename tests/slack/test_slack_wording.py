@@ -3,7 +3,10 @@ limits, and no typed-answer hint where only buttons can answer."""
 
 from __future__ import annotations
 
-from core.domain.model import Resources
+import re
+from dataclasses import replace
+
+from core.domain.model import Resources, Status
 from core.services.capacity import BookingRequest
 from tests.slack.conftest import BOB, CAROL
 from tests.slack.harness import SlackWorld
@@ -54,3 +57,35 @@ def test_an_offer_in_a_channel_is_answered_by_its_button_not_yes_or_no(world: Sl
     assert "yes / no" not in str(offer["blocks"])
     [[button]] = [b["elements"] for b in offer["blocks"] if b["type"] == "actions"]
     assert button["text"]["text"].startswith("Book from ")
+
+
+def sections(blocks: list[dict]) -> str:
+    return "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+
+
+def test_a_login_shows_its_values_and_ssh_command_as_code_without_aligned_columns(
+    world: SlackWorld,
+):
+    booking = world.booking.service.book(BookingRequest(
+        user="bob", resources=Resources(2, 8, 1), start="now", end="1-day"))
+    with world.booking.service.unit() as uow:
+        uow.bookings.save(replace(booking, status=Status.RUNNING))
+        uow.commit()
+
+    world.slack.command(BOB, "/book", f"login {booking.id}")
+
+    shown = sections(world.api.wait_for("response_url")[0].args["blocks"])
+    assert "host: `gpu1.example.org`" in shown
+    assert f"port: `{booking.port}`" in shown
+    assert re.search(r"^password: `[a-z2-7]{16}`$", shown, re.MULTILINE)
+    assert f"\n`ssh -p {booking.port} root@gpu1.example.org`" in shown
+    assert "  " not in shown  # no spaces to align columns in a proportional font
+
+
+def test_help_in_slack_sets_each_command_in_code(world: SlackWorld):
+    world.slack.command(BOB, "/book", "help")
+
+    shown = sections(world.api.wait_for("response_url")[0].args["blocks"])
+    assert "\n`extend N 2-day` make booking N two days longer" in shown
+    assert "\n`book 2 gpus tomorrow 9am for 1-week` (the same, other words)" in shown
+    assert "  " not in shown
