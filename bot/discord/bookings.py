@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.discord import capacity
 from bot.discord.outgoing import Outgoing
-from bot.discord.render import clip
+from bot.discord.render import clip, fenced
 from core.chat import admin_views
 from core.chat.actions import VERBS
 from core.chat.booking_requests import FormRequest
@@ -47,4 +47,4 @@ def free(service: BookingService, account: Account, days: int) -> list[Outgoing]
 
 
 def help_text() -> str:
-    return clip(_slash_help() + HELP)
+    return clip(_slash_help() + fenced(HELP))

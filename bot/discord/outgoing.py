@@ -27,7 +27,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.discord.render import LABEL_LIMIT, clip, stamped
+from bot.discord.render import LABEL_LIMIT, clip, fenced, stamped
 from core.chat.actions import Action, Card, parse_press
 from core.chat.messages import Reply
 
@@ -54,8 +54,9 @@ class Outgoing:
         return cls(reply.text, reply.actions, reply.cards, reply.private)
 
     def in_zone(self, zone: tzinfo) -> Outgoing:
-        """The member's times (written in `zone`) as Discord timestamps, cards too."""
-        return replace(self, text=stamped(self.text, zone), cards=tuple(
+        """As Discord shows it: the member's times (written in `zone`) as timestamps, cards
+        too, and indented lines as code."""
+        return replace(self, text=fenced(stamped(self.text, zone)), cards=tuple(
             replace(card, text=stamped(card.text, zone)) for card in self.cards))
 
 

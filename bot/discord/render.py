@@ -50,6 +50,23 @@ def stamped(text: str, zone: tzinfo) -> str:
     return _OFFERED.sub(alone, _TIMES.sub(one, text))
 
 
+def fenced(text: str) -> str:
+    """Lines the core indents by two spaces (a login's host, port, password and `ssh`
+    command; help's table) as a code block: copied exactly, aligned as written."""
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*text.split("\n"), None]:
+        if line is not None and line.startswith("  ") and line.strip():
+            block.append(line[2:])
+            continue
+        if block:
+            out += ["```", *block, "```"]
+            block = []
+        if line is not None:
+            out.append(line)
+    return "\n".join(out)
+
+
 def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     """Text cut to Discord's limit, saying so when something was cut."""
     if len(text) <= limit:

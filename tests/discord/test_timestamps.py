@@ -4,12 +4,14 @@ zone), and `/schedule free` shows any member what is free and who holds which GP
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import bootstrap
 from bot.discord.render import stamped
-from core.domain.model import Booking
+from core.domain.model import Booking, Resources, Status
+from core.services.capacity import BookingRequest
 from tests.discord.conftest import ALICE, BOB, GPUS, connected, slash
 
 
@@ -101,3 +103,41 @@ def test_an_hour_that_comes_twice_is_read_in_the_offset_it_names() -> None:
     said = stamped("from 2026-10-25 02:30 CEST -> 2026-10-25 02:30 CET.", berlin)
     assert said == f"from {_f(summer)} → {_f(winter)}."
     assert stamped("not a time: 2026-10-25 02:30 XYZ", berlin).endswith("02:30 XYZ")
+
+
+def test_a_login_shows_host_password_and_ssh_as_code_and_its_end_as_a_timestamp(
+    app: bootstrap.App,
+) -> None:
+    booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
+    with app.service.unit() as uow:
+        uow.bookings.save(replace(booking, status=Status.RUNNING))
+        uow.commit()
+    config = app.config
+    host, port, user = config.server.public_host, booking.port, config.container.user
+
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            login = await discord_.reply(slash(BOB, "schedule", "login", {"booking": booking.id}))
+            lines = login["content"].split("\n")
+            assert lines[0] == (f"Booking #{booking.id} runs until {_f(booking.end)} "
+                                f"(<t:{int(booking.end.timestamp())}:R>). Log in with:")
+            assert lines[1] == "```" and lines[-1] == "```"
+            assert lines[2:4] == [f"host:     {host}", f"port:     {port}"]
+            assert lines[5].startswith("password: ") and len(lines[5]) > len("password: ")
+            assert lines[6] == f"ssh -p {port} {user}@{host}"
+            assert login["flags"] & 64
+
+    asyncio.run(scenario())
+
+
+def test_help_keeps_its_table_in_a_code_block(app: bootstrap.App) -> None:
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            shown = await discord_.reply(slash(BOB, "schedule", "help"))
+            content = shown["content"]
+            assert "**/schedule free** [days]: what is free" in content
+            assert "What I understand:\n```\nbook 1 gpu" in content  # aligned as written
+            assert "abort                               forget the request" in content
+            assert len(content) <= 2000
+
+    asyncio.run(scenario())
