@@ -128,6 +128,12 @@ class DiscordNotifier:
         return _Sent.SENT
 
     async def _tell(self, client: discord.Client, user_ids: list[int], out: Outgoing) -> None:
+        # The member's message is kept already: a failure here must not make the outbox
+        # send it again.
         for user_id in user_ids:
-            if await self._send(client, user_id, out) is not _Sent.SENT:
+            try:
+                sent = await self._send(client, user_id, out)
+            except discord.HTTPException:
+                sent = _Sent.UNKNOWN
+            if sent is not _Sent.SENT:
                 log.warning("could not tell admin %s that a member's DMs are closed", user_id)
