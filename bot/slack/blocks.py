@@ -25,6 +25,8 @@ COMMAND_ACTION = "booking_cmd"
 MENU_ACTION = "booking_menu"
 # The "yes" of a question asked in a message (a menu entry cannot have its own dialog).
 CONFIRMED_ACTION = "booking_yes"
+# The App Home's button that opens the booking form.
+OPEN_FORM_ACTION = "booking_form"
 # Blocks that show one booking of several: the press's update redraws the list.
 CARD_BLOCK = "card"
 MAX_OVERFLOW_OPTIONS = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.blocks import MAX_VIEW_BLOCKS, BlockList, context, header
+from bot.slack.blocks import MAX_VIEW_BLOCKS, OPEN_FORM_ACTION, BlockList, context, header
 from bot.slack.capacity import free_summary
 from bot.slack.context import SlackContext
 from core.domain.model import Account
@@ -14,6 +14,9 @@ def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
     service = slack.service
     zone = service.zone_of(account)
     blocks = BlockList(MAX_VIEW_BLOCKS)
+    blocks.add({"type": "actions", "block_id": "home_book", "elements": [{
+        "type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": "form",
+        "text": {"type": "plain_text", "text": "Book a server"}}]})
     blocks.add(header("Your bookings"))
     mine = service.bookings(account.name)
     if not mine:

@@ -60,4 +60,5 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
     assert texts[2] == "Free capacity"
     assert "Free in the next 3 days" in texts[3]
     values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert values[0] == f"cancel {booking.id}" and values[1].startswith(f"extend {booking.id} to ")
+    assert values[0] == "form"  # the Book a server button, above the bookings
+    assert values[1] == f"cancel {booking.id}" and values[2].startswith(f"extend {booking.id} to ")

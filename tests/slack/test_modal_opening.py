@@ -46,3 +46,36 @@ def test_an_unknown_member_sees_whom_to_ask_in_the_form(world: SlackWorld):
     [section] = view["blocks"]
     assert "no booking account yet" in section["text"]["text"]
     assert "submit" not in view
+
+
+def home_book_button(world: SlackWorld, user: str) -> dict:
+    world.slack.event({"type": "app_home_opened", "user": user, "tab": "home",
+                       "channel": "D" + user})
+    home = world.api.wait_for("views.publish")[0].args["view"]
+    return next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["text"]["text"] == "Book a server")
+
+
+def test_the_homes_book_button_opens_the_same_form(world: SlackWorld):
+    button = home_book_button(world, CAROL)
+
+    world.slack.click(CAROL, button["value"], in_home=True, action_id=button["action_id"])
+
+    assert world.api.wait_for("views.open")[0].args["trigger_id"] == "trigger.click"
+    view = world.api.wait_for("views.update")[0].args["view"]
+    assert view["callback_id"] == "book_modal"
+    hints = {b["block_id"]: b["hint"]["text"] for b in view["blocks"] if "hint" in b}
+    assert hints["gpus"] == "Your maximum: 1"
+
+
+def test_when_the_homes_form_cannot_open_the_member_gets_the_one_line_form_by_dm(
+    world: SlackWorld,
+):
+    button = home_book_button(world, CAROL)
+    world.api.errors["views.open"] = ["expired_trigger_id"]
+
+    world.slack.click(CAROL, button["value"], in_home=True, action_id=button["action_id"])
+
+    told = world.api.wait_for("chat.postMessage")[0].args
+    assert told["channel"] == "D" + CAROL
+    assert told["text"].startswith("Slack did not let me open the booking form in time.")

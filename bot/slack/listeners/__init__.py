@@ -12,7 +12,8 @@ import re
 
 from slack_bolt import Ack, App
 
-from bot.slack.blocks import COMMAND_ACTION, CONFIRMED_ACTION, MENU_ACTION
+from bot.slack import capacity
+from bot.slack.blocks import COMMAND_ACTION, CONFIRMED_ACTION, MENU_ACTION, OPEN_FORM_ACTION
 from bot.slack.listeners import actions, commands, events, views
 from bot.slack.modal import CALLBACK_ID
 
@@ -29,5 +30,7 @@ def register(app: App) -> None:
     app.action(re.compile(rf"^({COMMAND_ACTION}|{MENU_ACTION}):\d+$"))(
         ack=ack_now, lazy=[actions.run_command])
     app.action(re.compile(rf"^{CONFIRMED_ACTION}:\d+$"))(ack=ack_now, lazy=[actions.confirmed])
+    app.action(re.compile(rf"^{capacity.ADMIN_ACTION}:\d+$"))(ack=ack_now, lazy=[capacity.pressed])
+    app.action(OPEN_FORM_ACTION)(ack=ack_now, lazy=[actions.open_form])
     app.event("message")(ack=ack_now, lazy=[events.direct_message])
     app.event("app_home_opened")(ack=ack_now, lazy=[events.home_opened])

@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.slack.blocks import CARD_BLOCK, confirm_blocks, fallback_text, reply_blocks
+from bot.slack.booking_form import open_booking_form
 from bot.slack.context import Respond, post_replies, respond_replies, slack_of
 from bot.slack.home import home_view
 from core.chat.actions import parse_press
@@ -67,6 +68,14 @@ def run_command(
             post_replies(client, slack.members.dm_channel(user_id), answers)
     if from_home:
         client.views_publish(user_id=user_id, view=home_view(slack, account))
+
+
+def open_form(body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    """The App Home's *Book a server*: the same form as `/book` alone."""
+    user_id = body["user"]["id"]
+    slack = slack_of(context)
+    open_booking_form(slack, user_id, body["trigger_id"], client, lambda replies: post_replies(
+        client, slack.members.dm_channel(user_id), replies))
 
 
 def confirmed(body: dict[str, Any], action: dict[str, Any], respond: Respond,
