@@ -32,19 +32,6 @@ from storage.tables import (
 
 _HOLDING = [status.value for status in HOLDING]
 
-# Stored time -> microseconds since the epoch; times repeat (the slot grid), so a small
-# cache turns most conversions into a dict lookup.
-_MICROS: dict[Any, int] = {}
-
-
-def _stored_micros(value: datetime | str) -> int:
-    """A time as the driver returns it (SQLite: text in UTC; PostgreSQL: an aware datetime)."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return micros(moment)
-
-
 def _gpu_text(ids: tuple[int, ...]) -> str:
     return ",".join(str(i) for i in ids)
 
@@ -152,36 +139,22 @@ class SqlBookings:
             BookingRow.status.in_(_HOLDING),  # type: ignore[attr-defined]
         )
 
-    # The decision's read: the columns it sweeps, times as the driver returns them, holding
-    # statuses spelled out (literal, not bound: SQLite uses a partial index only when the
-    # query names the index's own condition) so that the partial index ix_booking_holding
-    # (migration 0004) covers the query and past bookings stay out. No ORDER BY: with one,
-    # SQLite (without ANALYZE statistics) picks the narrower ix_booking_server_end and
-    # visits the table; callers sort what they need.
+    # The decision's read: exactly the Span tuples it sweeps, times as the integers the
+    # database generates (start_us, end_us; migration 0006), holding statuses spelled out
+    # (literal, not bound: SQLite uses a partial index only when the query names the index's
+    # own condition) so that the partial index ix_booking_holding serves the query and past
+    # bookings stay out. No ORDER BY: with one, SQLite (without ANALYZE statistics) may pick
+    # another index; callers sort what they need.
     _SPANS = (
-        "SELECT id, account_id, start_at, end_at, cpus, memory, gpu_ids, port FROM booking "
-        f"WHERE server_id = :server AND end_at > :start AND start_at < :end AND {HOLDING_STATUS_SQL}"
+        "SELECT id, account_id, start_us, end_us, cpus, memory, gpu_ids, port FROM booking "
+        f"WHERE server_id = :server AND end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL}"
     )
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
-        driver = self._driver
-        rows = driver.execute(
-            self._SPANS, {"server": self._server_id, "start": driver.time(start), "end": driver.time(end)}
+        rows = self._driver.execute(
+            self._SPANS, {"server": self._server_id, "start": micros(start), "end": micros(end)}
         )
-        known = _MICROS
-        if len(known) > 100_000:
-            known.clear()
-        spans: list[Span] = []
-        append = spans.append
-        for row_id, account_id, begin, finish, cpus, memory, gpu_ids, port in rows:
-            begin_us = known.get(begin)
-            if begin_us is None:
-                begin_us = known[begin] = _stored_micros(begin)
-            finish_us = known.get(finish)
-            if finish_us is None:
-                finish_us = known[finish] = _stored_micros(finish)
-            append((row_id, account_id, begin_us, finish_us, cpus, memory, gpu_ids, port))
-        return spans
+        return rows.fetchall()
 
     def get(self, booking_id: int) -> Booking | None:
         found = self._query(BookingRow.id == booking_id)

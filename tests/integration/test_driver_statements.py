@@ -80,6 +80,33 @@ def test_bookings_and_events_are_stored_as_the_orm_reads_them(engine: Engine) ->
         uow.bookings.save(replace(longer, id=999))
 
 
+def test_spans_carry_the_times_the_database_generates_to_the_microsecond(engine: Engine) -> None:
+    """start_us and end_us (migration 0006) are the database's own: whatever time is
+    written, off the slot grid or ended early, the decision reads it exactly."""
+    server = ensure_server(engine, "gpu1")
+    odd = START + timedelta(minutes=7, seconds=13, microseconds=250_001)
+    with SqlUnitOfWork(engine, server) as uow:
+        uow.accounts.add(Account(name="ann"))
+        booking = uow.bookings.add(Booking(
+            account="ann", start=odd, end=odd + timedelta(days=3, microseconds=999_999),
+            resources=Resources(2, 8, 0), gpu_ids=(), port=10002, image="lab/gpu:latest",
+        ))
+        uow.commit()
+    far = (START - timedelta(days=30), START + timedelta(days=30))
+    with SqlUnitOfWork(engine, server) as uow:
+        ((_, _, begin, finish, *_),) = uow.bookings.spans_between(*far)
+        assert (begin, finish) == (micros(odd), micros(odd + timedelta(days=3, microseconds=999_999)))
+        ended = replace(booking, end=odd + timedelta(hours=1, microseconds=3))  # `end now`
+        uow.bookings.save(ended)
+        assert uow.bookings.spans_between(*far)[0][3] == micros(ended.end)
+        # Half-open: a window that starts at its end, or ends at its start, misses it.
+        assert uow.bookings.spans_between(ended.end, ended.end + timedelta(hours=1)) == []
+        assert uow.bookings.spans_between(odd - timedelta(hours=1), odd) == []
+        assert len(uow.bookings.spans_between(ended.end - timedelta(microseconds=1), far[1])) == 1
+        uow.bookings.save(replace(ended, status=Status.FINISHED))  # no longer holds anything
+        assert uow.bookings.spans_between(*far) == []
+
+
 def test_the_own_port_index_is_the_one_the_migration_made() -> None:
     path = Path(__file__).parents[2] / "storage/migrations/versions/0005_account_port_index.py"
     spec = importlib.util.spec_from_file_location("migration_0005", path)

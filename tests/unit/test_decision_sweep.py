@@ -19,7 +19,7 @@ from core.domain.allocation import (
     usage_in,
 )
 from core.domain.model import Booking, Resources, Status
-from storage.tables import HOLDING_INDEX_COLUMNS, HOLDING_STATUS_SQL
+from storage.tables import HOLDING_INDEX_COLUMNS, HOLDING_STATUS_SQL, MICROS_SQL
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
 HOUR = 3_600_000_000
@@ -102,11 +102,12 @@ def test_load_in_is_usage_in_on_spans(raw, start, length) -> None:  # type: igno
     assert load.own == (own[0] if own else None)
 
 
-def test_the_partial_index_is_the_one_the_migration_made() -> None:
-    path = Path(__file__).parents[2] / "storage/migrations/versions/0004_booking_holding_index.py"
-    spec = importlib.util.spec_from_file_location("migration_0004", path)
+def test_the_partial_index_and_generated_times_are_the_ones_the_migration_made() -> None:
+    path = Path(__file__).parents[2] / "storage/migrations/versions/0006_booking_micros.py"
+    spec = importlib.util.spec_from_file_location("migration_0006", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module._WHERE == HOLDING_STATUS_SQL
     assert tuple(module._COLUMNS) == HOLDING_INDEX_COLUMNS
+    assert module._MICROS == MICROS_SQL
