@@ -49,11 +49,13 @@ def slack_of(context: Mapping[str, Any]) -> SlackContext:
 
 
 def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,
-                 preview: str | None = None) -> None:
+                 preview: str | None = None, thread_ts: str | None = None) -> None:
     """Post replies as blocks; `preview` replaces the text Slack shows in notifications
-    and on the lock screen (by default the replies' text)."""
+    and on the lock screen (by default the replies' text); `thread_ts` answers in a thread."""
+    extra = {"thread_ts": thread_ts} if thread_ts else {}
     client.chat_postMessage(
-        channel=channel, text=preview or fallback_text(replies), blocks=reply_blocks(replies)
+        channel=channel, text=preview or fallback_text(replies), blocks=reply_blocks(replies),
+        **extra,
     )
 
 

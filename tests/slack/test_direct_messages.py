@@ -30,6 +30,20 @@ def test_a_conversation_in_direct_messages_books(world: SlackWorld):
     assert len(world.booking.service.bookings("carol")) == 1
 
 
+def test_a_message_in_a_dm_thread_is_answered_in_that_thread(world: SlackWorld):
+    world.slack.dm(BOB, "list")
+    top = world.api.wait_for("chat.postMessage")[0].args
+    assert "thread_ts" not in top
+
+    world.slack.event({"type": "message", "channel": "D" + BOB, "channel_type": "im",
+                       "user": BOB, "text": "help", "ts": "1700000001.000200",
+                       "thread_ts": "1700000000.000100"})
+
+    answer = world.api.wait_for("chat.postMessage", count=2)[1].args
+    assert answer["thread_ts"] == "1700000000.000100"
+    assert answer["text"].startswith("What I understand:")
+
+
 def test_messages_that_are_not_a_members_own_are_ignored(world: SlackWorld):
     world.slack.event({"type": "message", "subtype": "message_changed", "channel": "D" + BOB,
                        "channel_type": "im", "user": BOB, "text": "book"})

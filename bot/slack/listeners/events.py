@@ -30,7 +30,8 @@ def direct_message(event: dict[str, Any], client: WebClient, context: dict[str, 
         replies = slack.engine.handle(account, event.get("text", ""))
     except Refusal as refusal:
         replies = [Reply(refusal.message)]
-    post_replies(client, event["channel"], replies)
+    # A message in a thread is answered in that thread.
+    post_replies(client, event["channel"], replies, thread_ts=event.get("thread_ts"))
 
 
 def home_opened(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
