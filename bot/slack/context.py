@@ -52,27 +52,26 @@ def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,
                  preview: str | None = None, thread_ts: str | None = None) -> None:
     """Post replies as blocks; `preview` replaces the text Slack shows in notifications
     and on the lock screen (by default the replies' text); `thread_ts` answers in a thread."""
-    extra = {"thread_ts": thread_ts} if thread_ts else {}
     client.chat_postMessage(
         channel=channel, text=preview or fallback_text(replies), blocks=reply_blocks(replies),
-        **extra,
+        thread_ts=thread_ts,
     )
 
 
-# The core's hint for a question answered in words. An ephemeral message is answered
-# with its buttons only (words typed in a channel never reach the conversation).
+# The core's hint for a question answered in words. An ephemeral message is not
+# answered in words (typed in a channel they never reach the conversation): its
+# buttons answer, or the copy kept in the direct messages does.
 _TYPED_ANSWER = " (yes / no)"
 
 
-def _answered_by_buttons(reply: Reply) -> Reply:
-    if reply.actions and reply.text.endswith(_TYPED_ANSWER):
-        return replace(reply, text=reply.text.removesuffix(_TYPED_ANSWER))
-    return reply
+def without_typed_answer(text: str) -> str:
+    return text.removesuffix(_TYPED_ANSWER)
 
 
 def respond_replies(respond: Respond, replies: Sequence[Reply]) -> None:
     """An answer only the member sees, where they asked."""
-    replies = [_answered_by_buttons(reply) for reply in replies]
+    replies = [replace(reply, text=without_typed_answer(reply.text)) if reply.actions else reply
+               for reply in replies]
     respond(
         text=fallback_text(replies), blocks=reply_blocks(replies),
         response_type="ephemeral", replace_original=False,

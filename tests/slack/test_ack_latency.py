@@ -39,7 +39,8 @@ def test_requests_are_acknowledged_while_another_connection_holds_the_write_lock
         assert posted.seconds < SLACK_LIMIT_S, (kind, posted.seconds)
     booked = world.api.wait_for("response_url", lambda c: c.args["text"].startswith("Booked"))
     assert "bob" in booked[0].args["text"]
-    world.api.wait_for("chat.postMessage", lambda c: c.args["text"].startswith("Booked: #"))
+    world.api.wait_for("chat.postMessage", lambda c: c.args["text"].startswith("Booked: #")
+                       and c.args["channel"] == "D" + CAROL)  # the modal's booking
     assert len(world.booking.service.bookings()) == 2
 
 

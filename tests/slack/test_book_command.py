@@ -13,12 +13,20 @@ def buttons(blocks: list[dict]) -> list[tuple[str, str]]:
             for e in b["elements"]]
 
 
-def test_a_one_liner_books_and_replies_with_buttons_in_the_members_zone(world: SlackWorld):
+def test_a_one_liner_books_and_keeps_the_answer_with_buttons_in_the_dms(world: SlackWorld):
     posted = world.slack.command(BOB, "/book", "1 gpu 4 cpus 16g now 3-day")
 
     assert posted.status == 200 and posted.body == b""
-    reply = world.api.wait_for("response_url")[0].args
-    assert reply["response_type"] == "ephemeral"
+    pointer = world.api.wait_for("response_url")[0].args
+    assert pointer["response_type"] == "ephemeral"
+    assert pointer["text"].startswith("Booked: #1 [booked] bob:")
+    assert buttons(pointer["blocks"]) == []  # one set of buttons, in the DM
+    [note] = [b for b in pointer["blocks"] if b["type"] == "context"]
+    assert note["elements"][0]["text"] == (
+        "Kept in <https://slack.com/app_redirect?channel=DUBOB&team=T0001|our direct messages>"
+        ", with its buttons.")
+    reply = world.api.wait_for("chat.postMessage")[0].args
+    assert reply["channel"] == "D" + BOB
     assert reply["text"].startswith("Booked: #1 [booked] bob:")
     assert "CET" in reply["text"] or "CEST" in reply["text"]  # bob's Slack zone, named
     [(cancel, cancel_command), (extend, extend_command)] = buttons(reply["blocks"])

@@ -52,14 +52,14 @@ def test_a_refusal_offers_the_earliest_start_and_its_button_books_it(world: Slac
     held = book(world, "alice", gpus=4, end="2-day")
 
     world.slack.command(BOB, "/book", "1 gpu now 1-day")
-    refusal = world.api.wait_for("response_url")[0].args
+    refusal = world.api.wait_for("chat.postMessage")[0].args
     assert "Not enough free for that window" in refusal["text"]
     assert "Shall I book it then?" in refusal["text"]
     [[offer]] = [b["elements"] for b in refusal["blocks"] if b["type"] == "actions"]
     assert offer["text"]["text"].startswith("Book from ") and offer["style"] == "primary"
 
     world.slack.click(BOB, offer["value"])
-    booked = world.api.wait_for("response_url", count=2)[1].args
+    booked = world.api.wait_for("response_url", count=2)[1].args  # after the pointer
     assert booked["text"].startswith("Booked: #2")
     [booking] = world.booking.service.bookings("bob")
     assert booking.start == held.end

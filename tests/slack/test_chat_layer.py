@@ -94,7 +94,8 @@ def test_extend_pressed_twice_extends_once_and_the_message_offers_the_next_day(
     world: SlackWorld,
 ):
     world.slack.command(BOB, "/book", "1 gpu tomorrow 9am 1-day")
-    [booked] = responses(world, 1)
+    booked = world.api.wait_for("chat.postMessage")[0].args  # kept in the DM, with buttons
+    responses(world, 1)  # the pointer to it, where it was asked
     [booking] = world.booking.service.bookings("bob")
     zone = ZoneInfo("Europe/Berlin")
 

@@ -67,19 +67,32 @@ def command(text: str) -> dict[str, Any]:
             "trigger_id": "trigger.1"}
 
 
-def test_the_book_one_liner_alone_answers_only_the_member(alone: Alone):
+def test_the_book_one_liner_alone_keeps_the_booking_in_the_dm_and_points_to_it(alone: Alone):
     respond = Responses()
 
     commands.book(command("2 cpus 8g 1 gpu now 1-day"), alone.client, respond, alone.context)
 
-    [answer] = respond.sent
-    assert answer["response_type"] == "ephemeral"
-    assert answer["text"].startswith("Booked: #1 [booked] bob:")
-    labels = [e["text"]["text"] for b in answer["blocks"] if b["type"] == "actions"
+    [pointer] = respond.sent
+    assert pointer["response_type"] == "ephemeral"
+    assert pointer["text"].startswith("Booked: #1 [booked] bob:")
+    [kept] = alone.api.of("chat.postMessage")
+    assert kept.args["channel"] == "D" + BOB
+    labels = [e["text"]["text"] for b in kept.args["blocks"] if b["type"] == "actions"
               for e in b["elements"]]
     assert labels[0] == "Cancel #1" and labels[1].startswith("Extend #1 to ")
     [booking] = alone.slack.service.bookings("bob")
     assert booking.resources == Resources(2, 8, 1)
+
+
+def test_list_alone_answers_only_where_it_was_asked(alone: Alone):
+    respond = Responses()
+
+    commands.book(command("list"), alone.client, respond, alone.context)
+
+    [answer] = respond.sent
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("You have no upcoming or running bookings.")
+    assert alone.api.of("chat.postMessage") == []
 
 
 def test_a_cancel_press_alone_redraws_the_message_and_cancels(alone: Alone):

@@ -44,19 +44,27 @@ def test_hints_show_what_to_type_without_literal_backticks(world: SlackWorld):
     assert hints["start"].startswith("“now”, “3-day”, “1-week 2-day”")
 
 
-def test_an_offer_in_a_channel_is_answered_by_its_button_not_yes_or_no(world: SlackWorld):
+def test_an_offer_asked_in_a_channel_asks_yes_or_no_only_where_it_can_be_answered(
+    world: SlackWorld,
+):
     world.booking.service.set_limits("alice", {"gpus": "4"})
     world.booking.service.book(BookingRequest(
         user="alice", resources=Resources(2, 8, 4), start="now", end="2-day"))
 
     world.slack.command(BOB, "/book", "1 gpu now 1-day")
 
-    offer = world.api.wait_for("response_url")[0].args
-    assert offer["response_type"] == "ephemeral"
-    assert offer["text"].endswith("Shall I book it then?")
-    assert "yes / no" not in str(offer["blocks"])
-    [[button]] = [b["elements"] for b in offer["blocks"] if b["type"] == "actions"]
+    pointer = world.api.wait_for("response_url")[0].args
+    assert pointer["response_type"] == "ephemeral"
+    assert pointer["text"].endswith("Shall I book it then?")
+    assert "yes / no" not in str(pointer["blocks"])
+    kept = world.api.wait_for("chat.postMessage")[0].args  # the DM: typed or pressed
+    assert kept["text"].endswith("Shall I book it then? (yes / no)")
+    [[button]] = [b["elements"] for b in kept["blocks"] if b["type"] == "actions"]
     assert button["text"]["text"].startswith("Book from ")
+
+    world.slack.dm(BOB, "yes")
+    booked = world.api.wait_for("chat.postMessage", count=2)[1].args
+    assert booked["text"].startswith("Booked: #2 [booked] bob:")
 
 
 def sections(blocks: list[dict]) -> str:

@@ -121,9 +121,11 @@ def test_a_slash_command_books_and_its_cancel_button_cancels_over_the_socket(wor
                             world.api.response_url("cmd"))
 
     assert acknowledged_in_time(world, command) == {"envelope_id": "env-book-1"}
-    reply = world.api.wait_for("response_url")[0].args
-    assert reply["response_type"] == "ephemeral"
-    assert reply["text"].startswith("Booked: #1 [booked] bob:")
+    pointer = world.api.wait_for("response_url")[0].args
+    assert pointer["response_type"] == "ephemeral"
+    assert pointer["text"].startswith("Booked: #1 [booked] bob:")
+    reply = world.api.wait_for("chat.postMessage")[0].args  # kept in the DM, with buttons
+    assert reply["channel"] == "D" + BOB
     [booking] = world.booking.service.bookings("bob")
     assert booking.id is not None
     resources = booking.resources

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.slack import capacity as capacity_views
+from bot.slack.blocks import (
+    MAX_FALLBACK_TEXT,
+    MAX_MESSAGE_BLOCKS,
+    reply_blocks,
+    section,
+    shorten,
+)
+from bot.slack.blocks import context as context_block
 from bot.slack.booking_form import open_booking_form
-from bot.slack.context import Respond, post_replies, respond_replies, slack_of
+from bot.slack.context import (
+    Respond,
+    post_replies,
+    respond_replies,
+    slack_of,
+    without_typed_answer,
+)
 from core.chat.conversation import VERBS
 from core.chat.messages import Reply
 from core.domain.model import Refusal
@@ -42,18 +57,43 @@ def book(command: dict[str, Any], client: WebClient, respond: Respond,
     except Refusal as refusal:
         respond_replies(respond, [Reply(refusal.message)])
         return
-    replies = slack.engine.handle(account, engine_text(text))
-    # A question to answer in words moves to the direct messages; an answer,
-    # or an offer the member takes with its button, stays where they asked.
-    if not slack.engine.in_progress(account) or replies[-1].actions:
+    line = engine_text(text)
+    replies = slack.engine.handle(account, line)
+    request = line.split()[0].lower() == "book"
+    # A booking request's answer (booked, or an offer to take) and a question to answer
+    # in words are kept in the direct messages, with their buttons, so they do not
+    # vanish with an ephemeral message; where the member asked, a pointer to them.
+    # Other answers (list, help, cancel N, ...) stay where they were asked.
+    if not request and (not slack.engine.in_progress(account) or replies[-1].actions):
         respond_replies(respond, replies)
         return
     channel = slack.members.dm_channel(user_id)
     post_replies(client, channel, replies)
     if command.get("channel_id") != channel:
-        respond_replies(respond, [Reply(
-            "I need a little more; I asked you in our direct messages."
-        )])
+        respond(**dm_pointer(replies, asking=slack.engine.in_progress(account)
+                             and not replies[-1].actions,
+                             team=command.get("team_id"), channel=channel))
+
+
+def dm_pointer(replies: list[Reply], *, asking: bool, team: str | None,
+               channel: str) -> dict[str, Any]:
+    """An ephemeral message that points to the answer kept in the direct messages."""
+    link = f"<{dm_link(team, channel)}|our direct messages>"
+    if asking:
+        text = "I need a little more; I asked you in our direct messages."
+        blocks = [section(f"I need a little more; I asked you in {link}.")]
+    else:
+        text = "\n".join(without_typed_answer(reply.heading) for reply in replies)
+        blocks = [*reply_blocks([Reply(text)], limit=MAX_MESSAGE_BLOCKS - 1),
+                  context_block(f"Kept in {link}, with its buttons.")]
+    return {"text": shorten(text, MAX_FALLBACK_TEXT), "blocks": blocks,
+            "response_type": "ephemeral", "replace_original": False}
+
+
+def dm_link(team: str | None, channel: str) -> str:
+    """Opens the conversation `channel` in Slack (as Slack's own app links do)."""
+    query = urllib.parse.urlencode({"channel": channel, **({"team": team} if team else {})})
+    return f"https://slack.com/app_redirect?{query}"
 
 
 def capacity(command: dict[str, Any], client: WebClient, respond: Respond,
