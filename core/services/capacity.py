@@ -8,18 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from core.domain import refusals
-from core.domain.allocation import (
-    Usage,
-    choose_port,
-    shortages,
-    usage_in,
-)
+from core.domain.allocation import Usage, shortages, usage_in
 from core.domain.model import (
     Account,
     Refusal,
     Resources,
     Window,
 )
+from core.domain.placement import choose_port
 from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
 from core.domain.timeparse import parse_end, parse_start
 from core.services.account_settings import AccountSettingsService

@@ -12,12 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from core.domain import refusals
-from core.domain.allocation import (
-    choose_gpus,
-    choose_port,
-    load_in,
-    micros,
-)
+from core.domain.allocation import load_in, micros
 from core.domain.extra_command import check_extra_command
 from core.domain.model import (
     Account,
@@ -25,6 +20,7 @@ from core.domain.model import (
     Refusal,
     Window,
 )
+from core.domain.placement import choose_gpus, choose_port
 from core.services.capacity import BookingRequest
 from core.services.offers import OfferService
 from core.services.ports import UnitOfWork
