@@ -167,11 +167,13 @@ def _blocked_intervals(spans: Sequence[Span], fit: Fit) -> list[tuple[int, int]]
         return [_ALWAYS]
     cpus_at: dict[int, float] = {}
     memory_at: dict[int, int] = {}
-    for _, _, begin, finish, cpus, memory, _, _ in spans:
-        cpus_at[begin] = cpus_at.get(begin, 0.0) + cpus
-        cpus_at[finish] = cpus_at.get(finish, 0.0) - cpus
-        memory_at[begin] = memory_at.get(begin, 0) + memory
-        memory_at[finish] = memory_at.get(finish, 0) - memory
+    # Nothing to sweep when even all spans at once leave room for the request.
+    if round(sum(map(itemgetter(4), spans)), 6) > max_cpus or sum(map(itemgetter(5), spans)) > max_memory:
+        for _, _, begin, finish, cpus, memory, _, _ in spans:
+            cpus_at[begin] = cpus_at.get(begin, 0.0) + cpus
+            cpus_at[finish] = cpus_at.get(finish, 0.0) - cpus
+            memory_at[begin] = memory_at.get(begin, 0) + memory
+            memory_at[finish] = memory_at.get(finish, 0) - memory
     account_id, asked_port = fit.account_id, fit.port
     blocked = [(span[2], span[3]) for span in spans if span[1] == account_id or span[7] == asked_port]
     since: int | None = None
@@ -198,24 +200,26 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
     fits `fit`: one forward sweep over the spans that overlap the candidates' windows.
 
     CPUs, memory, the member's own bookings and an asked port are limits at each
-    instant, so they become blocked intervals, and a blocked candidate skips to the
-    first candidate after its blocked interval. GPUs and the choice of a port count what
-    is held at any instant of the window, so held GPU ids and ports are counted as the
-    window slides (spans enter by start and leave by end); neither is counted when the
-    request would fit even with every GPU, or every port, that any span holds.
+    instant, so they become blocked intervals, and a blocked candidate skips to the first
+    candidate after its interval. GPUs and the choice of a port count what is held at any
+    instant of the window, so held GPU ids and ports are counted as the window slides
+    (spans enter by start and leave by end); each only when it could run out, that is
+    unless the request would fit even with every GPU (port) that any span holds.
     """
     blocked = _blocked_intervals(spans, fit)
     low, high = fit.port_range
     gpus_wanted, host_gpus = fit.resources.gpus, fit.host.gpus
     asked_port, preferred = fit.port, fit.preferred
     ports = set(map(itemgetter(7), spans))
-    slide = gpus_wanted > host_gpus - len(gpu_set(map(itemgetter(6), spans))) or (
-        asked_port is None and (preferred is None or preferred in ports)
-        and sum(low <= port <= high for port in ports) > high - low
-    )
-    window = _Sliding(spans, fit) if slide else None
-    b, blocked_count = 0, len(blocked)
-    i, candidate_count = 0, len(candidates)
+    count_gpus = gpus_wanted > host_gpus - len(gpu_set(map(itemgetter(6), spans)))
+    count_ports = asked_port is None and (preferred is None or preferred in ports) and (
+        len(ports) > high - low and sum(low <= port <= high for port in ports) > high - low)
+    held = spans if count_gpus or count_ports else []
+    entering, leaving = sorted(held, key=itemgetter(2)), sorted(held, key=itemgetter(3))
+    gpu_count: dict[int, int] = {}
+    port_count: dict[int, int] = {}
+    busy_in_range = entered = left = b = i = 0
+    blocked_count, held_count, candidate_count = len(blocked), len(held), len(candidates)
     while i < candidate_count:
         start = candidates[i]
         end = start + duration
@@ -224,59 +228,35 @@ def earliest_fit(spans: Sequence[Span], fit: Fit, duration: int, candidates: Seq
         if b < blocked_count and blocked[b][0] < end:  # on to the first start after it
             i = bisect_left(candidates, blocked[b][1], i + 1)
             continue
-        if window is None or window.fits(start, end):
-            return start
         i += 1
+        while entered < held_count and entering[entered][2] < end:
+            _, _, _, _, _, _, gpus, port = entering[entered]
+            for gpu in map(int, gpus.split(",")) if gpus and count_gpus else ():
+                gpu_count[gpu] = gpu_count.get(gpu, 0) + 1
+            if port not in port_count:
+                port_count[port] = 0
+                busy_in_range += low <= port <= high
+            port_count[port] += 1
+            entered += 1
+        while left < held_count and leaving[left][3] <= start:
+            _, _, _, _, _, _, gpus, port = leaving[left]
+            for gpu in map(int, gpus.split(",")) if gpus and count_gpus else ():
+                gpu_count[gpu] -= 1
+                if gpu_count[gpu] == 0:
+                    del gpu_count[gpu]
+            port_count[port] -= 1
+            if port_count[port] == 0:
+                del port_count[port]
+                busy_in_range -= low <= port <= high
+            left += 1
+        if count_gpus and gpus_wanted > host_gpus - len(gpu_count):
+            continue
+        if count_ports and not (
+            (preferred is not None and preferred not in port_count) or busy_in_range <= high - low
+        ):
+            continue
+        return start
     return None
-
-
-class _Sliding:
-    """The GPUs and ports held at any instant of a window that only moves forward: spans
-    enter when they start before the window's end and leave once they end by its start."""
-
-    def __init__(self, spans: Sequence[Span], fit: Fit) -> None:
-        held = [(span[2], span[3], [int(gpu) for gpu in span[6].split(",") if gpu], span[7])
-                for span in spans]  # (start, end, GPU ids, port)
-        self._by_start = sorted(held, key=itemgetter(0))
-        self._by_end = sorted(held, key=itemgetter(1))
-        self._fit = fit
-        self._gpus: dict[int, int] = {}  # GPU id -> spans in the window holding it
-        self._ports: dict[int, int] = {}  # port -> spans in the window holding it
-        self._busy_in_range = 0  # distinct held ports within the port range
-        self._entered = self._left = 0
-
-    def fits(self, start: int, end: int) -> bool:
-        gpus, ports = self._gpus, self._ports
-        low, high = self._fit.port_range
-        by_start, by_end = self._by_start, self._by_end
-        while self._entered < len(by_start) and by_start[self._entered][0] < end:
-            _, _, gpu_ids, port = by_start[self._entered]
-            for gpu in gpu_ids:
-                gpus[gpu] = gpus.get(gpu, 0) + 1
-            held = ports.get(port, 0)
-            if held == 0 and low <= port <= high:
-                self._busy_in_range += 1
-            ports[port] = held + 1
-            self._entered += 1
-        while self._left < len(by_end) and by_end[self._left][1] <= start:
-            _, _, gpu_ids, port = by_end[self._left]
-            for gpu in gpu_ids:
-                gpus[gpu] -= 1
-                if gpus[gpu] == 0:
-                    del gpus[gpu]
-            ports[port] -= 1
-            if ports[port] == 0:
-                del ports[port]
-                if low <= port <= high:
-                    self._busy_in_range -= 1
-            self._left += 1
-        fit = self._fit
-        if fit.resources.gpus > fit.host.gpus - len(gpus):
-            return False
-        return fit.port is not None or (
-            (fit.preferred is not None and fit.preferred not in ports)
-            or self._busy_in_range <= high - low
-        )
 
 
 def shortages(request: Resources, host: Resources, usage: Usage) -> list[str]:
