@@ -15,8 +15,18 @@ KEY_TYPES = (
 )
 
 
+MAX_SSH_KEYS = 32  # per member: every container start writes them all
+MAX_KEY_CHARS = 8192  # a 16384-bit RSA key with a long comment fits
+
+
 def check_ssh_key(line: str) -> str:
     """One OpenSSH public key line (`type base64 [comment]`), normalised."""
+    if len(line) > MAX_KEY_CHARS:
+        raise Refusal(
+            ErrorCode.BAD_INPUT,
+            f"That key line is {len(line)} characters; a public key is at most {MAX_KEY_CHARS}. "
+            "Paste one line of your `~/.ssh/id_ed25519.pub`.",
+        )
     parts = line.split()
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise Refusal(
@@ -34,7 +44,19 @@ def check_ssh_key(line: str) -> str:
 def check_ssh_keys(text: str) -> str:
     """Several keys, one a line; blank lines and `#` comments are dropped."""
     lines = [line.strip() for line in text.splitlines()]
-    return "\n".join(check_ssh_key(line) for line in lines if line and not line.startswith("#"))
+    keys = [line for line in lines if line and not line.startswith("#")]
+    return "\n".join(check_key_count([check_ssh_key(line) for line in keys[:MAX_SSH_KEYS + 1]]))
+
+
+def check_key_count(keys: list[str]) -> list[str]:
+    """A member's keys, at most MAX_SSH_KEYS of them."""
+    if len(keys) > MAX_SSH_KEYS:
+        raise Refusal(
+            ErrorCode.BAD_INPUT,
+            f"You can keep at most {MAX_SSH_KEYS} SSH keys; remove some first "
+            "(`keys` lists them, `keys clear` removes them all).",
+        )
+    return keys
 
 
 @cache

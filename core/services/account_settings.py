@@ -7,7 +7,12 @@ import math
 
 from core.domain import refusals
 from core.domain.extra_command import check_extra_command
-from core.domain.member_settings import check_ssh_key, check_ssh_keys, check_timezone
+from core.domain.member_settings import (
+    check_key_count,
+    check_ssh_key,
+    check_ssh_keys,
+    check_timezone,
+)
 from core.domain.model import Account, Resources
 from core.domain.quota import QUOTA_KEYS
 from core.services.accounts import LIMIT_KEYS, AccountService
@@ -83,7 +88,7 @@ class AccountSettingsService(AccountService):
             if add_ssh_key is not None:
                 key = check_ssh_key(add_ssh_key)
                 keys = [k for k in account.ssh_keys.splitlines() if k]
-                account.ssh_keys = "\n".join([*keys, key] if key not in keys else keys)
+                account.ssh_keys = "\n".join(keys if key in keys else check_key_count([*keys, key]))
             if timezone is not None:
                 account.timezone = check_timezone(timezone)
             if port is not None:
