@@ -40,6 +40,14 @@ _COMMAND = re.compile(
 )
 # Verbs whose press changes a booking, so the message that carried the button is redrawn.
 _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
+# A thanks or a greeting gets a short answer, not the whole help.
+_SMALL_TALK = {
+    **dict.fromkeys(("thanks", "thank you", "thx", "ty", "cheers"),
+                    "You're welcome. Say `list` to see your bookings."),
+    **dict.fromkeys(("hi", "hello", "hey"),
+                    "Hello! Say `book 1 gpu now 1-day` to book, `list` for your bookings, "
+                    "`help` for everything."),
+}
 
 
 def booking_actions(booking_id: int, running: bool = False) -> tuple[Action, ...]:
@@ -103,6 +111,8 @@ class ConversationEngine(BookingRequests):
         command = _COMMAND.match(text)
         if state.get("step") and (command is None or self._is_answer(command)):
             return self._answer(account, text, state)
+        if lowered in _SMALL_TALK:
+            return [Reply(_SMALL_TALK[lowered])], state
         if command is None:
             return [Reply(f"I did not understand `{text[:80]}`.\n{HELP}")], state
         verb = verb_of(command.group(1))

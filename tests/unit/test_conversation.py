@@ -296,3 +296,16 @@ def test_a_refusal_ending_in_an_example_still_ends_its_sentence(setup) -> None: 
     engine, service, _store = setup
     [reply] = chat(engine, service, "bob", "book 1 gpu now for 3.5")
     assert reply.text.endswith("`9am`. When should it end?"), reply.text
+
+
+def test_a_thanks_or_a_greeting_gets_a_short_answer_and_an_offer_still_takes_ok(setup) -> None:  # type: ignore[no-untyped-def]
+    engine, service, _store = setup
+    [reply] = chat(engine, service, "bob", "Thanks!")
+    assert reply.text == "You're welcome. Say `list` to see your bookings."
+    [reply] = chat(engine, service, "bob", "hi")
+    assert reply.text.startswith("Hello! Say `book 1 gpu now 1-day` to book")
+    chat(engine, service, "alice", "book 4 gpus 2 cpus 8g now 1-day")
+    [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
+    assert [a.verb for a in offer.actions] == ["book"]
+    [booked] = chat(engine, service, "bob", "ok")  # an answer to the offer, not small talk
+    assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST" in booked.text
