@@ -12,6 +12,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot import bootstrap
 from bot.slack.app import build_bolt_app, web_client
 from bot.slack.context import SlackContext
+from bot.slack.home import HomeRefresher
 from bot.slack.notifier import SlackNotifier
 from bot.slack.server import SlackHttpServer, http_server
 from core.domain.config import ConfigError
@@ -37,6 +38,7 @@ class SlackAdapter:
         self.app = app
         self.slack = slack
         self.notifier = SlackNotifier(app.client, slack.members)
+        self._home = HomeRefresher(slack, app.client)
         self._app_token = app_token
         self._host = host
         self._port = port
@@ -52,6 +54,7 @@ class SlackAdapter:
         return self._server.server_port if self._server is not None else self._port
 
     def start(self) -> None:
+        self.slack.booking.change_listeners.append(self._home.changed)
         if self._app_token:
             # Slack may be unreachable now: connect in the background, so the scheduler
             # and the other adapters run meanwhile (messages wait in the outbox).
@@ -91,6 +94,9 @@ class SlackAdapter:
 
     def stop(self) -> None:
         self._stopping.set()
+        with contextlib.suppress(ValueError):
+            self.slack.booking.change_listeners.remove(self._home.changed)
+        self._home.close()
         with self._lock:
             handler, self._socket_mode = self._socket_mode, None
         if handler is not None:

@@ -85,12 +85,13 @@ def test_a_modal_refusal_dms_an_offer_that_books_in_one_click(world: SlackWorld)
 
 def test_a_button_in_the_app_home_answers_by_dm_and_refreshes_the_home(world: SlackWorld):
     booking = book(world, "bob", start="tomorrow 9am")
+    world.api.wait_for("views.publish")  # the home, published again on the booking
 
     world.slack.click(BOB, f"cancel {booking.id}", in_home=True)
 
     dm = world.api.wait_for("chat.postMessage")[0].args
     assert dm["channel"] == "D" + BOB and dm["text"].endswith("is cancelled.")
-    home = world.api.wait_for("views.publish")[0].args
+    home = world.api.wait_for("views.publish", count=2)[1].args
     assert home["user_id"] == BOB
     texts = [b["text"]["text"] for b in home["view"]["blocks"] if b["type"] == "section"]
     assert "You have no upcoming or running bookings." in texts[0]

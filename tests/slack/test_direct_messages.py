@@ -61,12 +61,13 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
 ):
     service = world.booking.service
     booking = service.book(BookingRequest("bob", Resources(2, 8, 1), "tomorrow 9am", "1-day"))
+    world.api.wait_for("views.publish")  # published again on the change, before bob looks
 
     posted = world.slack.event({"type": "app_home_opened", "user": BOB, "channel": "D" + BOB,
                                 "tab": "home"})
 
     assert posted.status == 200
-    view = world.api.wait_for("views.publish")[0].args["view"]
+    view = world.api.wait_for("views.publish", count=2)[1].args["view"]
     assert view["type"] == "home"
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] in ("section", "header")]
     assert texts[0] == "Your bookings"
@@ -76,3 +77,18 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
     values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert values[0] == "form"  # the Book a server button, above the bookings
     assert values[1] == f"cancel {booking.id}" and values[2].startswith(f"extend {booking.id} to ")
+
+
+def test_the_app_home_is_published_again_when_a_members_booking_changes(world: SlackWorld):
+    service = world.booking.service
+    booking = service.book(BookingRequest("bob", Resources(2, 8, 1), "tomorrow 9am", "1-day"))
+
+    shown = world.api.wait_for("views.publish", lambda c: c.args["user_id"] == BOB)[0]
+    texts = [b["text"]["text"] for b in shown.args["view"]["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith(f"#{booking.id} [booked] bob:")
+
+    service.cancel(booking.id, actor="alice")  # an admin's change, not bob's press
+
+    again = world.api.wait_for("views.publish", lambda c: c.args["user_id"] == BOB, count=2)[1]
+    texts = [b["text"]["text"] for b in again.args["view"]["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith("You have no upcoming or running bookings.")
