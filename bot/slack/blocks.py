@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from core.chat.actions import Action
 from core.chat.messages import Card, Reply
+from core.chat.time_marks import split_times
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -40,6 +42,34 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def date_token(moment: datetime) -> str:
+    """A moment as Slack shows it to each reader in their own zone ("Today at 14:30");
+    where Slack cannot, the fallback is in UTC, never an ambiguous abbreviation."""
+    fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def marked(text: str, zone: tzinfo | None) -> str:
+    """Plain text as mrkdwn: escaped, and the times the core wrote in `zone` (the
+    member's) as date tokens; a window's arrow between two of them as one."""
+    if zone is None:
+        return escape(text)
+    pieces = split_times(text, zone)
+    out: list[str] = []
+    for number, piece in enumerate(pieces):
+        if isinstance(piece, datetime):
+            out.append(date_token(piece))
+        elif piece == " -> " and 0 < number < len(pieces) - 1:
+            out.append(" → ")
+        else:
+            out.append(escape(piece))
+    return "".join(out)
+
+
+def has_time(text: str, zone: tzinfo | None) -> bool:
+    return zone is not None and any(isinstance(p, datetime) for p in split_times(text, zone))
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -52,19 +82,23 @@ _LABELLED = re.compile(r"^  (?P<label>[a-z][a-z ]{0,20}):\s+(?P<value>\S.*)$")
 _COLUMNS = re.compile(r"^  (?P<what>\S.*?)(?:\s{2,}|\s(?=\())(?P<note>\S.*)$")
 
 
-def _detail_line(line: str) -> str:
+def _detail_line(line: str, zone: tzinfo | None) -> str:
     if not line.startswith("  ") or not line.strip():
-        return escape(line)
+        return marked(line, zone)
     if labelled := _LABELLED.match(line):
-        return f"{escape(labelled['label'])}: `{escape(labelled['value'])}`"
+        value = labelled["value"]
+        if has_time(value, zone):  # a time is read, not copied: a token, not code
+            return f"{escape(labelled['label'])}: {marked(value, zone)}"
+        return f"{escape(labelled['label'])}: `{escape(value)}`"
     if columns := _COLUMNS.match(line):
-        return f"`{escape(columns['what'])}` {escape(columns['note'])}"
+        return f"`{escape(columns['what'])}` {marked(columns['note'], zone)}"
     return f"`{escape(line.strip())}`"
 
 
-def to_mrkdwn(text: str) -> str:
-    """The core's plain text as Slack mrkdwn: escaped, its detail lines in code."""
-    return "\n".join(_detail_line(line) for line in text.split("\n"))
+def to_mrkdwn(text: str, zone: tzinfo | None = None) -> str:
+    """The core's plain text as Slack mrkdwn: escaped, its detail lines in code, and the
+    times it wrote in `zone` (the reader's own, when known) as date tokens."""
+    return "\n".join(_detail_line(line, zone) for line in text.split("\n"))
 
 
 def plain(text: str) -> str:
@@ -167,8 +201,9 @@ def confirm_blocks(action: Action) -> list[Block]:
 class BlockList:
     """Blocks for one message or view; numbers buttons so their ids stay unique."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, zone: tzinfo | None = None) -> None:
         self.limit = limit
+        self.zone = zone  # the zone the core wrote the member's times in
         self.blocks: list[Block] = []
         self._buttons = 0
 
@@ -188,7 +223,7 @@ class BlockList:
 
     def add_text(self, text: str, *, mrkdwn: bool = False) -> None:
         """Plain text (escaped here), or `mrkdwn` the caller has already escaped."""
-        for chunk in text_chunks(text if mrkdwn else to_mrkdwn(text)):
+        for chunk in text_chunks(text if mrkdwn else to_mrkdwn(text, self.zone)):
             if not self.add(section(chunk)):
                 return
 
@@ -210,7 +245,8 @@ class BlockList:
         compact = 2 * len(cards) > self.room - 1
         for card in cards:
             block_id = f"{CARD_BLOCK}:{card.booking_id}"
-            block = {**section(shorten(escape(card.text), MAX_SECTION_TEXT)), "block_id": block_id}
+            text = marked(card.text, self.zone)
+            block = {**section(shorten(text, MAX_SECTION_TEXT)), "block_id": block_id}
             if compact and card.actions:
                 self._buttons += 1
                 block["accessory"] = overflow(card.actions, self._buttons)
@@ -227,13 +263,16 @@ class BlockList:
             self.add_actions(reply.actions)
 
 
-def reply_blocks(replies: Sequence[Reply], limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]:
-    blocks = BlockList(limit)
+def reply_blocks(replies: Sequence[Reply], limit: int = MAX_MESSAGE_BLOCKS,
+                 zone: tzinfo | None = None) -> list[Block]:
+    """`zone`: the member's, whose times the replies write (shown as date tokens)."""
+    blocks = BlockList(limit, zone)
     for reply in replies:
         blocks.add_reply(reply)
     return blocks.blocks
 
 
-def fallback_text(replies: Sequence[Reply]) -> str:
-    """The notification text Slack shows where blocks cannot be shown."""
-    return shorten("\n".join(reply.text for reply in replies), MAX_FALLBACK_TEXT)
+def fallback_text(replies: Sequence[Reply], zone: tzinfo | None = None) -> str:
+    """The notification text Slack shows where blocks cannot be shown (mrkdwn: escaped,
+    the member's times as date tokens)."""
+    return shorten(marked("\n".join(reply.text for reply in replies), zone), MAX_FALLBACK_TEXT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import tzinfo
 from typing import Any
 
 from slack_sdk import WebClient
@@ -49,12 +50,14 @@ def slack_of(context: Mapping[str, Any]) -> SlackContext:
 
 
 def post_replies(client: WebClient, channel: str, replies: Sequence[Reply], *,
-                 preview: str | None = None, thread_ts: str | None = None) -> None:
+                 preview: str | None = None, thread_ts: str | None = None,
+                 zone: tzinfo | None = None) -> None:
     """Post replies as blocks; `preview` replaces the text Slack shows in notifications
-    and on the lock screen (by default the replies' text); `thread_ts` answers in a thread."""
+    and on the lock screen (by default the replies' text); `thread_ts` answers in a thread;
+    `zone` is the member's, whose times the replies write (shown as date tokens)."""
     client.chat_postMessage(
-        channel=channel, text=preview or fallback_text(replies), blocks=reply_blocks(replies),
-        thread_ts=thread_ts,
+        channel=channel, text=preview or fallback_text(replies, zone),
+        blocks=reply_blocks(replies, zone=zone), thread_ts=thread_ts,
     )
 
 
@@ -68,11 +71,12 @@ def without_typed_answer(text: str) -> str:
     return text.removesuffix(_TYPED_ANSWER)
 
 
-def respond_replies(respond: Respond, replies: Sequence[Reply]) -> None:
+def respond_replies(respond: Respond, replies: Sequence[Reply],
+                    zone: tzinfo | None = None) -> None:
     """An answer only the member sees, where they asked."""
     replies = [replace(reply, text=without_typed_answer(reply.text)) if reply.actions else reply
                for reply in replies]
     respond(
-        text=fallback_text(replies), blocks=reply_blocks(replies),
+        text=fallback_text(replies, zone), blocks=reply_blocks(replies, zone=zone),
         response_type="ephemeral", replace_original=False,
     )

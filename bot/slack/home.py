@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
     service = slack.service
     zone = service.zone_of(account)
-    blocks = BlockList(MAX_VIEW_BLOCKS)
+    blocks = BlockList(MAX_VIEW_BLOCKS, zone)
     blocks.add({"type": "actions", "block_id": "home_book", "elements": [{
         "type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": "form",
         "text": {"type": "plain_text", "text": "Book a server"}}]})
@@ -32,7 +32,7 @@ def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
     blocks.add_cards([slack.engine.card(account, b) for b in mine])
     blocks.add(header("Free capacity"))
     blocks.add_text(free_summary(service, zone), mrkdwn=True)
-    blocks.add(context("Times are in " + str(zone) + ". `/book help` shows every command."))
+    blocks.add(context("Times are shown in your own time zone. `/book help` shows every command."))
     return {"type": "home", "blocks": blocks.blocks}
 
 

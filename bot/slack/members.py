@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -54,6 +55,10 @@ class Members:
         if profile.timezone and account.timezone != profile.timezone:
             account = self._service.set_timezone(account.name, profile.timezone)
         return account
+
+    def zone_of(self, account: Account) -> tzinfo:
+        """The zone the core writes the member's times in."""
+        return self._service.zone_of(account)
 
     def dm_channel(self, user_id: str) -> str:
         with self._lock:

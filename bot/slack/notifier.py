@@ -34,6 +34,6 @@ class SlackNotifier:
             return False
         channel = self._members.dm_channel(account.slack_id)
         post_replies(self._client, channel, [Reply(message.text, restored(message.actions))],
-                     preview=_preview(message))
+                     preview=_preview(message), zone=self._members.zone_of(account))
         log.info("sent %s message to %s on Slack", message.kind.value, account.name)
         return True

@@ -28,7 +28,10 @@ def test_a_one_liner_books_and_keeps_the_answer_with_buttons_in_the_dms(world: S
     reply = world.api.wait_for("chat.postMessage")[0].args
     assert reply["channel"] == "D" + BOB
     assert reply["text"].startswith("Booked: #1 [booked] bob:")
-    assert "CET" in reply["text"] or "CEST" in reply["text"]  # bob's Slack zone, named
+    # Times as Slack date tokens (each reader's own zone), never bob's zone abbreviation.
+    [booking] = world.booking.service.bookings("bob")
+    assert f"<!date^{int(booking.start.timestamp())}^{{date_short_pretty}} {{time}}|" in reply["text"]
+    assert "CET" not in reply["text"] and "CEST" not in reply["text"]
     [(cancel, cancel_command), (extend, extend_command)] = buttons(reply["blocks"])
     assert (cancel, cancel_command) == ("Cancel #1", "cancel 1")
     assert extend.startswith("Extend #1 to ") and extend_command.startswith("extend 1 to ")

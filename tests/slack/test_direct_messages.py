@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from core.domain.model import Resources
 from core.services.capacity import BookingRequest
 from tests.slack.conftest import BOB, CAROL
@@ -24,7 +26,10 @@ def test_a_conversation_in_direct_messages_books(world: SlackWorld):
     booked = world.api.wait_for("chat.postMessage", count=4)[3].args
     assert booked["channel"] == "D" + CAROL
     assert booked["text"].startswith("Booked: #1 [booked] carol:")
-    assert "09:00 CST" in booked["text"]
+    [booking] = world.booking.service.bookings("carol")
+    assert booking.start.astimezone(ZoneInfo("Asia/Taipei")).hour == 9  # her Slack zone
+    assert f"<!date^{int(booking.start.timestamp())}^" in booked["text"]  # each reader's zone
+    assert "CST" not in booked["text"]
     values = [e["value"] for b in booked["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert values == ["cancel 1", "extend 1 to 2026 12 07 01 00 UTC"]  # 09:00 CST
     assert len(world.booking.service.bookings("carol")) == 1
@@ -71,7 +76,8 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
     assert view["type"] == "home"
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] in ("section", "header")]
     assert texts[0] == "Your bookings"
-    assert texts[1].startswith(f"#{booking.id} [booked] bob:") and "CET" in texts[1]
+    assert texts[1].startswith(f"#{booking.id} [booked] bob: <!date^{int(booking.start.timestamp())}^")
+    assert "CET" not in texts[1]
     assert texts[2] == "Free capacity"
     assert "Free in the next 3 days" in texts[3]
     values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]

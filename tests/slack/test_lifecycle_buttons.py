@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
+from bot.slack.blocks import date_token
 from core.chat import lifecycle_messages as words
 from core.domain.model import Booking, Resources, Status
-from core.domain.zones import local_time
 from core.services.capacity import BookingRequest
 from core.services.outbox import enqueue
 from tests.slack.conftest import BOB
@@ -73,15 +72,16 @@ def test_an_old_restart_press_after_the_restart_answers_with_the_state(world) ->
     world.slack.press(BOB, restart, block)
     [asked] = responses(world, 1)
     assert asked["text"].startswith(f"Restarting the container of booking #{number}")
+    restarted_at = service.now()
     with service.unit() as uow:  # the scheduler restarted it
-        uow.bookings.record(number, "restarted", "scheduler", at=service.now().isoformat())
+        uow.bookings.record(number, "restarted", "scheduler", at=restarted_at.isoformat())
         uow.commit()
 
     world.slack.press(BOB, restart, block)  # the ready message's old button
     [_, again] = responses(world, 2)
     assert again["replace_original"] is True
-    # when, in the member's own zone (Slack's profile: Berlin)
-    when = local_time(service.now(), ZoneInfo("Europe/Berlin"))
+    # when, as a date token: each reader sees it in their own zone
+    when = date_token(restarted_at.replace(second=0, microsecond=0))
     assert again["text"].startswith(f"Already restarted at {when}: ")
     assert f"#{number} [running] bob:" in again["text"]
     with service.unit() as uow:

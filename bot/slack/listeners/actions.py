@@ -49,6 +49,7 @@ def run_command(
     in_list = str(action.get("block_id", "")).startswith(f"{CARD_BLOCK}:")
     try:
         account = slack.members.account(user_id)
+        zone = slack.service.zone_of(account)
         pressed = slack.engine.press(account, command, in_list=in_list)
     except Refusal as refusal:
         if in_message:
@@ -58,14 +59,14 @@ def run_command(
         return
     if in_message:
         if pressed.update is not None:
-            respond(text=fallback_text([pressed.update]), blocks=reply_blocks([pressed.update]),
-                    replace_original=True)
+            respond(text=fallback_text([pressed.update], zone),
+                    blocks=reply_blocks([pressed.update], zone=zone), replace_original=True)
         if pressed.replies:
-            respond_replies(respond, pressed.replies)
+            respond_replies(respond, pressed.replies, zone)
     else:
         answers = ([pressed.update] if pressed.update else []) + pressed.replies
         if answers:
-            post_replies(client, slack.members.dm_channel(user_id), answers)
+            post_replies(client, slack.members.dm_channel(user_id), answers, zone=zone)
     if from_home:
         client.views_publish(user_id=user_id, view=home_view(slack, account))
 
@@ -93,4 +94,6 @@ def confirmed(body: dict[str, Any], action: dict[str, Any], respond: Respond,
         respond_replies(respond, [Reply(refusal.message)])
         return
     answers = ([pressed.update] if pressed.update else []) + pressed.replies
-    respond(text=fallback_text(answers), blocks=reply_blocks(answers), replace_original=True)
+    zone = slack.service.zone_of(account)
+    respond(text=fallback_text(answers, zone), blocks=reply_blocks(answers, zone=zone),
+            replace_original=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
+from datetime import tzinfo
 from typing import Any
 
 from slack_sdk import WebClient
@@ -12,6 +13,7 @@ from bot.slack import capacity as capacity_views
 from bot.slack.blocks import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
+    marked,
     reply_blocks,
     section,
     shorten,
@@ -58,6 +60,7 @@ def book(command: dict[str, Any], client: WebClient, respond: Respond,
         respond_replies(respond, [Reply(refusal.message)])
         return
     line = engine_text(text)
+    zone = slack.service.zone_of(account)
     replies = slack.engine.handle(account, line)
     request = line.split()[0].lower() == "book"
     # A booking request's answer (booked, or an offer to take) and a question to answer
@@ -65,18 +68,18 @@ def book(command: dict[str, Any], client: WebClient, respond: Respond,
     # vanish with an ephemeral message; where the member asked, a pointer to them.
     # Other answers (list, help, cancel N, ...) stay where they were asked.
     if not request and (not slack.engine.in_progress(account) or replies[-1].actions):
-        respond_replies(respond, replies)
+        respond_replies(respond, replies, zone)
         return
     channel = slack.members.dm_channel(user_id)
-    post_replies(client, channel, replies)
+    post_replies(client, channel, replies, zone=zone)
     if command.get("channel_id") != channel:
         respond(**dm_pointer(replies, asking=slack.engine.in_progress(account)
                              and not replies[-1].actions,
-                             team=command.get("team_id"), channel=channel))
+                             team=command.get("team_id"), channel=channel, zone=zone))
 
 
 def dm_pointer(replies: list[Reply], *, asking: bool, team: str | None,
-               channel: str) -> dict[str, Any]:
+               channel: str, zone: tzinfo | None = None) -> dict[str, Any]:
     """An ephemeral message that points to the answer kept in the direct messages."""
     link = f"<{dm_link(team, channel)}|our direct messages>"
     if asking:
@@ -84,9 +87,9 @@ def dm_pointer(replies: list[Reply], *, asking: bool, team: str | None,
         blocks = [section(f"I need a little more; I asked you in {link}.")]
     else:
         text = "\n".join(without_typed_answer(reply.heading) for reply in replies)
-        blocks = [*reply_blocks([Reply(text)], limit=MAX_MESSAGE_BLOCKS - 1),
+        blocks = [*reply_blocks([Reply(text)], limit=MAX_MESSAGE_BLOCKS - 1, zone=zone),
                   context_block(f"Kept in {link}, with its buttons.")]
-    return {"text": shorten(text, MAX_FALLBACK_TEXT), "blocks": blocks,
+    return {"text": shorten(marked(text, zone), MAX_FALLBACK_TEXT), "blocks": blocks,
             "response_type": "ephemeral", "replace_original": False}
 
 

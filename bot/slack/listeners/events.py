@@ -25,13 +25,15 @@ def direct_message(event: dict[str, Any], client: WebClient, context: dict[str, 
     if not is_member_dm(event):
         return
     slack = slack_of(context)
+    zone = None
     try:
         account = slack.members.account(event["user"])
+        zone = slack.service.zone_of(account)
         replies = slack.engine.handle(account, event.get("text", ""))
     except Refusal as refusal:
         replies = [Reply(refusal.message)]
     # A message in a thread is answered in that thread.
-    post_replies(client, event["channel"], replies, thread_ts=event.get("thread_ts"))
+    post_replies(client, event["channel"], replies, thread_ts=event.get("thread_ts"), zone=zone)
 
 
 def home_opened(event: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:

@@ -40,4 +40,5 @@ def book_modal(body: dict[str, Any], view: dict[str, Any], client: WebClient,
     except Refusal as refusal:
         post_replies(client, channel, [Reply(refusal.message)])
         return
-    post_replies(client, channel, slack.engine.submit(account, replace(request, user=account.name)))
+    post_replies(client, channel, slack.engine.submit(account, replace(request, user=account.name)),
+                 zone=slack.service.zone_of(account))
