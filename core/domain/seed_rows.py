@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.domain.extra_command import MAX_COMMAND_CHARS
 from core.domain.model import Resources
 
 USERS_YAML = "cfg/users_config.yaml"
@@ -22,8 +23,8 @@ COLUMNS = ("start", "end", "user_id", "cpus", "memory", "gpus", "forward_port", 
            "extra_command")
 LIMIT_KEYS = ("cpus", "memory", "gpus", "work_space", "backup_space")
 SPACE_KEYS = ("work_space", "backup_space")
-_GPU_LIST = re.compile(r"\[\s*(\d{1,4}(?:\s*,\s*\d{1,4})*)?\s*\]")
-_MAX_GPUS = 64
+_GPU_LIST = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)?\s*\]")
+_MAX_GPUS, _MAX_CPUS, _MAX_MEMORY = 32, 10_000, 1_000_000  # beyond any host: numbers gone wrong
 
 
 @dataclass(frozen=True)
@@ -280,10 +281,10 @@ def parse_row(source: str, line: int, cells: dict[str, str]) -> OldRow | str:
     if not user or len(user) > 64:
         return "user_id is empty or longer than 64 characters"
     cpus, memory, port = (_float(cells[k].strip()) for k in ("cpus", "memory", "forward_port"))
-    if cpus is None or not math.isfinite(cpus) or cpus < 0:
-        return f"cpus {cells['cpus'][:20]!r} is not a number >= 0"
-    if memory is None or not memory.is_integer() or memory < 0:
-        return f"memory {cells['memory'][:20]!r} is not a whole number of GB"
+    if cpus is None or not math.isfinite(cpus) or not 0 <= cpus <= _MAX_CPUS:
+        return f"cpus {cells['cpus'][:20]!r} is not a number from 0 to {_MAX_CPUS}"
+    if memory is None or not memory.is_integer() or not 0 <= memory <= _MAX_MEMORY:
+        return f"memory {cells['memory'][:20]!r} is not a whole number of GB up to {_MAX_MEMORY}"
     if port is None or not port.is_integer() or not 1 <= port <= 65535:
         return f"forward_port {cells['forward_port'][:20]!r} is not a port number"
     gpus = _GPU_LIST.fullmatch(cells["gpus"].strip())
@@ -293,7 +294,7 @@ def parse_row(source: str, line: int, cells: dict[str, str]) -> OldRow | str:
     if len(set(gpu_ids)) != len(gpu_ids) or len(gpu_ids) > _MAX_GPUS:
         return f"gpus {cells['gpus'][:40]!r} names a GPU twice or too many GPUs"
     image, command = cells["image"].strip() or None, cells["extra_command"].strip() or None
-    if (image and len(image) > 256) or (command and len(command) > 4096):
+    if (image and len(image) > 256) or (command and len(command) > MAX_COMMAND_CHARS):
         return "image or extra_command is too long"
     return OldRow(source, line, user, start, end, Resources(cpus, int(memory), len(gpu_ids)),
                   gpu_ids, int(port), image, command)

@@ -31,8 +31,11 @@ def test_a_whole_row() -> None:
 @pytest.mark.parametrize(("change", "problem"), [
     ({"gpus": "[0, x]"}, "gpus '[0, x]' is not a list of GPU ids such as [0, 1]"),
     ({"gpus": "[1, 1]"}, "gpus '[1, 1]' names a GPU twice or too many GPUs"),
-    ({"cpus": "nan"}, "cpus 'nan' is not a number >= 0"),
-    ({"memory": "1e9"}, "memory '1e9' is not a whole number of GB"),
+    ({"cpus": "nan"}, "cpus 'nan' is not a number from 0 to 10000"),
+    ({"memory": "1e9"}, "memory '1e9' is not a whole number of GB up to 1000000"),
+    ({"memory": "99999999999999999999"},
+     "memory '99999999999999999999' is not a whole number of GB up to 1000000"),
+    ({"extra_command": "x" * 2001}, "image or extra_command is too long"),
     ({"forward_port": "70000"}, "forward_port '70000' is not a port number"),
     ({"end": "2026-03-04 09:00:00"}, "end is not after start"),
     ({"start": "2026/03/04"}, "start '2026/03/04' is not YYYY-MM-DD hh:mm:ss"),
