@@ -42,7 +42,7 @@ class SeedReport:
     skipped: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    already: dict[str, int] = field(default_factory=dict)  # what a previous run imported
+    already: dict[str, int] = field(default_factory=dict)  # accounts, bookings found here
     snippet: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
 
