@@ -18,12 +18,19 @@ from core.chat.messages import HELP
 from core.domain.model import Account
 from core.services.booking import BookingService
 
-SLASH_VERBS = ("list", "cancel", "extend", "login")  # the verbs /schedule has commands for
+# The verbs /schedule has commands for, as the command shows them.
+SLASH_VERBS = {"list": "list", "cancel": "cancel N", "extend": "extend N by", "login": "login N",
+               "restart": "restart N", "timezone": "timezone [zone]"}
 
 
 def _slash_help() -> str:
-    lines = ["**/schedule book** start end [gpus] [cpus] [memory] [image] [command]: book a window."]
-    lines += [f"**/schedule {v.usage}**: {v.summary}" for v in VERBS if v.name in SLASH_VERBS]
+    lines = ["**/schedule book** [start] end [gpus] [cpus] [memory] [image] [command]: book a "
+             "window (start: now); without an end, a form opens."]
+    lines += [f"**/schedule {SLASH_VERBS[v.name]}**: {v.summary}" for v in VERBS
+              if v.name in SLASH_VERBS]
+    lines.append("**/schedule keys** [list | add a key | clear all]: your SSH public keys "
+                 "(add: a form to paste one).")
+    lines.append("**/schedule history** [page]: your past bookings, newest first.")
     lines.append("**/schedule free** [days]: what is free, and who holds which GPU until when.")
     return "\n".join([*lines, "Or write to me in a direct message:", ""])
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.discord.render import LABEL_LIMIT, clip, fenced, stamped
+from bot.discord.render import LABEL_LIMIT, LoginCard, clip, fenced, login_card, stamped
 from core.chat.actions import Action, Card, parse_press
 from core.chat.messages import Reply
 
@@ -48,6 +48,10 @@ class Outgoing:
     cards: tuple[Card, ...] = ()
     private: bool = False
     file: tuple[str, bytes] | None = None  # (file name, content)
+    # Asked before anything is done: (the action's command, the question); drawn as the
+    # text with the question and Yes/No buttons, as a pressed destructive button asks.
+    asks: tuple[str, str] | None = None
+    login: LoginCard | None = None  # a login's lines, drawn as an embed
 
     @classmethod
     def from_reply(cls, reply: Reply) -> Outgoing:
@@ -55,8 +59,9 @@ class Outgoing:
 
     def in_zone(self, zone: tzinfo) -> Outgoing:
         """As Discord shows it: the member's times (written in `zone`) as timestamps, cards
-        too, and indented lines as code."""
-        return replace(self, text=fenced(stamped(self.text, zone)), cards=tuple(
+        too, a login as its own card, and the other indented lines as code."""
+        text, login = login_card(stamped(self.text, zone))
+        return replace(self, text=fenced(text), login=login or self.login, cards=tuple(
             replace(card, text=stamped(card.text, zone)) for card in self.cards))
 
 
@@ -294,8 +299,12 @@ def draw(out: Outgoing, page: int = 0) -> list[Drawn]:
     buttons; the other pages are a press away. Nothing is dropped."""
     if out.cards:
         return [_draw_page(out, page)]
+    if out.asks is not None:
+        return [_asking("B", out.text, *out.asks)]
     embeds: list[discord.Embed] = []
     rows = [r for group in _by_booking(out.actions) for r in _action_rows(group, "B", embeds)]
+    if out.login is not None:  # after the embeds kept buttons count on
+        embeds.append(out.login.embed())
     drawn = [Drawn(clip(out.text), rows[:ROWS_PER_MESSAGE], embeds)]
     for start in range(ROWS_PER_MESSAGE, len(rows), ROWS_PER_MESSAGE):
         drawn.append(Drawn("More buttons for the message above:",
@@ -357,11 +366,15 @@ def asking(
     message: discord.Message | None, where: str, command: str, question: str
 ) -> dict[str, Any]:
     """The pressed message asking `question` in place of its buttons: Yes or No."""
-    base = unasked(message.content if message else "")
+    return edit_kwargs(_asking(where, unasked(message.content if message else ""), command,
+                               question))
+
+
+def _asking(where: str, base: str, command: str, question: str) -> Drawn:
     booking = parse_press(command).booking_id or 0
     buttons: list[discord.ui.Item[Any]] = [ConfirmButton(where, command), KeepButton(where, booking)]
     text = clip(base, 2000 - len(QUESTION_MARK) - len(question)) + QUESTION_MARK + question
-    return edit_kwargs(Drawn(text, [buttons], []))
+    return Drawn(text, [buttons], [])
 
 
 def unasked(content: str) -> str:

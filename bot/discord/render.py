@@ -8,7 +8,10 @@ member (core.domain.zones.local_time, in the member's zone) into such stamps.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
+
+import discord
 
 MESSAGE_LIMIT = 2000  # characters in a message's content
 LABEL_LIMIT = 80  # characters in a button label
@@ -72,3 +75,47 @@ def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1] + "…"
+
+
+# A login as the core writes it (core.chat: a login reply, the ready message): indented
+# `host:`, `port:`, `user:`, `password:` lines and the `ssh` command.
+_LOGIN_FIELDS = ("host", "port", "user", "password")
+_LOGIN_LINE = re.compile(r"^  (host|port|user|password):\s+(\S.*)$")
+_SSH_LINE = re.compile(r"^  (ssh \S.*)$")
+
+
+@dataclass(frozen=True)
+class LoginCard:
+    host: str
+    port: str
+    user: str
+    password: str
+    ssh: str
+
+    def embed(self) -> discord.Embed:
+        """Host, port and user side by side; password and `ssh` command as code, to copy."""
+        embed = discord.Embed(title="Log in", colour=discord.Colour.green())
+        embed.add_field(name="host", value=f"`{self.host}`")
+        embed.add_field(name="port", value=f"`{self.port}`")
+        embed.add_field(name="user", value=f"`{self.user}`")
+        embed.add_field(name="password", value=f"`{self.password}`", inline=False)
+        embed.add_field(name="ssh command", value=f"```\n{self.ssh}\n```", inline=False)
+        return embed
+
+
+def login_card(text: str) -> tuple[str, LoginCard | None]:
+    """`text` without its login lines, and those lines as a card; `text` as it is, and
+    None, when it has no complete login (all four fields and the `ssh` command)."""
+    found: dict[str, str] = {}
+    kept: list[str] = []
+    for line in text.split("\n"):
+        field, ssh = _LOGIN_LINE.match(line), _SSH_LINE.match(line)
+        if field and field[1] not in found:
+            found[field[1]] = field[2].strip()
+        elif ssh and "ssh" not in found:
+            found["ssh"] = ssh[1].strip()
+        else:
+            kept.append(line)
+    if any(key not in found for key in (*_LOGIN_FIELDS, "ssh")):
+        return text, None
+    return "\n".join(kept), LoginCard(**found)

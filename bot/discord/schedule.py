@@ -1,4 +1,5 @@
-"""The `/schedule` command group: book, list, cancel, extend, login, free, help.
+"""The `/schedule` command group: book, list, cancel, extend, login, free, help, and the
+direct-message verbs restart, keys, timezone and history (parity.py).
 
 The option ranges are the host's capacity: the synced payload is the same for
 every member, so each member's own maximum is checked when they book.
@@ -10,12 +11,13 @@ import discord
 from discord import app_commands
 
 from bot.discord import bookings, suggest
+from bot.discord.forms import BookingForm
 from bot.discord.interact import Responder, linked_account
-from bot.discord.outgoing import Outgoing
+from bot.discord.parity import add_parity_commands
 from bot.discord.reading import within_budget
 from core.chat.booking_requests import FormRequest
 from core.chat.conversation import ConversationEngine
-from core.domain.model import Account, Resources
+from core.domain.model import Resources
 from core.services.booking import BookingService
 
 
@@ -31,9 +33,9 @@ def schedule_group(
         name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
     )
 
-    @group.command(name="book", description="Book CPUs, memory and GPUs for a time window")
+    @group.command(name="book", description="Book CPUs, memory and GPUs (no end: a form opens)")
     @app_commands.describe(
-        start="now, a free slot, 2-day, YYYY MM DD hh mm, or words like tomorrow 9am",
+        start="now (the default), a free slot, 2-day, YYYY MM DD hh mm, or tomorrow 9am",
         end="1-day, 3-day, 1-week (from the start), or a date and time",
         gpus="GPUs (your own maximum applies)",
         cpus="CPUs (default from the server's config)",
@@ -43,20 +45,22 @@ def schedule_group(
     )
     async def book(
         interaction: discord.Interaction,
-        start: str,
-        end: str,
+        start: str | None = None,
+        end: str | None = None,
         gpus: app_commands.Range[int, 0, host.gpus] | None = None,
         cpus: app_commands.Range[float, 1.0, host.cpus] | None = None,
         memory: app_commands.Range[int, 1, host.memory] | None = None,
         image: str | None = None,
         command: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
-        def work(account: Account) -> list[Outgoing]:
-            return bookings.book(engine, account, FormRequest(
-                start=start, end=end, cpus=cpus, memory=memory, gpus=gpus,
-                image=image, command=command,
-            ))
-        await respond(interaction, work)
+        form = FormRequest(start=start or "now", end=end or "", cpus=cpus, memory=memory,
+                           gpus=gpus, image=image, command=command)
+        if not end:  # the form, with what was given filled in
+            asked = service.config.booking.default_request
+            default = Resources(asked["cpus"], int(asked["memory"]), int(asked["gpus"]))
+            await interaction.response.send_modal(BookingForm(engine, respond, form, default))
+            return
+        await respond(interaction, lambda account: bookings.book(engine, account, form))
 
     @book.autocomplete("start")
     async def book_start(
@@ -128,6 +132,8 @@ def schedule_group(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return _choices(suggest.ends(current))
+
+    add_parity_commands(group, service, engine, respond, own_booking)
 
     max_days = service.config.booking.max_days
     few_days = min(3, max_days)

@@ -136,6 +136,23 @@ def click(user_id: int, message: dict[str, Any], label: str) -> dict[str, Any]:
     return payload
 
 
+def submit(user_id: int, form: dict[str, Any], values: dict[str, str] | None = None, *,
+           guild: bool = True) -> dict[str, Any]:
+    """A MODAL_SUBMIT interaction: `user_id` sends the form `form` (the modal as the bot
+    opened it) with the fields whose label starts with a key of `values` filled in so,
+    the others as they were shown."""
+    rows = []
+    for row in form["components"]:
+        inputs = []
+        for field_ in row["components"]:
+            value = next((v for k, v in (values or {}).items() if field_["label"].startswith(k)),
+                         field_.get("value", ""))
+            inputs.append({"type": 4, "custom_id": field_["custom_id"], "value": value})
+        rows.append({"type": 1, "components": inputs})
+    return _interaction(5, user_id, {"custom_id": form["custom_id"], "components": rows},
+                        guild=guild)
+
+
 def labels(message: dict[str, Any]) -> list[list[str]]:
     """The buttons a member sees on `message`, row by row."""
     return [[b["label"] for b in row["components"]] for row in message.get("components", [])]
@@ -212,6 +229,13 @@ class Harness:
                 if c.path.endswith("/callback") and c.body["type"] == 4]
         said += [c.answer for c in calls if c.method == "POST" and c.path.startswith("/webhooks/")]
         return Seen(self.fake.seen(message["id"]), said)
+
+    async def form(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The modal (a form) the bot opens in answer to `payload`."""
+        calls = await self.interact(payload)
+        callback = next(c for c in calls if c.path.endswith("/callback"))
+        assert callback.body["type"] == 9, callback.body  # MODAL
+        return callback.body["data"]
 
     async def choices(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         calls = await self.interact(payload)

@@ -243,13 +243,15 @@ def test_login_is_a_button_on_a_running_booking_and_a_command_only_its_owner_see
             (login,) = shown.said
             assert login["flags"] & 64  # ephemeral, even in the DM
             assert login["content"].startswith(f"Booking #{number} runs until")
-            assert f"port:     {booking.port}" in login["content"]
-            assert "password: " in login["content"]
+            fields = {f["name"]: f["value"] for f in login["embeds"][0]["fields"]}
+            assert fields["port"] == f"`{booking.port}`"
+            assert fields["password"].startswith("`")
             assert shown.message["content"] == sent.answer["content"]  # the DM stays as it was
 
             typed = await discord_.reply(slash(BOB, "schedule", "login", {"booking": number}))
             assert typed["flags"] & 64
             assert typed["content"] == login["content"]
+            assert typed["embeds"] == login["embeds"]
 
     asyncio.run(scenario())
 

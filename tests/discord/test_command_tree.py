@@ -102,8 +102,19 @@ def test_book_ranges_are_the_hosts_capacity(app: bootstrap.App) -> None:
     assert (options["cpus"]["type"], options["cpus"]["max_value"]) == (10, host.cpus)
     assert (options["memory"]["min_value"], options["memory"]["max_value"]) == (1, host.memory)
     assert all(options[name]["autocomplete"] for name in ("start", "end", "image"))
-    assert [n for n, o in options.items() if o.get("required")] == ["start", "end"]
-    assert _options(_payload(BookingBot(app)), "schedule", "cancel")["booking"]["autocomplete"]
+    assert [n for n, o in options.items() if o.get("required")] == []  # none: the form opens
+    for sub in ("cancel", "restart"):
+        assert _options(_payload(BookingBot(app)), "schedule", sub)["booking"]["autocomplete"]
+    assert _options(_payload(BookingBot(app)), "schedule", "timezone")["zone"]["autocomplete"]
+
+
+def test_schedule_has_the_direct_message_verbs_too(app: bootstrap.App) -> None:
+    schedule = next(c for c in _payload(BookingBot(app)) if c["name"] == "schedule")
+    assert sorted(o["name"] for o in schedule["options"]) == [
+        "book", "cancel", "extend", "free", "help", "history", "keys", "list", "login",
+        "restart", "timezone"]
+    keys = _options(_payload(BookingBot(app)), "schedule", "keys")["action"]
+    assert [c["value"] for c in keys["choices"]] == ["list", "add", "clear"]
 
 
 def test_capacity_is_for_members_who_manage_the_server(app: bootstrap.App) -> None:

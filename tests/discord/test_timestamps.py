@@ -4,6 +4,7 @@ zone), and `/schedule free` shows any member what is free and who holds which GP
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -105,7 +106,7 @@ def test_an_hour_that_comes_twice_is_read_in_the_offset_it_names() -> None:
     assert stamped("not a time: 2026-10-25 02:30 XYZ", berlin).endswith("02:30 XYZ")
 
 
-def test_a_login_shows_host_password_and_ssh_as_code_and_its_end_as_a_timestamp(
+def test_a_login_is_an_embed_with_host_port_user_password_and_ssh_and_its_end_a_timestamp(
     app: bootstrap.App,
 ) -> None:
     booking = app.service.book(BookingRequest("bob", Resources(1, 1, 0), "now", "1-day"))
@@ -118,14 +119,16 @@ def test_a_login_shows_host_password_and_ssh_as_code_and_its_end_as_a_timestamp(
     async def scenario() -> None:
         async with connected(app) as discord_:
             login = await discord_.reply(slash(BOB, "schedule", "login", {"booking": booking.id}))
-            lines = login["content"].split("\n")
-            assert lines[0] == (f"Booking #{booking.id} runs until {_f(booking.end)} "
-                                f"(<t:{int(booking.end.timestamp())}:R>). Log in with:")
-            assert lines[1] == "```" and lines[-1] == "```"
-            assert lines[2:4] == [f"host:     {host}", f"port:     {port}"]
-            assert lines[5].startswith("password: ") and len(lines[5]) > len("password: ")
-            assert lines[6] == f"ssh -p {port} {user}@{host}"
-            assert login["flags"] & 64
+            assert login["content"] == (f"Booking #{booking.id} runs until {_f(booking.end)} "
+                                        f"(<t:{int(booking.end.timestamp())}:R>). Log in with:")
+            (card,) = login["embeds"]
+            fields = {f["name"]: f["value"] for f in card["fields"]}
+            assert list(fields) == ["host", "port", "user", "password", "ssh command"]
+            assert fields["host"] == f"`{host}`" and fields["port"] == f"`{port}`"
+            assert fields["user"] == f"`{user}`"
+            assert re.fullmatch(r"`\S{8,}`", fields["password"])
+            assert fields["ssh command"] == f"```\nssh -p {port} {user}@{host}\n```"
+            assert login["flags"] & 64  # only the member sees it
 
     asyncio.run(scenario())
 
