@@ -14,6 +14,9 @@ HOLDING_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in s
 HOLDING_INDEX_COLUMNS = (
     "server_id", "end_us", "start_us", "account_id", "cpus", "memory", "gpu_ids", "port", "id",
 )
+# A holding booking's length; its partial index finds the longest one at once, which bounds
+# the decision's range of ends (storage/uow.py, spans_between; migration 0006).
+HOLDING_LENGTH_SQL = "(end_us - start_us)"
 # start_us and end_us: start_at and end_at as whole microseconds since the Unix epoch (UTC),
 # computed by the database itself (generated columns, migration 0006), so the decision's
 # read gets the integers it sweeps (core.domain.allocation.Span) and converts no time. Per
@@ -72,6 +75,10 @@ class BookingRow(SQLModel, table=True):
         # not in it at all (migrations 0004, 0006).
         Index(
             "ix_booking_holding", *HOLDING_INDEX_COLUMNS,
+            sqlite_where=text(HOLDING_STATUS_SQL), postgresql_where=text(HOLDING_STATUS_SQL),
+        ),
+        Index(
+            "ix_booking_holding_length", "server_id", text(HOLDING_LENGTH_SQL),
             sqlite_where=text(HOLDING_STATUS_SQL), postgresql_where=text(HOLDING_STATUS_SQL),
         ),
     )

@@ -21,6 +21,7 @@ from core.services.ports import StorageConflict
 from storage.change_signal import announce_change
 from storage.outbox import SqlOutbox
 from storage.tables import (
+    HOLDING_LENGTH_SQL,
     HOLDING_STATUS_SQL,
     OWN_PORT_SQL,
     AccountRow,
@@ -143,11 +144,16 @@ class SqlBookings:
     # database generates (start_us, end_us; migration 0006), holding statuses spelled out
     # (literal, not bound: SQLite uses a partial index only when the query names the index's
     # own condition) so that the partial index ix_booking_holding serves the query and past
-    # bookings stay out. No ORDER BY: with one, SQLite (without ANALYZE statistics) may pick
-    # another index; callers sort what they need.
+    # bookings stay out. A booking that starts before the window's end also ends before the
+    # window's end plus the longest holding booking (read from ix_booking_holding_length at
+    # once): so the query reads a bounded range of ends, not every later booking. No ORDER
+    # BY: with one, SQLite (without ANALYZE statistics) may pick another index; callers sort
+    # what they need.
     _SPANS = (
         "SELECT id, account_id, start_us, end_us, cpus, memory, gpu_ids, port FROM booking "
-        f"WHERE server_id = :server AND end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL}"
+        f"WHERE server_id = :server AND end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL} "
+        f"AND end_us < :end + (SELECT max{HOLDING_LENGTH_SQL} FROM booking "
+        f"WHERE server_id = :server AND {HOLDING_STATUS_SQL})"
     )
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:

@@ -19,7 +19,7 @@ from core.domain.allocation import (
     usage_in,
 )
 from core.domain.model import Booking, Resources, Status
-from storage.tables import HOLDING_INDEX_COLUMNS, HOLDING_STATUS_SQL, MICROS_SQL
+from storage.tables import HOLDING_INDEX_COLUMNS, HOLDING_LENGTH_SQL, HOLDING_STATUS_SQL, MICROS_SQL
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
 HOUR = 3_600_000_000
@@ -111,3 +111,4 @@ def test_the_partial_index_and_generated_times_are_the_ones_the_migration_made()
     assert module._WHERE == HOLDING_STATUS_SQL
     assert tuple(module._COLUMNS) == HOLDING_INDEX_COLUMNS
     assert module._MICROS == MICROS_SQL
+    assert module._LENGTH == HOLDING_LENGTH_SQL

@@ -9,7 +9,9 @@ start and end (SQLite text, PostgreSQL timestamptz) in Python, the larger part o
 decision among many bookings. start_us and end_us are generated columns: the database
 computes them from start_at and end_at, on every write, whoever writes (SQLite: virtual,
 PostgreSQL: stored). The partial index of holding bookings (0004) is rebuilt on them,
-with the id the read also needs, so PostgreSQL can answer it from the index alone.
+with the id the read also needs, so PostgreSQL can answer it from the index alone; a
+second one, of their lengths, gives the longest at once, which bounds the range of ends
+the read goes through.
 """
 
 import sqlalchemy as sa
@@ -20,12 +22,13 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# As storage.tables.MICROS_SQL, HOLDING_STATUS_SQL and HOLDING_INDEX_COLUMNS when this
-# was written.
+# As storage.tables.MICROS_SQL, HOLDING_LENGTH_SQL, HOLDING_STATUS_SQL and
+# HOLDING_INDEX_COLUMNS when this was written.
 _MICROS = {
     "sqlite": "CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER)",
     "postgresql": "(EXTRACT(EPOCH FROM {0} - TIMESTAMPTZ '1970-01-01 00:00:00+00') * 1000000)::bigint",
 }
+_LENGTH = "(end_us - start_us)"
 _WHERE = "status IN ('booked', 'ending', 'running', 'starting')"
 _COLUMNS = ["server_id", "end_us", "start_us", "account_id", "cpus", "memory", "gpu_ids", "port",
             "id"]
@@ -48,9 +51,14 @@ def upgrade() -> None:
         op.add_column("booking", sa.Column(name, sa.BigInteger(), generated))
     op.drop_index("ix_booking_holding", table_name="booking")
     _holding_index(_COLUMNS)
+    op.create_index(
+        "ix_booking_holding_length", "booking", ["server_id", sa.text(_LENGTH)], unique=False,
+        sqlite_where=sa.text(_WHERE), postgresql_where=sa.text(_WHERE),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_booking_holding_length", table_name="booking")
     op.drop_index("ix_booking_holding", table_name="booking")
     _holding_index(_COLUMNS_0004)
     op.drop_column("booking", "end_us")
