@@ -13,6 +13,7 @@ import threading
 import discord
 
 from bot.bootstrap import App, Environment
+from bot.discord.board import Board
 from bot.discord.client import BookingBot
 from bot.discord.notifier import DiscordNotifier
 
@@ -29,12 +30,15 @@ class DiscordAdapter:
 
     RETRY_SECONDS = (5.0, 15.0, 60.0, 300.0)
 
-    def __init__(self, app: App, token: str, *, guild_id: int | None = None) -> None:
+    def __init__(self, app: App, token: str, *, guild_id: int | None = None,
+                 board_channel: int | None = None) -> None:
         # The bot never joins voice channels: no warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         self._app = app
         self._token = token
         self._guild_id = guild_id
+        self._board_channel = board_channel
+        self._board_task: asyncio.Task[None] | None = None
         self.bot = BookingBot(app, guild_id=guild_id)
         self.notifier = DiscordNotifier(self.bot, app.service)
         self._thread: threading.Thread | None = None
@@ -69,6 +73,9 @@ class DiscordAdapter:
 
     async def _main(self) -> None:
         async with self.bot:
+            if self._board_channel is not None:  # kept up to date while connected
+                board = Board(self.bot, self._app.service, self._board_channel)
+                self._board_task = asyncio.create_task(board.run())
             await self.bot.start(self._token)
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -91,5 +98,6 @@ def discord_adapter_from_env(
     if not environment.discord_token:
         return None
     return DiscordAdapter(
-        app, environment.discord_token, guild_id=environment.discord_guild_id
+        app, environment.discord_token, guild_id=environment.discord_guild_id,
+        board_channel=environment.discord_board_channel,
     )

@@ -23,7 +23,8 @@ BUDGET_SECONDS = 2.0  # of Discord's 3: the rest is for the answer's way back
 T = TypeVar("T")
 
 
-def _read(work: Callable[[], T]) -> T:
+def read_only(work: Callable[[], T]) -> T:
+    """`work()` in a reading transaction: never behind the write lock."""
     with reading():
         return work()
 
@@ -34,7 +35,7 @@ async def within_budget(
     """`work()` reading in a worker thread, or `otherwise` when it is not done within
     `budget` seconds or fails."""
     try:
-        return await asyncio.wait_for(asyncio.to_thread(_read, work), budget)
+        return await asyncio.wait_for(asyncio.to_thread(read_only, work), budget)
     except TimeoutError:
         log.warning("autocomplete for %s took over %gs; answered without it", what, budget)
     except Exception:

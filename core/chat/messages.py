@@ -34,7 +34,7 @@ class Reply:
 
 def describe_resources(resources: Resources) -> str:
     gpus = f"{resources.gpus} GPU" + ("" if resources.gpus == 1 else "s")
-    return f"{resources.cpus:g} CPUs, {resources.memory} GB, {gpus}"
+    return f"{resources.cpus:g} CPU{'' if resources.cpus == 1 else 's'}, {resources.memory} GB, {gpus}"
 
 
 def booking_line(booking: Booking, zone: tzinfo) -> str:

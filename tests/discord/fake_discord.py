@@ -191,6 +191,10 @@ class FakeDiscord:
         match = re.fullmatch(r"/channels/(\d+)/messages", path)
         if method == "POST" and match:
             return self.message(int(match.group(1)), BOT_USER, call.body)
+        if method == "GET" and match:  # a channel's history, newest first
+            limit = int(call.query.get("limit", 50))
+            found = [m for m in self.messages.values() if m["channel_id"] == match.group(1)]
+            return sorted(found, key=lambda m: int(m["id"]), reverse=True)[:limit]
         return None
 
     def _callback(self, interaction_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
