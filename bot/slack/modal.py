@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.slack.blocks import Block, clip, plain, shorten
+from bot.slack.blocks import Block, clip, marked, plain, shorten
+from core.chat.actions import seed_time
 from core.chat.conversation import ConversationEngine
+from core.chat.window_free import free_for_window
 from core.domain.model import Account, Refusal, Resources
-from core.domain.time_tokens import FORMATS_HELP
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 
 CALLBACK_ID = "book_modal"
+# The context block that says what is free for the window chosen so far.
+FREE_BLOCK = "free"
 _VALUE = "value"
+FORM_FIELD = _VALUE  # the action_id of every field; a change redraws what is free
 MAX_FIELD_ERROR = 150
 _TITLE = {"type": "plain_text", "text": "Book a server"}
 
@@ -42,13 +47,18 @@ class ModalMeta:
         return cls(data["account"], data["tz"], Resources(float(cpus), int(memory), int(gpus)))
 
 
-def _number_input(block_id: str, label: str, hint: str, initial: str, decimal: bool) -> Block:
+def _number_input(block_id: str, label: str, initial: float, lowest: int, highest: float,
+                  decimal: bool) -> Block:
+    """A number Slack itself keeps between the member's minimum and maximum."""
+    text = f"{initial:g}" if decimal else str(int(initial))
     return {
-        "type": "input", "block_id": block_id,
+        "type": "input", "block_id": block_id, "dispatch_action": True,
         "label": {"type": "plain_text", "text": label},
-        "hint": {"type": "plain_text", "text": plain(hint)},
+        "hint": {"type": "plain_text", "text": f"Your maximum: {highest:g}"},
         "element": {"type": "number_input", "action_id": _VALUE, "is_decimal_allowed": decimal,
-                    "initial_value": initial, "min_value": "0"},
+                    "initial_value": text, "min_value": str(lowest),
+                    "max_value": f"{max(highest, lowest):g}",
+                    "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]}},
     }
 
 
@@ -62,6 +72,27 @@ def _text_input(block_id: str, label: str, hint: str, *, initial: str = "",
             "hint": {"type": "plain_text", "text": clip(plain(hint), 2000)}, "element": element}
 
 
+def _picker(block_id: str, label: str, hint: str, initial: int | None) -> Block:
+    element: Block = {"type": "datetimepicker", "action_id": _VALUE}
+    if initial is not None:
+        element["initial_date_time"] = initial
+    return {"type": "input", "block_id": block_id, "optional": True, "dispatch_action": True,
+            "label": {"type": "plain_text", "text": label},
+            "hint": {"type": "plain_text", "text": hint}, "element": element}
+
+
+def _option(text: str, value: str) -> Block:
+    return {"text": {"type": "plain_text", "text": shorten(text, 75)}, "value": value[:150]}
+
+
+def _select(block_id: str, label: str, options: list[Block], chosen: str) -> Block:
+    initial = next((o for o in options if o["value"] == chosen), options[0])
+    return {"type": "input", "block_id": block_id, "dispatch_action": True,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"type": "static_select", "action_id": _VALUE, "options": options,
+                        "initial_option": initial}}
+
+
 def notice_modal(text: str) -> dict[str, Any]:
     """The modal with one message and no form: opened at once while the form is made
     (a trigger lasts three seconds), or what the member is told instead of the form."""
@@ -71,39 +102,64 @@ def notice_modal(text: str) -> dict[str, Any]:
 
 LOADING = notice_modal("Looking up your limits and images…")
 
+UNTIL = "until"
+
+
+def length_options(max_days: int) -> list[Block]:
+    """How long, as the core reads it from the start; "until" for an end of one's own."""
+    lengths = [(f"{n} day{'s' if n > 1 else ''}", f"{n}-day") for n in (1, 2, 3, 5) if n <= max_days]
+    lengths += [(f"{n} week{'s' if n > 1 else ''}", f"{n}-week") for n in (1, 2) if 7 * n <= max_days]
+    return [_option(text, value) for text, value in lengths] + [
+        _option("Until the end chosen below", UNTIL)]
+
+
+@dataclass(frozen=True)
+class FormValues:
+    """What the form shows: its defaults, or what the member submitted."""
+
+    resources: Resources
+    image: str
+    start: int | None = None  # a moment (Unix seconds); None: now
+    length: str = "1-day"
+    until: int | None = None
+    command: str = ""
+
 
 def booking_modal(
-    service: BookingService, engine: ConversationEngine, account: Account
+    service: BookingService, engine: ConversationEngine, account: Account,
+    values: FormValues | None = None, notice: list[Block] | None = None,
 ) -> dict[str, Any]:
+    """The form, filled with `values` (the member's defaults when None); `notice` on top
+    (why it was not booked, and the offer)."""
     maximum = service.limits_of(account)
-    initial_request = engine.default_resources(account)  # the core's default, capped
     images = service.config.images
     default_image = account.image if account.image in images.allowed else images.default
-    options = [{"text": {"type": "plain_text", "text": shorten(name, 75)}, "value": name[:150]}
-               for name in images.allowed[:100]]
-    initial = next((o for o in options if o["value"] == default_image), options[0])
+    values = values or FormValues(engine.default_resources(account), default_image)
+    options = [_option(name, name) for name in images.allowed[:100]]
     meta = ModalMeta(account.name, account.timezone, maximum)
+    slot = service.config.booking.slot_minutes
+    blocks: list[Block] = list(notice or [])
+    blocks += [
+        _number_input("cpus", "CPUs", values.resources.cpus, 1, maximum.cpus, True),
+        _number_input("memory", "Memory (GB, RAM + swap)", values.resources.memory, 1,
+                      maximum.memory, False),
+        _number_input("gpus", "GPUs", values.resources.gpus, 0, maximum.gpus, False),
+        _picker("start", "Start", f"Leave it empty to start now; starts go in steps of {slot} "
+                "minutes.", values.start),
+        _select("length", "How long", length_options(service.config.booking.max_days),
+                values.length),
+        _picker("until", "Until", "Only with “Until the end chosen below”.", values.until),
+        _select("image", "Image", options, values.image),
+        _text_input("command", "Extra command", "Run in the container, e.g. jupyter lab.",
+                    initial=values.command, optional=True),
+        free_block(service, account, values),
+    ]
     return {
         "type": "modal", "callback_id": CALLBACK_ID, "private_metadata": meta.dumps(),
         "title": _TITLE,
         "submit": {"type": "plain_text", "text": "Book"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            _number_input("cpus", "CPUs", f"Your maximum: {maximum.cpus:g}",
-                          f"{initial_request.cpus:g}", True),
-            _number_input("memory", "Memory (GB, RAM + swap)", f"Your maximum: {maximum.memory}",
-                          str(int(initial_request.memory)), False),
-            _number_input("gpus", "GPUs", f"Your maximum: {maximum.gpus}",
-                          str(int(initial_request.gpus)), False),
-            _text_input("start", "Start", f"{FORMATS_HELP}.", initial="now"),
-            _text_input("end", "End", "3-day, 1-week (counted from the start), or a date.",
-                        initial="1-day"),
-            {"type": "input", "block_id": "image", "label": {"type": "plain_text", "text": "Image"},
-             "element": {"type": "static_select", "action_id": _VALUE, "options": options,
-                         "initial_option": initial}},
-            _text_input("command", "Extra command", "Run in the container, e.g. jupyter lab.",
-                        optional=True),
-        ],
+        "blocks": blocks,
     }
 
 
@@ -116,7 +172,54 @@ def _field(values: dict[str, Any], block_id: str) -> str:
     element = values.get(block_id, {}).get(_VALUE, {})
     if element.get("type") == "static_select":
         return str((element.get("selected_option") or {}).get("value") or "")
+    if element.get("type") == "datetimepicker":
+        return str(element.get("selected_date_time") or "")
     return str(element.get("value") or "").strip()
+
+
+def _moment(values: dict[str, Any], block_id: str) -> datetime | None:
+    chosen = _field(values, block_id)
+    return datetime.fromtimestamp(int(chosen), UTC) if chosen.isdigit() else None
+
+
+def form_values(view: dict[str, Any]) -> FormValues:
+    """What the form holds now (fields left empty or unreadable as the defaults)."""
+    values = view["state"]["values"]
+
+    def number(key: str, default: float) -> float:
+        try:
+            return float(_field(values, key))
+        except ValueError:
+            return default
+    start, until = _moment(values, "start"), _moment(values, "until")
+    return FormValues(
+        Resources(number("cpus", 1), int(number("memory", 1)), int(number("gpus", 0))),
+        _field(values, "image"), int(start.timestamp()) if start else None,
+        _field(values, "length") or "1-day", int(until.timestamp()) if until else None,
+        _field(values, "command"))
+
+
+def window_texts(zone: tzinfo, values: dict[str, Any]) -> tuple[str, str]:
+    """The start and end as the core reads them: the pickers' moments in the old CLI's
+    form in the member's zone, "now" for no start, a length counted from the start."""
+    start, until = _moment(values, "start"), _moment(values, "until")
+    start_text = seed_time(start, zone) if start else "now"
+    length = _field(values, "length")
+    if until is not None and length in (UNTIL, ""):
+        return start_text, seed_time(until, zone)
+    return start_text, length if length != UNTIL else ""
+
+
+def free_block(service: BookingService, account: Account, values: FormValues) -> Block:
+    """What is free for the window chosen so far; redrawn as the form changes."""
+    zone = service.zone_of(account)
+    start = datetime.fromtimestamp(values.start, UTC) if values.start else None
+    end: datetime | str = values.length
+    if values.length == UNTIL:
+        end = datetime.fromtimestamp(values.until, UTC) if values.until else "1-day"
+    words = free_for_window(service, start, end, values.resources, zone)
+    return {"type": "context", "block_id": FREE_BLOCK,
+            "elements": [{"type": "mrkdwn", "text": shorten(marked(words, zone), 3000)}]}
 
 
 def read_submission(
@@ -145,13 +248,17 @@ def read_submission(
             errors[key] = f"Your maximum is {maximum:g}."
         numbers[key] = number
     member = Account(name=meta.account, timezone=meta.timezone)
-    start, end = _field(values, "start"), _field(values, "end")
+    start, end = window_texts(service.zone_of(member), values)
     try:
         service.parse_start(member, start)
-        try:
-            service.parse_window(member, start, end)
-        except Refusal as refusal:
-            errors["end"] = field_error(refusal.message)
+        if not end:
+            errors["until"] = "Choose when it should end, or a length above."
+        else:
+            try:
+                service.parse_window(member, start, end)
+            except Refusal as refusal:
+                errors["until" if _moment(values, "until") else "length"] = field_error(
+                    refusal.message)
     except Refusal as refusal:
         errors["start"] = field_error(refusal.message)
     image = _field(values, "image")

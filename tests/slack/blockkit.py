@@ -44,12 +44,51 @@ def check_blocks(blocks: list[dict[str, Any]], surface: str = "message") -> None
                         raise BlockKitError(f"button style {element['style']!r}")
                 action_ids.append(element["action_id"])
         if kind == "input":
+            check_input(block)
             action_ids.append(block["element"]["action_id"])
+        if kind == "context":
+            if not 1 <= len(block["elements"]) <= 10:
+                raise BlockKitError(f"{len(block['elements'])} elements in a context block")
+            for part in block["elements"]:
+                if part["type"] in ("mrkdwn", "plain_text") and not 1 <= len(part["text"]) <= 3000:
+                    raise BlockKitError("context text over 3000 characters")
     for action_id in action_ids:
         if not 1 <= len(action_id) <= 255:
             raise BlockKitError(f"action_id {action_id!r} length")
     if surface == "message" and len(set(action_ids)) != len(action_ids):
         raise BlockKitError(f"action_ids repeat in one message: {action_ids}")
+
+
+def check_input(block: dict[str, Any]) -> None:
+    """An input block: label and hint, and its element's own limits."""
+    if not 1 <= len(block["label"]["text"]) <= 2000:
+        raise BlockKitError("input label over 2000 characters")
+    if len(block.get("hint", {}).get("text", "")) > 2000:
+        raise BlockKitError("input hint over 2000 characters")
+    element = block["element"]
+    kind = element["type"]
+    if kind == "static_select":
+        options = element["options"]
+        if not 1 <= len(options) <= 100:
+            raise BlockKitError(f"{len(options)} options in a select")
+        for option in options:
+            if len(option["text"]["text"]) > 75 or len(option["value"]) > 150:
+                raise BlockKitError(f"select option {option!r} too long")
+        if "initial_option" in element and element["initial_option"] not in options:
+            raise BlockKitError("a select's initial option is not one of its options")
+    if kind == "number_input":
+        low, high = float(element.get("min_value", "-inf")), float(element.get("max_value", "inf"))
+        if low > high:
+            raise BlockKitError(f"number input min {low} over max {high}")
+        initial = element.get("initial_value")
+        if initial is not None and not low <= float(initial) <= high:
+            raise BlockKitError(f"number input initial {initial} outside {low}..{high}")
+        if not element.get("is_decimal_allowed") and initial is not None and "." in initial:
+            raise BlockKitError("a whole-number input with a decimal initial value")
+    if kind == "datetimepicker" and not isinstance(element.get("initial_date_time", 0), int):
+        raise BlockKitError("a datetimepicker's initial_date_time is not Unix seconds")
+    if kind == "plain_text_input" and len(element.get("initial_value", "")) > 3000:
+        raise BlockKitError("a text input's initial value over 3000 characters")
 
 
 def check_view(view: dict[str, Any]) -> None:

@@ -280,15 +280,10 @@ class SlackClient:
             payload["response_url"] = self.api.response_url("action")
         return self.interactive(payload)
 
-    def submit_view(self, user: str, view: dict[str, Any], values: dict[str, str],
+    def submit_view(self, user: str, view: dict[str, Any], values: dict[str, Any],
                     image: str | None = None) -> Posted:
-        state: dict[str, Any] = {}
-        for block_id, value in values.items():
-            kind = "number_input" if block_id in ("cpus", "memory", "gpus") else "plain_text_input"
-            state[block_id] = {"value": {"type": kind, "value": value}}
-        if image is not None:
-            state["image"] = {"value": {"type": "static_select",
-                                        "selected_option": {"value": image}}}
+        """The view submitted with `values` per block, each as Slack reports its element."""
+        state = view_state(view, {**values, **({"image": image} if image else {})})
         payload = {
             "type": "view_submission", "team": {"id": TEAM, "domain": "lab"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
@@ -296,6 +291,22 @@ class SlackClient:
             "view": {**view, "id": "VMODAL", "team_id": TEAM, "state": {"values": state},
                      "hash": "1.abc"},
             "response_urls": [],
+        }
+        return self.interactive(payload)
+
+    def change(self, user: str, view: dict[str, Any], block_id: str, value: Any,
+               values: dict[str, Any] | None = None) -> Posted:
+        """A field of an open modal changed (one with dispatch_action), as Slack reports it."""
+        state = view_state(view, {**(values or {}), block_id: value})
+        action = {"block_id": block_id, "action_ts": f"{time.time():.6f}",
+                  **state[block_id]["value"], "action_id": "value"}
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM, "domain": "lab"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0001", "token": "legacy", "trigger_id": "trigger.change",
+            "container": {"type": "view", "view_id": "VMODAL"},
+            "view": {**view, "id": "VMODAL", "state": {"values": state}, "hash": "2.abc"},
+            "actions": [action],
         }
         return self.interactive(payload)
 
@@ -314,6 +325,29 @@ class SlackClient:
     def dm(self, user: str, text: str) -> Posted:
         return self.event({"type": "message", "channel": "D" + user, "channel_type": "im",
                            "user": user, "text": text, "ts": f"{time.time():.6f}"})
+
+
+def view_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A view's state as Slack reports it: each input's value in its element's own form;
+    inputs not named keep their initial value."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        kind, block_id = element["type"], block["block_id"]
+        value = values.get(block_id)
+        if kind == "static_select":
+            chosen = value or element.get("initial_option", {}).get("value")
+            state[block_id] = {"value": {"type": kind, "selected_option": (
+                {"value": chosen} if chosen else None)}}
+        elif kind == "datetimepicker":
+            chosen = value if block_id in values else element.get("initial_date_time")
+            state[block_id] = {"value": {"type": kind, "selected_date_time": chosen}}
+        else:
+            chosen = value if block_id in values else element.get("initial_value")
+            state[block_id] = {"value": {"type": kind, "value": chosen}}
+    return state
 
 
 # ----- the app under test --------------------------------------------------

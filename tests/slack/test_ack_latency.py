@@ -23,8 +23,8 @@ def test_requests_are_acknowledged_while_another_connection_holds_the_write_lock
         acks = {
             "command": world.slack.command(BOB, "/book", "2 cpus 4g now 1-day"),
             "view": world.slack.submit_view(
-                CAROL, view, {"cpus": "1", "memory": "2", "gpus": "0", "start": "now",
-                              "end": "1-day"}, "rober5566a/aivc-server:latest"),
+                CAROL, view, {"cpus": "1", "memory": "2", "gpus": "0", "length": "1-day"},
+                "rober5566a/aivc-server:latest"),
             "button": world.slack.click(BOB, "list"),
             "event": world.slack.dm(BOB, "help"),
         }

@@ -65,17 +65,18 @@ def test_a_refusal_offers_the_earliest_start_and_its_button_books_it(world: Slac
     assert booking.start == held.end
 
 
-def test_a_modal_refusal_dms_an_offer_that_books_in_one_click(world: SlackWorld):
+def test_a_modal_refusal_shows_an_offer_in_the_form_that_books_in_one_click(world: SlackWorld):
     world.booking.service.set_limits("alice", {"gpus": "4"})
     held = book(world, "alice", gpus=4, end="2-day")
     world.slack.command(CAROL, "/book", "")
     view = world.api.wait_for("views.update")[0].args["view"]
-    values = {"cpus": "2", "memory": "8", "gpus": "1", "start": "now", "end": "1-day"}
+    values = {"cpus": "2", "memory": "8", "gpus": "1", "length": "1-day"}
 
-    world.slack.submit_view(CAROL, view, values, "rober5566a/aivc-server:latest")
-    refusal = world.api.wait_for("chat.postMessage")[0].args
-    assert refusal["text"].startswith("Not booked: Not enough free")
-    [[offer]] = [b["elements"] for b in refusal["blocks"] if b["type"] == "actions"]
+    answer = world.slack.submit_view(CAROL, view, values, "rober5566a/aivc-server:latest").json()
+    assert answer["response_action"] == "update"
+    refusal = answer["view"]["blocks"]
+    assert refusal[0]["text"]["text"].startswith("Not enough free")
+    [offer] = [e for b in refusal if b["type"] == "actions" for e in b["elements"]]
 
     world.slack.click(CAROL, offer["value"])
     assert world.api.wait_for("response_url")[0].args["text"].startswith("Booked:")

@@ -133,14 +133,14 @@ def test_a_modal_offer_keeps_image_and_command_and_books_once_after_a_restart(fo
         book(world, "alice", start="now", gpus=4, end="2-day")
         world.slack.command(CAROL, "/book", "")
         view = world.api.wait_for("views.update")[0].args["view"]
-        world.slack.submit_view(CAROL, view, {
-            "cpus": "2", "memory": "8", "gpus": "1", "start": "now", "end": "1-day",
-            "command": "jupyter lab --ip 0.0.0.0"}, IMAGE)
-        offer_message = world.api.wait_for("chat.postMessage")[0].args
-        assert offer_message["text"].startswith("Not booked: Not enough free")
-        block, offer = button(offer_message["blocks"],
-                              next(e["text"]["text"] for b in offer_message["blocks"]
-                                   if b["type"] == "actions" for e in b["elements"]))
+        answer = world.slack.submit_view(CAROL, view, {
+            "cpus": "2", "memory": "8", "gpus": "1", "length": "1-day",
+            "command": "jupyter lab --ip 0.0.0.0"}, IMAGE).json()
+        assert answer["response_action"] == "update"  # the refusal, shown in the form
+        shown = answer["view"]["blocks"]
+        assert shown[0]["text"]["text"].startswith("Not enough free")
+        block, offer = button(shown, next(e["text"]["text"] for b in shown
+                                          if b["type"] == "actions" for e in b["elements"]))
         assert offer["text"]["text"].startswith("Book from ")
         assert offer["value"].endswith(f"image {IMAGE} command jupyter lab --ip 0.0.0.0")
         held_end = service.get(1).end

@@ -3,7 +3,8 @@
 A listener finds our SlackContext in Bolt's `context` (see `bot.slack.app`), so a test
 can call one alone with fakes for `ack`, `respond` and `client`. Every listener
 acknowledges at once and does its work lazily, after Slack's three seconds are safe;
-the modal's check answers inside the acknowledgement, as Slack wants field errors.
+the modal's submission is answered inside the acknowledgement: field errors, or a
+refusal redrawn in the form, as Slack wants them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from slack_bolt import Ack, App
 from bot.slack import capacity
 from bot.slack.blocks import COMMAND_ACTION, CONFIRMED_ACTION, MENU_ACTION, OPEN_FORM_ACTION
 from bot.slack.listeners import actions, commands, events, views
-from bot.slack.modal import CALLBACK_ID
+from bot.slack.modal import CALLBACK_ID, FORM_FIELD
 
 
 def ack_now(ack: Ack) -> None:
@@ -26,7 +27,8 @@ def register(app: App) -> None:
     """Every listener of the app, in one place."""
     app.command("/book")(ack=ack_now, lazy=[commands.book])
     app.command("/capacity")(ack=ack_now, lazy=[commands.capacity])
-    app.view(CALLBACK_ID)(ack=views.check_modal, lazy=[views.book_modal])
+    app.view(CALLBACK_ID)(ack=views.check_modal, lazy=[])
+    app.action(FORM_FIELD)(ack=ack_now, lazy=[views.form_changed])
     app.action(re.compile(rf"^({COMMAND_ACTION}|{MENU_ACTION}):\d+$"))(
         ack=ack_now, lazy=[actions.run_command])
     app.action(re.compile(rf"^{CONFIRMED_ACTION}:\d+$"))(ack=ack_now, lazy=[actions.confirmed])

@@ -13,10 +13,17 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.slack.blocks import CARD_BLOCK, confirm_blocks, fallback_text, reply_blocks
+from bot.slack.blocks import (
+    CARD_BLOCK,
+    confirm_blocks,
+    fallback_text,
+    reply_blocks,
+    to_mrkdwn,
+)
 from bot.slack.booking_form import open_booking_form
 from bot.slack.context import Respond, post_replies, respond_replies, slack_of
 from bot.slack.home import home_view
+from bot.slack.modal import notice_modal
 from core.chat.actions import parse_press
 from core.chat.messages import Reply
 from core.domain.model import Refusal
@@ -67,6 +74,10 @@ def run_command(
         answers = ([pressed.update] if pressed.update else []) + pressed.replies
         if answers:
             post_replies(client, slack.members.dm_channel(user_id), answers, zone=zone)
+        if answers and body.get("view", {}).get("type") == "modal":  # an offer in the form
+            text = to_mrkdwn("\n".join(a.text for a in answers), zone)
+            client.views_update(view_id=body["view"]["id"],
+                                view=notice_modal(f"{text}\n\nKept in our direct messages."))
     if from_home:
         client.views_publish(user_id=user_id, view=home_view(slack, account))
 
