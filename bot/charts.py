@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import io
 import logging
 from datetime import datetime, timedelta, tzinfo
@@ -26,6 +27,24 @@ PALETTE = (
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )
 _TICK_STEPS_HOURS = (1, 2, 3, 6, 12, 24, 48, 72, 168)
+
+
+def member_colours(owners: list[str]) -> dict[str, str]:
+    """A colour per member, none repeated: the palette, then hues a golden angle apart."""
+    def colour(i: int) -> str:
+        if i < len(PALETTE):
+            return PALETTE[i]
+        red, green, blue = colorsys.hsv_to_rgb((i * 0.618034) % 1.0, 0.55 + 0.1 * (i % 3), 0.8)
+        return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
+    found: dict[str, str] = {}
+    used: set[str] = set()
+    for i, name in enumerate(owners):
+        step = i
+        while colour(step) in used:  # two hues rounded to the same colour
+            step += 1
+        found[name] = colour(step)
+        used.add(found[name])
+    return found
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -70,7 +89,7 @@ def gpu_timeline_png(
 ) -> bytes:
     """A row per GPU, a bar per booking that holds it, coloured by member; times in `zone`."""
     owners = sorted({b.account for b in bookings if b.gpu_ids})
-    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(owners)}
+    colours = member_colours(owners)
     rows = max(gpu_count, 1)
     legend_lines = (len(owners) + 4) // 5
     height = TOP + rows * ROW + AXIS + legend_lines * LEGEND_ROW + 10
