@@ -66,16 +66,21 @@ class Board:
         """Refresh every `interval` seconds while the client is connected."""
         await self.client.wait_until_ready()
         while not self.client.is_closed():
-            try:
-                await self.refresh()
-                self._warned = False
-            except discord.HTTPException as exc:
-                if not self._warned:  # once, until it works again
-                    log.error("cannot keep the board in DISCORD_BOARD_CHANNEL=%s up to date "
-                              "(Discord said %s %s); can the bot see that channel and send, "
-                              "read history and edit its messages there?",
-                              self.channel_id, exc.status, exc.text)
-                    self._warned = True
-            except Exception:
-                log.exception("updating the Discord board failed")
+            await self.tick()
             await asyncio.sleep(interval)
+
+    async def tick(self) -> None:
+        """One refresh; a failure is logged (Discord's refusal once, naming the setting)
+        and the next tick tries again."""
+        try:
+            await self.refresh()
+            self._warned = False
+        except discord.HTTPException as exc:
+            if not self._warned:  # once, until it works again
+                log.error("cannot keep the board in DISCORD_BOARD_CHANNEL=%s up to date "
+                          "(Discord said %s %s); can the bot see that channel, send, read "
+                          "its history and edit its own messages there?",
+                          self.channel_id, exc.status, exc.text)
+                self._warned = True
+        except Exception:
+            log.exception("updating the Discord board failed")

@@ -71,6 +71,8 @@ class FakeDiscord:
         self.refuse_guild_commands = False
         # Users who closed their direct messages: sending to them answers 403, code 50007.
         self.closed_dms: set[int] = set()
+        # Channels the bot may not see: reading or sending there answers 403, code 50001.
+        self.hidden_channels: set[int] = set()
 
     async def start(self) -> str:
         app = web.Application()
@@ -146,6 +148,10 @@ class FakeDiscord:
             self.calls.append(call)
             return _json({"message": "Cannot send messages to this user", "code": 50007},
                          status=403)
+        hidden = re.fullmatch(r"/channels/(\d+)/messages(/\d+)?", path)
+        if hidden and int(hidden.group(1)) in self.hidden_channels:
+            self.calls.append(call)
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
         call.answer = self._answer(call)
         self.calls.append(call)
         if call.answer is None:

@@ -4,7 +4,10 @@ edited as bookings change and never posted again, also after a restart."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
+
+import pytest
 
 from bot import bootstrap
 from bot.discord.adapter import discord_adapter_from_env
@@ -92,3 +95,23 @@ def test_the_board_channel_comes_from_discord_board_channel(app: bootstrap.App) 
     assert adapter is not None and adapter._board_channel == BOARD
     without = discord_adapter_from_env(app, bootstrap.Environment(discord_token="t"))
     assert without is not None and without._board_channel is None
+
+
+def test_a_channel_the_bot_cannot_use_is_one_log_line_naming_the_setting(
+    app: bootstrap.App, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            discord_.fake.hidden_channels.add(BOARD)
+            board = Board(discord_.bot, app.service, BOARD)
+            with caplog.at_level(logging.ERROR, logger="bot.discord.board"):
+                await board.tick()
+                await board.tick()
+            (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.discord.board"]
+            assert f"DISCORD_BOARD_CHANNEL={BOARD}" in line and "403" in line
+
+            discord_.fake.hidden_channels.clear()  # the admin fixed the permissions
+            await board.tick()
+            assert discord_.fake.find("POST", f"/channels/{BOARD}/messages")[-1].answer
+
+    asyncio.run(scenario())
