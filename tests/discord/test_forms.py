@@ -94,3 +94,19 @@ def test_the_ready_dm_shows_the_login_as_an_embed(app: bootstrap.App) -> None:
             assert dm["components"]  # its buttons are still there
 
     asyncio.run(scenario())
+
+
+def test_both_forms_keep_within_discords_limits(app: bootstrap.App) -> None:
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            for payload in (slash(BOB, "schedule", "book", {"command": "x" * 1000}),
+                            slash(BOB, "schedule", "keys", {"action": "add"})):
+                form = await discord_.form(payload)
+                assert 1 <= len(form["title"]) <= 45 and len(form["components"]) <= 5
+                for row in form["components"]:
+                    (field,) = row["components"]
+                    assert 1 <= len(field["label"]) <= 45
+                    assert len(field.get("placeholder") or "") <= 100
+                    assert len(field.get("value") or "") <= field["max_length"] <= 4000
+
+    asyncio.run(scenario())
