@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from core.chat.actions import Action
-from core.chat.messages import Card, Reply
+from core.chat.messages import HELP, Card, Reply
 from core.chat.time_marks import split_times
 
 MAX_MESSAGE_BLOCKS = 50
@@ -263,16 +264,33 @@ class BlockList:
             self.add_actions(reply.actions)
 
 
+def _slash_command(line: str) -> str:
+    """A help line's command as typed in Slack: `/book list`, `/book 1 gpu now 3-day`."""
+    if not line.startswith("  ") or not line.strip():
+        return line
+    return "  /book " + line[2:].removeprefix("book ")
+
+
+SLACK_HELP = "\n".join(map(_slash_command, HELP.split("\n"))) + (
+    "\nIn our direct messages the same words work without `/book`.")
+
+
+def for_slack(reply: Reply) -> Reply:
+    """The core's reply as Slack shows it: help's commands with `/book` before them."""
+    return replace(reply, text=reply.text.replace(HELP, SLACK_HELP)) if HELP in reply.text else reply
+
+
 def reply_blocks(replies: Sequence[Reply], limit: int = MAX_MESSAGE_BLOCKS,
                  zone: tzinfo | None = None) -> list[Block]:
     """`zone`: the member's, whose times the replies write (shown as date tokens)."""
     blocks = BlockList(limit, zone)
     for reply in replies:
-        blocks.add_reply(reply)
+        blocks.add_reply(for_slack(reply))
     return blocks.blocks
 
 
 def fallback_text(replies: Sequence[Reply], zone: tzinfo | None = None) -> str:
     """The notification text Slack shows where blocks cannot be shown (mrkdwn: escaped,
     the member's times as date tokens)."""
-    return shorten(marked("\n".join(reply.text for reply in replies), zone), MAX_FALLBACK_TEXT)
+    text = "\n".join(for_slack(reply).text for reply in replies)
+    return shorten(marked(text, zone), MAX_FALLBACK_TEXT)

@@ -1,4 +1,5 @@
-"""The App Home tab: the member's bookings, each with its own buttons, and what is free."""
+"""The App Home tab: the member's bookings with their buttons, past ones, who holds which GPU
+until when and what is free, and for admins what needs a look."""
 
 from __future__ import annotations
 
@@ -10,30 +11,85 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks import MAX_VIEW_BLOCKS, OPEN_FORM_ACTION, BlockList, context, header
-from bot.slack.capacity import free_summary
+from bot.slack.blocks import (
+    MAX_VIEW_BLOCKS,
+    OPEN_FORM_ACTION,
+    BlockList,
+    context,
+    date_token,
+    escape,
+    header,
+)
 from bot.slack.context import SlackContext
+from core.chat import admin_views, overview
 from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
 
 
 def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
+    """The member's bookings with their buttons, their last past ones, the server's next
+    days (what is free, who holds which GPU until when) and, for an admin, what to look at."""
     service = slack.service
     zone = service.zone_of(account)
     blocks = BlockList(MAX_VIEW_BLOCKS, zone)
     blocks.add({"type": "actions", "block_id": "home_book", "elements": [{
         "type": "button", "action_id": OPEN_FORM_ACTION, "style": "primary", "value": "form",
         "text": {"type": "plain_text", "text": "Book a server"}}]})
-    blocks.add(header("Your bookings"))
-    mine = service.bookings(account.name)
-    if not mine:
-        blocks.add_text("You have no upcoming or running bookings. `/book` makes one.")
-    blocks.add_cards([slack.engine.card(account, b) for b in mine])
-    blocks.add(header("Free capacity"))
-    blocks.add_text(free_summary(service, zone), mrkdwn=True)
+    groups = overview.member_groups(service, slack.engine, account)
+    _add_group(blocks, groups[0])
+    blocks.add(header("The server"))
+    blocks.add_text(_view_text(admin_views.capacity_summary(service, zone, admin=True)),
+                    mrkdwn=True)
+    for group in groups[1:]:
+        _add_group(blocks, group)
+    if service.is_admin(account):
+        blocks.add(header("For admins"))
+        for group in overview.admin_groups(service, slack.engine, account):
+            blocks.add_text(f"*{escape(group.title)}*", mrkdwn=True)
+            _cards_or_empty(blocks, group)
     blocks.add(context("Times are shown in your own time zone. `/book help` shows every command."))
     return {"type": "home", "blocks": blocks.blocks}
+
+
+def _add_group(blocks: BlockList, group: overview.CardGroup) -> None:
+    blocks.add(header(group.title))
+    _cards_or_empty(blocks, group)
+
+
+def _cards_or_empty(blocks: BlockList, group: overview.CardGroup) -> None:
+    if group.cards:
+        blocks.add_cards(group.cards)
+    elif group.empty:
+        blocks.add_text(group.empty)
+
+
+def _span(span: admin_views.Span) -> str:
+    if isinstance(span, str):
+        return escape(span)
+    if isinstance(span, admin_views.Strong):
+        return f"*{escape(span.text)}*"
+    if isinstance(span, admin_views.Code):
+        return f"`{escape(span.text)}`"
+    if isinstance(span, admin_views.Time):
+        return date_token(span.at)
+    if isinstance(span, admin_views.ChatUser):
+        return f"<@{span.user_id}>" if span.platform == "slack" else escape(span.user_id)
+    if isinstance(span, admin_views.Arrow):
+        return " → "
+    return escape(span.text)  # a lab id
+
+
+def _view_text(view: admin_views.AdminView) -> str:
+    """An admin view as mrkdwn, its times as date tokens (each reader's own zone)."""
+    lines = ["".join(map(_span, view.title))] if view.title else []
+    for section in view.sections:
+        lines.append("".join(map(_span, section.title)))
+        lines += [f"• {''.join(map(_span, row))}" for row in section.rows]
+        if not section.rows and section.empty:
+            lines.append("".join(map(_span, section.empty)))
+    lines += ["".join(map(_span, note)) for note in view.notes]
+    return "\n".join(line for line in lines if line)
 
 
 class HomeRefresher:

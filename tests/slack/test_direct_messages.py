@@ -78,7 +78,7 @@ def test_the_app_home_lists_the_members_bookings_with_buttons_and_free_capacity(
     assert texts[0] == "Your bookings"
     assert texts[1].startswith(f"#{booking.id} [booked] bob: <!date^{int(booking.start.timestamp())}^")
     assert "CET" not in texts[1]
-    assert texts[2] == "Free capacity"
+    assert texts[2] == "The server"
     assert "Free in the next 3 days" in texts[3]
     values = [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert values[0] == "form"  # the Book a server button, above the bookings

@@ -90,10 +90,18 @@ def test_a_login_shows_its_values_and_ssh_command_as_code_without_aligned_column
     assert "  " not in shown  # no spaces to align columns in a proportional font
 
 
-def test_help_in_slack_sets_each_command_in_code(world: SlackWorld):
+def test_help_in_slack_sets_each_command_in_code_as_typed_in_slack(world: SlackWorld):
     world.slack.command(BOB, "/book", "help")
 
     shown = sections(world.api.wait_for("response_url")[0].args["blocks"])
-    assert "\n`extend N 2-day` make booking N two days longer" in shown
-    assert "\n`book 2 gpus tomorrow 9am for 1-week` (the same, other words)" in shown
+    assert "\n`/book extend N 2-day` make booking N two days longer" in shown
+    assert "\n`/book 2 gpus tomorrow 9am for 1-week` (the same, other words)" in shown
+    assert "\n`/book list` your upcoming" in shown
+    assert shown.endswith("In our direct messages the same words work without `/book`.")
     assert "  " not in shown
+
+
+def test_what_help_shows_works_as_typed(world: SlackWorld):
+    world.slack.command(BOB, "/book", "1 gpu 8 cpus 32g now 3-day")  # help's first line
+
+    assert world.api.wait_for("response_url")[0].args["text"].startswith("Booked: #1")
