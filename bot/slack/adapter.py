@@ -37,7 +37,7 @@ class SlackAdapter:
     ) -> None:
         self.app = app
         self.slack = slack
-        self.notifier = SlackNotifier(app.client, slack.members)
+        self.notifier = SlackNotifier(app.client, slack.members, slack.service)
         self._home = HomeRefresher(slack, app.client)
         self._app_token = app_token
         self._host = host

@@ -221,6 +221,11 @@ class ContainerSection(_Strict):
     disk_gb: Annotated[int, Field(gt=0)] | None = None
 
 
+class SlackSection(_Strict):
+    # A channel (id, e.g. C0123456) that gets a line when a booking starts or ends.
+    announce_channel: str | None = None
+
+
 class Config(_Strict):
     server: ServerSection = ServerSection()
     capacity: CapacitySection
@@ -231,6 +236,7 @@ class Config(_Strict):
     scheduler: SchedulerSection = SchedulerSection()
     container: ContainerSection = ContainerSection()
     admins: list[str] = Field(default_factory=list)
+    slack: SlackSection = SlackSection()
 
     @property
     def bookable_memory(self) -> int:

@@ -65,7 +65,7 @@ def test_a_rate_limited_message_is_sent_after_retry_after(tmp_path: Path) -> Non
         )
         booking = bootstrap.build(environment)
         client = web_client(BOT_TOKEN, api.base_url)
-        notifier = SlackNotifier(client, Members(booking.service, client))
+        notifier = SlackNotifier(client, Members(booking.service, client), booking.service)
         bob = Account(name="bob", slack_id="UBOB")
         started = time.monotonic()
         assert notifier.deliver(bob, Message(MessageKind.INFO, "Your booking #1 has ended.", 1))
