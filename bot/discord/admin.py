@@ -9,9 +9,10 @@ that the member is a booking admin, since Discord's setting can be changed.
 import discord
 from discord import app_commands
 
-from bot.discord import capacity
+from bot.discord import admin_actions, capacity
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
+from core.chat.admin_views import AdminView
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.booking import BookingService
 
@@ -76,9 +77,16 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
         interaction: discord.Interaction, member: discord.User, lab_id: str, admin: bool = False,
         confirm: bool = False,
     ) -> None:
-        def work(account: Account) -> list[Outgoing]:
+        def work(account: Account) -> AdminView:
             capacity.require_admin(service, account)
             return capacity.link(service, member.id, member.name, lab_id, admin, confirm)
-        await respond(interaction, work)
+
+        # A link that would move someone else's comes with a button that asks first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        done = await respond.attempt(interaction.user, work)
+        if isinstance(done, Outgoing):  # refused
+            await respond.privately(interaction, [done])
+            return
+        await admin_actions.send_view(interaction, done)
 
     return group

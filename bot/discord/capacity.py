@@ -1,6 +1,7 @@
 """`/capacity` for Discord: the core's admin views as messages, paged past 2,000 characters.
 
-Synchronous: called in a worker thread. What the views say is decided in core/chat/admin_views.py.
+Synchronous: called in a worker thread. What the views say is decided in core/chat/admin_views.py
+and admin_link.py; a view's buttons are drawn and pressed in bot/discord/admin_actions.py.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from datetime import datetime, tzinfo
 from bot.charts import timeline_png
 from bot.discord.outgoing import Outgoing
 from bot.discord.render import MESSAGE_LIMIT, stamp
-from core.chat import admin_views
-from core.chat.admin_views import AdminView, ChatUser, Code
+from core.chat import admin_render, admin_views
+from core.chat.admin_link import EXPIRED, parse_link
+from core.chat.admin_link import link as link_view
+from core.chat.admin_views import AdminView, ChatUser, Code, Line
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.booking import BookingService
 
 CHART_NAME = "gpu-timeline.png"
+AGAIN: Line = ("run ", Code("/capacity link"), " again with ", Code("confirm: True"), ".")
 
 
 class DiscordMarkup:
@@ -44,10 +48,15 @@ class DiscordMarkup:
         return " → "
 
 
+def texts(view: AdminView) -> list[str]:
+    """The view's text in pages of at most Discord's 2,000 characters."""
+    return admin_render.pages(view, DiscordMarkup(), MESSAGE_LIMIT)
+
+
 def messages(view: AdminView) -> list[Outgoing]:
-    """The view as one message or, past Discord's limit, several; the chart with the first."""
-    texts = admin_views.pages(view, DiscordMarkup(), MESSAGE_LIMIT)
-    outs = [Outgoing(text) for text in texts]
+    """The view as one message or, past Discord's limit, several; the chart with the first.
+    (A view with actions is sent by admin_actions.send_view, which draws its buttons.)"""
+    outs = [Outgoing(text) for text in texts(view)]
     png = timeline_png(view.chart) if view.chart else None
     if png:
         outs[0] = Outgoing(outs[0].text, file=(CHART_NAME, png))
@@ -77,8 +86,17 @@ def users(service: BookingService) -> list[Outgoing]:
 def link(
     service: BookingService, discord_id: int, display_name: str, lab_id: str, admin: bool,
     confirm: bool = False,
-) -> list[Outgoing]:
-    again = ("run ", Code("/capacity link"), " again with ", Code("confirm: True"), ".")
-    return messages(admin_views.link(
-        service, lab_id, ChatUser("discord", str(discord_id)), again=again,
-        display_name=display_name, admin=admin, confirm=confirm))
+) -> AdminView:
+    return link_view(service, lab_id, ChatUser("discord", str(discord_id)), again=AGAIN,
+                     display_name=display_name, admin=admin, confirm=confirm)
+
+
+def press(service: BookingService, account: Account, command: str, *, confirmed: bool) -> AdminView:
+    """A pressed button of an admin view: before its question (`confirmed` False) the link
+    as it is now, asking again; after "Yes" the link moved, once."""
+    require_admin(service, account)
+    asked = parse_link(command)
+    if asked is None or asked.user.platform != "discord":
+        return AdminView((EXPIRED,))
+    return link_view(service, asked.lab_id, asked.user, again=AGAIN, admin=asked.admin,
+                     seen=asked.seen if confirmed else None)

@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.bootstrap import App
 from bot.discord.admin import capacity_group
+from bot.discord.admin_actions import ADMIN_ITEMS
 from bot.discord.interact import Responder
 from bot.discord.outgoing import (
     DYNAMIC_ITEMS,
@@ -57,7 +58,7 @@ class BookingBot(discord.Client):
 
     async def setup_hook(self) -> None:
         self.running_loop = asyncio.get_running_loop()
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_ITEMS)
         try:
             synced = await self._sync_commands()
         except discord.HTTPException as exc:

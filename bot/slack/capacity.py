@@ -1,7 +1,9 @@
 """`/capacity`: the server's free resources for everyone; limits and accounts for admins.
 
-What the views say is decided in core/chat/admin_views.py; here Slack's words are read and the
-views drawn as Block Kit, a message per 50 blocks, so nothing is cut.
+What the views say is decided in core/chat/admin_views.py (and admin_link.py); here Slack's
+words are read and the views drawn as Block Kit, a message per 50 blocks, so nothing is cut.
+A view's actions are buttons (with Slack's confirm dialog when they ask first); a press comes
+back through `pressed` and answers by replacing the message that carried the button.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from bot.slack.blocks import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
+    Block,
+    button,
     escape,
     section,
     shorten,
 )
-from bot.slack.context import Respond, SlackContext
-from core.chat import admin_views
+from bot.slack.context import Respond, SlackContext, slack_of
+from core.chat import admin_render, admin_views
+from core.chat.admin_link import EXPIRED, link, parse_link
 from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
 from core.domain.model import Account, ErrorCode, Refusal
 from core.domain.zones import local_time
 from core.services.accounts import LIMIT_KEYS
 from core.services.booking import BookingService
 
+# The action_id of an admin view's buttons (not the conversation engine's `booking_cmd`).
+ADMIN_ACTION = "capacity_action"
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _SETTING = re.compile(r"^(\w+)=(\S+)$")
 
@@ -74,24 +81,34 @@ class CapacityAnswer:
 
     @property
     def text(self) -> str:
-        return admin_views.render(self.view, SlackMarkup())
+        return admin_render.render(self.view, SlackMarkup())
 
     def messages(self) -> list[dict[str, Any]]:
-        """The view as messages of at most 50 section blocks, each at most 3,000 characters."""
-        texts = admin_views.pages(self.view, SlackMarkup(), MAX_SECTION_TEXT)
-        return [
+        """The view as messages of at most 50 blocks, each section at most 3,000 characters;
+        the view's actions as buttons under the last section."""
+        texts = admin_render.pages(self.view, SlackMarkup(), MAX_SECTION_TEXT)
+        room = MAX_MESSAGE_BLOCKS - (1 if self.view.actions else 0)
+        chunks = [texts[i:i + room] for i in range(0, len(texts), room)]
+        out: list[dict[str, Any]] = [
             {"text": shorten("\n".join(chunk), MAX_FALLBACK_TEXT),
              "blocks": [section(text) for text in chunk]}
-            for chunk in (texts[i:i + MAX_MESSAGE_BLOCKS]
-                          for i in range(0, len(texts), MAX_MESSAGE_BLOCKS))
+            for chunk in chunks
         ]
+        if self.view.actions:
+            out[-1]["blocks"].append(self._buttons())
+        return out
+
+    def _buttons(self) -> Block:
+        elements = [{**button(action, number), "action_id": f"{ADMIN_ACTION}:{number}"}
+                    for number, action in enumerate(self.view.actions, 1)]
+        return {"type": "actions", "block_id": "admin_actions", "elements": elements}
 
 
 def free_summary(service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS) -> str:
     """Per run of slots with the same free resources, what is free; times in `zone`."""
     view = admin_views.free_periods(service, zone, "now", f"{days}-day",
                                     heading=admin_views.free_heading(days))
-    return admin_views.render(view, SlackMarkup())
+    return admin_render.render(view, SlackMarkup())
 
 
 def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
@@ -111,6 +128,22 @@ def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
             channel=slack.members.dm_channel(user_id), file=png, filename="gpu-timeline.png",
             title=view.chart.title, initial_comment=f"GPU timeline (times in {view.chart.zone})",
         )
+
+
+def pressed(body: dict[str, Any], action: dict[str, Any], respond: Respond,
+            context: dict[str, Any]) -> None:
+    """The listener of an admin view's buttons (after Slack's confirm dialog): the answer
+    replaces the message that carried the button, so the button is gone once it acted."""
+    slack = slack_of(context)
+    try:
+        account = slack.members.account(body["user"]["id"])
+        view = CapacityCommand(slack.service).press(account, str(action.get("value") or ""))
+    except Refusal as refusal:
+        view = AdminView((refusal.message,))
+    first, *more = CapacityAnswer(view).messages()
+    respond(**first, response_type="ephemeral", replace_original=True)
+    for message in more:
+        respond(**message, response_type="ephemeral", replace_original=False)
 
 
 class CapacityCommand:
@@ -134,6 +167,15 @@ class CapacityCommand:
                 return CapacityAnswer(admin_views.users_table(self._service, "/capacity link"))
             return CapacityAnswer(self._link(words[1:]))
         return CapacityAnswer(AdminView((f"I do not know `{verb}`.\n{USAGE}",)))
+
+    def press(self, account: Account, command: str) -> AdminView:
+        """A pressed action of an admin view: today, moving a link after its question."""
+        self._require_admin(self._service.is_admin(account))
+        asked = parse_link(command)
+        if asked is None or asked.user.platform != "slack":
+            return AdminView((EXPIRED,))
+        return link(self._service, asked.lab_id, asked.user, again=_again(asked.user.user_id,
+                    asked.lab_id), admin=asked.admin, seen=asked.seen)
 
     def _require_admin(self, admin: bool) -> None:
         if not admin:
@@ -186,7 +228,10 @@ class CapacityCommand:
         if mention is None:
             raise Refusal(ErrorCode.BAD_INPUT, "Use `/capacity link @member lab-id`.")
         user = mention.group(1)
-        again = ("send ", Code(f"/capacity link <@{user}> {escape(words[1])} confirm"), ".")
-        return admin_views.link(self._service, words[1], ChatUser("slack", user), again=again,
-                                confirm=confirm)
+        return link(self._service, words[1], ChatUser("slack", user),
+                    again=_again(user, words[1]), confirm=confirm)
+
+
+def _again(user: str, lab_id: str) -> tuple[str | Code, ...]:
+    return ("send ", Code(f"/capacity link <@{user}> {escape(lab_id)} confirm"), ".")
 

@@ -1,10 +1,10 @@
 """The admin views, produced once: the `/capacity` summary, the users table, a member's
-limits and a chat link. Slack, Discord and the CLI only render them.
+limits (and, in admin_link.py, a chat link). Slack, Discord and the CLI only render them.
 
 A view is made of lines of neutral spans (plain text, a server name, an account name,
 something to type, a time, a chat user); each surface says how a span looks
-(`Markup`) and `render`/`pages` turn a view into its text, split into pages that fit
-the surface's limits. Nothing is ever cut: what does not fit goes on the next page.
+(`admin_render.Markup`) and admin_render turns a view into its text, in pages that fit
+the surface's limits. A view's actions are what an admin can do next (a button).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Any
 
 from core.chat.actions import Action
-from core.domain.model import Account, Booking, LinkConflict
+from core.domain.model import Account, Booking
 from core.domain.quota import QUOTA_KEYS, quota_gb
 from core.services.booking import BookingService
-from core.services.capacity import merge_slots
+from core.services.capacity import SlotFree, merge_slots
 
 SUMMARY_DAYS = 3
 ADMIN_NOTE = "Changing limits or accounts needs an admin."
@@ -101,7 +101,12 @@ def free_periods(
     *, heading: Line = (),
 ) -> AdminView:
     """The host's resources, and per run of slots with the same free resources what is free."""
-    slots = service.free_slots(start_text, end_text)
+    return _periods(service, zone, service.free_slots(start_text, end_text), heading)
+
+
+def _periods(
+    service: BookingService, zone: tzinfo, slots: list[SlotFree], heading: Line
+) -> AdminView:
     host = service.host
     title: Line = (Strong(service.config.server.name),
                    f": {host.cpus:g} CPUs, {host.memory} GB, {host.gpus} GPUs")
@@ -124,8 +129,35 @@ def capacity_summary(
     """What is free in the next `days` days; for an admin also who holds which GPU until
     when, and the chart of it."""
     free = free_periods(service, zone, "now", f"{days}-day", heading=free_heading(days))
+    if not admin:  # who holds what, and the chart, are the admins'
+        return AdminView(free.title, free.sections, ((ADMIN_NOTE,),), records=free.records)
     start = service.now()
     end = start + timedelta(days=days)
+    who, held = gpu_holders(service, zone, start, end)
+    chart = GpuTimeline(held, service.host.gpus, start, end, zone,
+                        f"{service.config.server.name}: who holds which GPU, next {days} days")
+    return AdminView(free.title, (*free.sections, who), chart=chart, records=free.records)
+
+
+def capacity_between(
+    service: BookingService, zone: tzinfo, start_text: str = "now", end_text: str = "1-day",
+    *, admin: bool,
+) -> AdminView:
+    """What is free per period between two times (`booking capacity`) and, for an admin, the
+    summary's "who holds which GPU" over the same window; the records stay the free slots."""
+    slots = service.free_slots(start_text, end_text)
+    free = _periods(service, zone, slots, ())
+    if not admin:
+        return free
+    who, _held = gpu_holders(service, zone, slots[0].start, slots[-1].end)
+    return AdminView(free.title, (*free.sections, who), records=free.records)
+
+
+def gpu_holders(
+    service: BookingService, zone: tzinfo, start: datetime, end: datetime
+) -> tuple[Section, tuple[Booking, ...]]:
+    """Per GPU, who holds it from when until when between `start` and `end`; and the
+    bookings that hold resources then."""
     held = tuple(b for b in service.bookings() if b.start < end and b.end > start)
     holders = tuple(
         (f"GPU {gpu}: ", Name(b.account), f" (#{b.id}) from ", Time(b.start, zone), " until ",
@@ -134,11 +166,7 @@ def capacity_summary(
                              key=lambda pair: (pair[0], pair[1].start))
     )
     who = Section(("Who holds which GPU:",), holders, empty=("No GPU is held.",), noun="GPUs held")
-    if not admin:  # who holds what, and the chart, are the admins'
-        return AdminView(free.title, free.sections, ((ADMIN_NOTE,),), records=free.records)
-    chart = GpuTimeline(held, service.host.gpus, start, end, zone,
-                        f"{service.config.server.name}: who holds which GPU, next {days} days")
-    return AdminView(free.title, (*free.sections, who), chart=chart, records=free.records)
+    return who, held
 
 
 def free_heading(days: int) -> Line:
@@ -183,23 +211,6 @@ def member_limits(service: BookingService, member: Account, values: Mapping[str,
     return AdminView((*line, "."))
 
 
-def link(
-    service: BookingService, lab_id: str, user: ChatUser, *, again: Line, display_name: str = "",
-    admin: bool = False, confirm: bool = False,
-) -> AdminView:
-    """Link a chat user to an account (made if new). Moving a link that belongs to someone
-    else happens only with `confirm`; without it the view says what would and how (`again`)."""
-    try:
-        account = service.add_account(
-            lab_id, admin=admin, display_name=display_name, confirm=confirm,
-            **{f"{user.platform}_id": user.user_id},
-        )
-    except LinkConflict as conflict:
-        return AdminView((conflict.message, " To do it, ", *again))
-    role = " (admin)" if service.is_admin(account) else ""
-    return AdminView((user, " is linked to ", Name(account.name), f"{role}."))
-
-
 def quota_words(quotas: Mapping[str, float | None]) -> str:
     return "quotas: " + ", ".join(
         f"{key.removesuffix('_space')} folder " + ("no limit" if gb is None else f"{gb:g} GB")
@@ -212,100 +223,3 @@ def _quotas(service: BookingService, account: Account) -> dict[str, float | None
 
 def _ids(gpu_ids: Sequence[int]) -> str:
     return ",".join(map(str, gpu_ids)) or "none"
-
-
-# ----- rendering ----------------------------------------------------------------
-
-
-class Markup(Protocol):
-    """How one surface shows each kind of span."""
-
-    bullet: str  # before each row: "• " in chat, "" in a terminal
-
-    def text(self, text: str) -> str: ...
-    def strong(self, text: str) -> str: ...
-    def name(self, text: str) -> str: ...
-    def code(self, text: str) -> str: ...
-    def time(self, at: datetime, zone: tzinfo) -> str: ...
-    def user(self, platform: str, user_id: str) -> str: ...
-    def arrow(self) -> str: ...
-
-
-def line_text(line: Line, markup: Markup) -> str:
-    parts = []
-    for span in line:
-        if isinstance(span, str):
-            parts.append(markup.text(span))
-        elif isinstance(span, Strong):
-            parts.append(markup.strong(span.text))
-        elif isinstance(span, Name):
-            parts.append(markup.name(span.text))
-        elif isinstance(span, Code):
-            parts.append(markup.code(span.text))
-        elif isinstance(span, Time):
-            parts.append(markup.time(span.at, span.zone))
-        elif isinstance(span, ChatUser):
-            parts.append(markup.user(span.platform, span.user_id))
-        else:
-            parts.append(markup.arrow())
-    return "".join(parts)
-
-
-def render(view: AdminView, markup: Markup) -> str:
-    """The whole view as one text (a terminal, or a surface without limits)."""
-    return "\n".join(_blocks(view, markup))
-
-
-def pages(view: AdminView, markup: Markup, limit: int) -> list[str]:
-    """The view as texts of at most `limit` characters each. A section split over pages
-    says on each which of its rows it shows ("accounts 26-50 of 50"); nothing is cut."""
-    out: list[str] = []
-    for block in _blocks(view, markup, limit):
-        if out and len(out[-1]) + 1 + len(block) <= limit:
-            out[-1] += "\n" + block
-        else:
-            out.append(block)
-    return out
-
-
-def _blocks(view: AdminView, markup: Markup, limit: int | None = None) -> list[str]:
-    """The view's title, sections (each in pieces that fit `limit`) and notes, in order."""
-    blocks = [line_text(view.title, markup)] if view.title else []
-    for section in view.sections:
-        title = line_text(section.title, markup)
-        rows = [markup.bullet + line_text(row, markup) for row in section.rows]
-        if not rows:
-            empty = line_text(section.empty, markup)
-            blocks.append("\n".join(t for t in (title, empty) if t))
-            continue
-        blocks += _split(title, rows, section.noun, limit)
-    blocks += [line_text(note, markup) for note in view.notes]
-    return [_fit(b, limit) for b in blocks if b]
-
-
-def _split(title: str, rows: list[str], noun: str, limit: int | None) -> list[str]:
-    whole = "\n".join([title, *rows] if title else rows)
-    if limit is None or len(whole) <= limit:
-        return [whole]
-    pieces: list[list[str]] = [[]]
-    room = limit - len(title) - len(f"\n({noun} 0000-0000 of 0000)") - 1
-    for row in rows:
-        used = sum(len(r) + 1 for r in pieces[-1])
-        if pieces[-1] and used + len(row) > room:
-            pieces.append([])
-        pieces[-1].append(row)
-    out, first = [], 1
-    for piece in pieces:
-        last = first + len(piece) - 1
-        footer = f"({noun} {first}-{last} of {len(rows)})"
-        out.append("\n".join([title, *piece, footer] if title else [*piece, footer]))
-        first = last + 1
-    return out
-
-
-def _fit(text: str, limit: int | None) -> str:
-    """A single row longer than a whole page (it never happens with these views) is cut
-    with a mark rather than breaking the message."""
-    if limit is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"

@@ -127,17 +127,22 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(booking, tmp_path: 
     assert "Traceback" not in result.stderr
 
 
-def test_capacity_shows_free_resources_per_period(booking) -> None:  # type: ignore[no-untyped-def]
+def test_capacity_shows_free_resources_per_period_and_who_holds_which_gpu(booking) -> None:  # type: ignore[no-untyped-def]
     booking("users", "add", "bob")
-    booking("book", "--user", "bob", "--cpus", "6", "--memory", "16", "--gpus", "1",
-            "--start", "now", "--end", "1-day")
+    made = json.loads(booking("book", "--user", "bob", "--cpus", "6", "--memory", "16", "--gpus",
+                              "1", "--start", "now", "--end", "1-day", "--json").stdout)
     shown = booking("capacity", "--start", "now", "--end", "2-day")
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0] == "gpu1: 16 CPUs, 64 GB, 4 GPUs"
-    assert len(lines) == 3  # the booked day, then the free day: consecutive slots merged
+    # the booked day, then the free day: consecutive slots merged
     assert lines[1].endswith(": 10 CPUs, 48 GB, GPUs free: 1,2,3")
     assert lines[2].endswith(": 16 CPUs, 64 GB, GPUs free: 0,1,2,3")
+    # The caller owns the data folder (the service's user): an admin, who sees the holders,
+    # as /capacity shows them in Slack and Discord.
+    start, end = lines[1].split(": ")[0].split(" -> ")  # bob's day, in the server's zone
+    assert lines[3:] == ["Who holds which GPU:",
+                         f"GPU 0: bob (#{made['id']}) from {start} until {end}"]
     slots = json.loads(booking("capacity", "--end", "1-day", "--json").stdout)
     assert len(slots) == 48 and slots[0]["gpu_ids"] == [1, 2, 3] and slots[0]["gpus"] == 3
 

@@ -133,3 +133,42 @@ def test_an_admin_login_and_the_service_user_may_act_for_members(
     cancelled = cli("cancel", "1", "--user", "carol")
     assert cancelled.exit_code == 0, cancelled.stderr
     assert cli("users", "add", "dave").exit_code == 0
+
+
+def test_capacity_shows_who_holds_which_gpu_to_an_admin_only(
+    cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    booked = cli("book", "--user", "bob", "--cpus", "1", "--memory", "1", "--gpus", "2",
+                 "--start", "now", "--end", "1-day")  # as root
+    assert booked.exit_code == 0, booked.stderr
+    _logged_in_as(monkeypatch, "alice")  # an admin account's login
+    shown = cli("capacity").stdout.splitlines()
+    assert "Who holds which GPU:" in shown
+    holders = [line for line in shown if line.startswith("GPU ")]
+    assert [h.split(" from ")[0] for h in holders] == ["GPU 0: bob (#2)", "GPU 1: bob (#2)"]
+    _logged_in_as(monkeypatch, "bob")  # a member: what is free, not who holds it
+    member = cli("capacity")
+    assert member.exit_code == 0 and "GPUs free: 2,3" in member.stdout
+    assert "Who holds" not in member.stdout and "bob (#2)" not in member.stdout
+
+
+def test_moving_a_link_asks_on_a_terminal_and_needs_force_otherwise(
+    cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.cli import users
+
+    assert cli("users", "add", "bob", "--slack", "UBOB").exit_code == 0
+    piped = cli("users", "add", "dave", "--slack", "UBOB")
+    assert piped.exit_code == 1
+    assert piped.stderr.endswith("Run it again with --force to move the link.\n")
+    monkeypatch.setattr(users, "_interactive", lambda: True)  # someone at a terminal
+    declined = cli("users", "add", "dave", "--slack", "UBOB", input="n\n")
+    assert declined.exit_code == 1
+    assert declined.stderr.startswith(
+        "Link Slack user UBOB to dave? bob loses Slack user UBOB; both are told. [y/N]: ")
+    assert "dave" not in cli("users", "ls").stdout
+    moved = cli("users", "add", "dave", "--slack", "UBOB", input="y\n")
+    assert moved.exit_code == 0, moved.stderr
+    assert moved.stdout == "Account dave ready.\n"
+    listed = cli("users", "ls").stdout
+    assert "dave: max" in listed and "slack UBOB" in listed.split("dave: max")[1]

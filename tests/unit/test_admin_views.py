@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-from bot.cli import _Terminal
+from bot.cli.common import Terminal
 from bot.discord.capacity import DiscordMarkup
 from bot.slack.capacity import SlackMarkup
-from core.chat import admin_views
+from core.chat import admin_link, admin_render, admin_views
 from core.chat.admin_views import ChatUser, Code
 from core.domain.model import Resources
 from core.services.capacity import BookingRequest
@@ -49,7 +49,7 @@ def test_an_admins_summary_shows_what_is_free_who_holds_which_gpu_and_the_chart(
 
     view = admin_views.capacity_summary(service, zone, days=2)
 
-    lines = admin_views.render(view, Marked()).splitlines()
+    lines = admin_render.render(view, Marked()).splitlines()
     assert lines[0] == "*gpu1*: 16 CPUs, 64 GB, 4 GPUs"
     assert lines[1] == "Free in the next 2 days:"
     assert lines[2].endswith(": 12 CPUs, 48 GB, GPUs free: 1,2,3")
@@ -65,7 +65,7 @@ def test_a_members_summary_shows_only_what_is_free_and_says_the_rest_needs_an_ad
 
     view = admin_views.capacity_summary(service, service.zone_of(None), admin=False)
 
-    text = admin_views.render(view, Marked())
+    text = admin_render.render(view, Marked())
     assert "GPUs free: 1,2,3" in text and "[bob]" not in text and view.chart is None
     assert text.endswith("\nChanging limits or accounts needs an admin.")
 
@@ -77,7 +77,7 @@ def test_the_users_table_has_admin_maxima_port_links_and_quotas_as_text_and_data
 
     view = admin_views.users_table(service, "booking users add ID")
 
-    assert admin_views.render(view, Marked()).splitlines() == [
+    assert admin_render.render(view, Marked()).splitlines() == [
         "- [alice] (admin): max cpus=16 memory=64 gpus=4, port -",
         "- [bob]: max cpus=8 memory=32 gpus=1, port -, @slack:UBOB, @discord:1002, "
         "quotas: work folder 300 GB, backup folder no limit",
@@ -92,7 +92,7 @@ def test_the_users_table_has_admin_maxima_port_links_and_quotas_as_text_and_data
 def test_no_accounts_says_how_to_add_one_on_that_surface() -> None:
     service, _ = fake_service(members=())
     view = admin_views.users_table(service, "/capacity link")
-    assert admin_views.render(view, Marked()) == "No accounts yet: `/capacity link`."
+    assert admin_render.render(view, Marked()) == "No accounts yet: `/capacity link`."
 
 
 def test_a_members_limits_are_shown_or_set_and_quotas_named_when_set() -> None:
@@ -102,8 +102,8 @@ def test_a_members_limits_are_shown_or_set_and_quotas_named_when_set() -> None:
     shown = admin_views.member_limits(service, bob, {})
     set_ = admin_views.member_limits(service, bob, {"gpus": "1", "backup_space": "max"})
 
-    assert admin_views.render(shown, Marked()) == "[bob] may book up to cpus=8 memory=32 gpus=2."
-    assert admin_views.render(set_, Marked()) == (
+    assert admin_render.render(shown, Marked()) == "[bob] may book up to cpus=8 memory=32 gpus=2."
+    assert admin_render.render(set_, Marked()) == (
         "[bob] may now book up to cpus=8 memory=32 gpus=1; "
         "quotas: work folder no limit, backup folder no limit.")
     assert service.limits_of(service.account("bob")).gpus == 1
@@ -113,12 +113,12 @@ def test_a_link_is_made_and_moving_one_asks_how_to_confirm() -> None:
     service, _ = fake_service()
     again = ("send ", Code("/capacity link @dave bob confirm"), ".")
 
-    made = admin_views.link(service, "dave", ChatUser("slack", "UDAVE"), again=again)
+    made = admin_link.link(service, "dave", ChatUser("slack", "UDAVE"), again=again)
     service.add_account("bob", slack_id="UBOB")
-    asked = admin_views.link(service, "bob", ChatUser("slack", "UDAVE"), again=again)
+    asked = admin_link.link(service, "bob", ChatUser("slack", "UDAVE"), again=again)
 
-    assert admin_views.render(made, Marked()) == "@slack:UDAVE is linked to [dave]."
-    text = admin_views.render(asked, Marked())
+    assert admin_render.render(made, Marked()) == "@slack:UDAVE is linked to [dave]."
+    text = admin_render.render(asked, Marked())
     assert text.endswith(" To do it, send `/capacity link @dave bob confirm`.")
     assert service.account("bob").slack_id == "UBOB"
 
@@ -129,11 +129,11 @@ def test_pages_split_a_long_table_between_rows_and_keep_every_row() -> None:
         service.add_account(f"r1192{n:04d}", discord_id=str(5000 + n))
     view = admin_views.users_table(service, "x")
 
-    pages = admin_views.pages(view, Marked(), 2000)
+    pages = admin_render.pages(view, Marked(), 2000)
 
     assert len(pages) > 1 and all(len(page) <= 2000 for page in pages)
     rows = [line for page in pages for line in page.splitlines() if line.startswith("- ")]
-    assert rows == admin_views.render(view, Marked()).splitlines()
+    assert rows == admin_render.render(view, Marked()).splitlines()
     footers = [page.splitlines()[-1] for page in pages]
     assert footers[0] == f"(accounts 1-{pages[0].count('- [')} of 50)"
     assert all(re.fullmatch(r"\(accounts \d+-\d+ of 50\)", f) for f in footers)
@@ -149,7 +149,7 @@ def test_every_surface_shows_the_same_words_in_its_own_markup() -> None:
         text = re.sub(r"<@(\w+)>", r"\1", text).replace("`", "").replace("*", "")
         return re.sub(r"(slack|discord) ", "", text).replace("• ", "")
 
-    shown = [plain(admin_views.render(view, markup))
-             for markup in (SlackMarkup(), DiscordMarkup(), _Terminal())]
+    shown = [plain(admin_render.render(view, markup))
+             for markup in (SlackMarkup(), DiscordMarkup(), Terminal())]
     assert shown[0] == shown[1] == shown[2]
     assert "bob: max cpus=8 memory=32 gpus=2, port -, UBOB, 1002" in shown[0]
