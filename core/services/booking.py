@@ -46,6 +46,7 @@ class BookingService(NewBookingService):
             now = self.now()
             if not self._current(booking, now):
                 raise refusals.too_late_to_cancel(booking, self._owner_zone(uow, booking))
+            booked_end = booking.end.isoformat()  # for usage reports (core/domain/usage.py)
             if booking.status == Status.BOOKED:
                 booking = replace(booking, status=Status.CANCELLED)
                 kind = "cancelled"
@@ -53,7 +54,7 @@ class BookingService(NewBookingService):
                 booking = replace(booking, end=max(now, booking.start))
                 kind = "ended_early"
             uow.bookings.save(booking)
-            uow.bookings.record(booking_id, kind, actor)
+            uow.bookings.record(booking_id, kind, actor, booked_end=booked_end)
             self._tell_owner(uow, booking, actor, kind, reason)
             uow.commit()
         self._on_change(booking_id)

@@ -1,0 +1,154 @@
+"""The usage report and a booking's event log as admin views (core/chat/admin_views.py):
+the CLI, Slack and Discord render them; `usage_csv` is the report as a table;
+`usage_bars` what a chart of it draws (bot/usage_chart.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from core.chat.admin_views import AdminView, Arrow, Line, Name, Section, Strong, Time
+from core.domain.usage import Amount, MemberUsage
+from core.services.lifecycle_base import event_time
+from core.services.usage_report import BookingHistory, Dropped, UsageReport
+
+CSV_COLUMNS = (
+    "server", "member", "bookings",
+    "booked_gpu_hours", "booked_cpu_hours", "booked_memory_gb_hours",
+    "held_gpu_hours", "held_cpu_hours", "held_memory_gb_hours",
+)
+ALL_MEMBERS = "*"  # the member column of the server's total row in the CSV
+NOTE = ("Booked: each window as booked, cut to the period. Held: until the booking ended "
+        "(an early end counts until it ended; a running booking until now). Cancelled "
+        "bookings and failed starts hold nothing.")
+
+
+def hours(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def amount_words(value: Amount) -> str:
+    return (f"{hours(value.gpu_hours)} GPU-h, {hours(value.cpu_hours)} CPU-h, "
+            f"{hours(value.memory_gb_hours)} GB-h")
+
+
+def _usage_line(member: MemberUsage) -> str:
+    count = f"{member.bookings} booking{'' if member.bookings == 1 else 's'}"
+    return f" ({count}): booked {amount_words(member.booked)}; held {amount_words(member.held)}"
+
+
+def usage_view(report: UsageReport) -> AdminView:
+    zone = report.zone
+    title: Line = (Strong(report.server), f": usage {report.label} (", Time(report.period.start, zone),
+                   Arrow(), Time(report.period.end, zone), ")")
+    members = Section(("Per member:",), tuple((Name(m.member), _usage_line(m)) for m in report.members),
+                      empty=("No booked time in this period.",), noun="members")
+    server = Section((), ((Strong("Whole server"), _usage_line(report.total)),))
+    cancelled = Section(("Cancelled:",),
+                        tuple(_dropped_line(d, "cancelled", report) for d in report.cancelled),
+                        empty=("None.",), noun="cancelled bookings")
+    failed = Section(("No-shows (failed starts):",),
+                     tuple(_dropped_line(d, "failed", report) for d in report.no_shows),
+                     empty=("None.",), noun="no-shows")
+    records = ({"period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+                "members": [_member_record(m) for m in report.members],
+                "server": _member_record(report.total),
+                "cancelled": [_dropped_record(d) for d in report.cancelled],
+                "no_shows": [_dropped_record(d) for d in report.no_shows]},)
+    return AdminView(title, (members, server, cancelled, failed), notes=((NOTE,),), records=records)
+
+
+def _dropped_line(dropped: Dropped, verb: str, report: UsageReport) -> Line:
+    booking, zone = dropped.booking, report.zone
+    line: Line = (f"#{booking.id} ", Name(booking.account), f" {booking.resources.describe()} ",
+                  Time(booking.start, zone), Arrow(), Time(booking.end, zone))
+    if dropped.at is not None:
+        line += (f"; {verb} ", Time(dropped.at, zone))
+    if dropped.actor and dropped.actor != booking.account and verb == "cancelled":
+        line += (" by ", Name(dropped.actor))
+    if dropped.reason:
+        line += (f": {dropped.reason}",)
+    return line
+
+
+def _amount_record(value: Amount) -> dict[str, float]:
+    return {"gpu_hours": round(value.gpu_hours, 3), "cpu_hours": round(value.cpu_hours, 3),
+            "memory_gb_hours": round(value.memory_gb_hours, 3)}
+
+
+def _member_record(member: MemberUsage) -> dict[str, Any]:
+    return {"member": member.member, "bookings": member.bookings,
+            "booked": _amount_record(member.booked), "held": _amount_record(member.held)}
+
+
+def _dropped_record(dropped: Dropped) -> dict[str, Any]:
+    booking = dropped.booking
+    return {"id": booking.id, "member": booking.account, "start": booking.start.isoformat(),
+            "end": booking.end.isoformat(), "at": dropped.at.isoformat() if dropped.at else None,
+            "by": dropped.actor, "reason": dropped.reason}
+
+
+def usage_csv(report: UsageReport) -> str:
+    """One row per member and one for the whole server (member `*`), hours to 3 places."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for member, name in [(m, m.member) for m in report.members] + [(report.total, ALL_MEMBERS)]:
+        writer.writerow([
+            report.server, name, member.bookings,
+            *(f"{v:.3f}" for v in (member.booked.gpu_hours, member.booked.cpu_hours,
+                                   member.booked.memory_gb_hours, member.held.gpu_hours,
+                                   member.held.cpu_hours, member.held.memory_gb_hours)),
+        ])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class UsageBars:
+    """Per member, GPU-hours booked and held: what the report's chart draws."""
+
+    title: str
+    members: tuple[str, ...]
+    booked: tuple[float, ...]
+    held: tuple[float, ...]
+
+
+def usage_bars(report: UsageReport) -> UsageBars:
+    return UsageBars(
+        f"{report.server}: GPU-hours per member, {report.label}",
+        tuple(m.member for m in report.members),
+        tuple(m.booked.gpu_hours for m in report.members),
+        tuple(m.held.gpu_hours for m in report.members),
+    )
+
+
+def history_view(history: BookingHistory, zone: tzinfo) -> AdminView:
+    """A booking's events, oldest first, each with when, what, who and its details."""
+    booking = history.booking
+    title: Line = (f"#{booking.id} [{booking.status.value}] ", Name(booking.account),
+                   f" {booking.resources.describe()} ", Time(booking.start, zone), Arrow(),
+                   Time(booking.end, zone))
+    rows = tuple(
+        (Time(event_time(e), zone), f" {e.kind}",
+         *((" by ", Name(e.actor)) if e.actor else ()), _details(e.detail))
+        for e in history.events
+    )
+    records = tuple({"at": event_time(e).isoformat(), "kind": e.kind, "actor": e.actor,
+                     "detail": e.detail} for e in history.events)
+    return AdminView(title, (Section(("Events, oldest first:",), rows,
+                                     empty=("No events recorded.",), noun="events"),),
+                     records=records)
+
+
+def _details(detail: dict[str, Any]) -> str:
+    shown = {k: v for k, v in detail.items() if k != "at" and v not in (None, [], "")}
+    return (": " + ", ".join(f"{k}={_value(v)}" for k, v in shown.items())) if shown else ""
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
