@@ -18,7 +18,7 @@ import logging
 
 import click
 
-from bot.cli import bookings, capacity, service, users
+from bot.cli import bookings, capacity, report, seed, service, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -35,8 +35,8 @@ for _command in (
     service.serve, service.chat,
     bookings.book, bookings.list_bookings, bookings.cancel, bookings.extend, bookings.restart,
     bookings.login,
-    capacity.capacity,
-    users.users,
+    capacity.capacity, report.report, report.history,
+    users.users, seed.import_seed,
 ):
     main.add_command(_command)
 
