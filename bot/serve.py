@@ -21,6 +21,7 @@ from typing import TextIO, cast
 
 from bot.bootstrap import App, local_user
 from bot.discord import discord_adapter_from_env
+from bot.http_feeds import http_feeds_from_env
 from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
@@ -74,6 +75,9 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
     discord = discord_adapter_from_env(app)  # None without DISCORD_TOKEN
     if discord is not None:
         app.notifiers.append(("discord", discord.notifier))
+    feeds = http_feeds_from_env(app)  # None without BOOKING_HTTP_PORT: calendars, metrics
+    if feeds is not None:
+        app.conversation.calendar_link = feeds.link_for
     scheduler = build_scheduler(app, stop)
     app.change_listeners.append(scheduler.changed)
 
@@ -88,6 +92,8 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
                 for sig in (signal.SIGTERM, signal.SIGINT) if in_main_thread}
     lock: SchedulerLock | None = None
     try:
+        if feeds is not None:
+            feeds.start()
         lock = _wait_for_lock(app, stop)
         _watch_lock(app, lock, stop, lost, signal_self=in_main_thread)
         scheduler.start()
@@ -113,6 +119,8 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         if discord is not None:
             discord.stop()
         scheduler.stop()
+        if feeds is not None:
+            feeds.stop()
         if lock is not None:
             lock.release()
     return 1 if lost.is_set() else 0

@@ -13,6 +13,7 @@ from core.chat.actions import (
     split_extras,
 )
 from core.chat.booking_verbs import BookingVerbs
+from core.chat.calendar_feed import calendar_line
 from core.chat.messages import Reply, booked
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
 from core.domain.request_line import ParsedRequest
@@ -223,6 +224,8 @@ class BookingRequests(BookingVerbs):
         text = booked(booking, zone)
         if booking.start <= self._service.now():
             text += "\nIt starts now; I will message you how to log in once the container is up."
+        if self.calendar_link is not None:
+            text += "\n" + calendar_line(self.calendar_link(account.name))
         return [Reply(text, self._actions(booking))], {}
 
     def _refused(

@@ -24,6 +24,8 @@ class EngineBase:
         self._service = service
         # Called on the first `login N` only: the secret is read when a login is shown.
         self._passwords = passwords
+        # A member's calendar feed URL, set by `serve` when it serves the feeds (bot/http_feeds.py).
+        self.calendar_link: Callable[[str], str] | None = None
 
     def _load(self, account: Account) -> dict[str, Any]:
         with self._service.unit() as uow:

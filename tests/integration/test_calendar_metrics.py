@@ -1,0 +1,189 @@
+"""Calendar feeds and Prometheus metrics over real HTTP (bot/http_feeds.py), on real
+SQLite and PostgreSQL, for bookings made through the booking service."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.bootstrap import App
+from bot.http_feeds import FeedServer, http_feeds_from_env
+from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
+from core.services.capacity import BookingRequest
+
+SECRET = "calendar-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def served(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch,
+           tmp_path: Path) -> Iterator[tuple[App, FeedServer]]:
+    """The application with its HTTP listener on a free port, as `booking serve` starts it."""
+    monkeypatch.setenv("BOOKING_SECRET", SECRET)
+    monkeypatch.setenv("BOOKING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BOOKING_HTTP_PORT", "0")
+    app = make_app()
+    for name in ("alice", "bob", "carol"):  # alice is the configured admin
+        app.service.add_account(name)
+    feeds = http_feeds_from_env(app)
+    assert feeds is not None
+    feeds.start()
+    try:
+        yield app, feeds
+    finally:
+        feeds.stop()
+
+
+def get(url: str, method: str = "GET") -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def book(app: App, user: str, gpus: int, start: str, end: str) -> Booking:
+    return app.service.book(BookingRequest(user=user, resources=Resources(2, 8, gpus),
+                                           start=start, end=end))
+
+
+def events(body: bytes) -> dict[str, tuple[str, datetime, datetime, str]]:
+    """UID -> (summary, start, end, status) of each event in a feed."""
+    found = {}
+    for event in Calendar.from_ical(body).walk("VEVENT"):
+        found[str(event["UID"])] = (str(event["SUMMARY"]), event.decoded("DTSTART"),
+                                    event.decoded("DTEND"), str(event["STATUS"]))
+    return found
+
+
+def uid(booking: Booking) -> str:
+    return f"booking-{booking.id}@gpu1.server-booking"
+
+
+def test_a_members_feed_has_their_bookings_as_made(served: tuple[App, FeedServer]) -> None:
+    app, feeds = served
+    first = book(app, "bob", 1, "now", "1-day")
+    later = book(app, "bob", 2, "3-day", "1-day")
+    called_off = book(app, "bob", 0, "6-day", "1-day")
+    app.service.cancel(called_off.id or 0, actor="bob")
+    book(app, "carol", 1, "now", "1-day")
+
+    status, body = get(feeds.link_for("bob"))
+
+    assert status == 200
+    assert events(body) == {
+        uid(first): (f"gpu1: 2 CPUs, 8 GB, 1 GPU (#{first.id})", first.start, first.end, "CONFIRMED"),
+        uid(later): (f"gpu1: 2 CPUs, 8 GB, 2 GPUs (#{later.id})", later.start, later.end, "CONFIRMED"),
+        uid(called_off): (f"Cancelled: gpu1: 2 CPUs, 8 GB, 0 GPUs (#{called_off.id})",
+                          called_off.start, called_off.end, "CANCELLED"),
+    }
+
+
+def test_a_wrong_or_missing_token_is_404_and_says_nothing_about_the_member(
+    served: tuple[App, FeedServer],
+) -> None:
+    app, feeds = served
+    book(app, "bob", 1, "now", "1-day")
+    base, token = feeds.base_url, feeds.tokens.token_for("bob")
+    carols = feeds.tokens.token_for("carol")
+    answers = {
+        path: get(base + path) for path in (
+            f"/calendar/bob/{token[:-1]}x.ics",  # wrong token
+            f"/calendar/bob/{carols}.ics",  # another member's token
+            "/calendar/bob/.ics", "/calendar/bob", "/calendar/bob/",  # missing
+            f"/calendar/nobody/{token}.ics",  # no such member
+            f"/calendar/bob/{token}/server.ics",  # the server's feed, bob being no admin
+        )
+    }
+    assert set(answers.values()) == {(404, b"not found\n")}, answers
+    # Only GET (and HEAD) is served; long paths are refused; nothing leaks a traceback.
+    assert get(feeds.link_for("bob"), method="POST") == (405, b"only GET is served here\n")
+    assert get(base + "/" + "a" * 600)[0] == 414
+    assert get(feeds.link_for("bob"), method="HEAD") == (200, b"")
+
+
+def test_the_admin_feed_has_everyones_bookings(served: tuple[App, FeedServer]) -> None:
+    app, feeds = served
+    bobs = book(app, "bob", 1, "now", "1-day")
+    carols = book(app, "carol", 2, "now", "1-day")
+    alices = book(app, "alice", 1, "2-day", "1-day")
+
+    status, body = get(feeds.link_for("alice").removesuffix(".ics") + "/server.ics")
+
+    assert status == 200
+    found = events(body)
+    assert set(found) == {uid(bobs), uid(carols), uid(alices)}
+    assert found[uid(carols)][0] == f"carol on gpu1: 2 CPUs, 8 GB, 2 GPUs (#{carols.id})"
+    # Her own feed has only her booking.
+    assert set(events(get(feeds.link_for("alice"))[1])) == {uid(alices)}
+
+
+def test_the_booking_confirmation_carries_the_link_and_the_link_works(
+    served: tuple[App, FeedServer],
+) -> None:
+    app, feeds = served
+    app.conversation.calendar_link = feeds.link_for  # as `booking serve` sets it
+    bob = app.service.account("bob")
+    app.conversation.handle(bob, "book 1 gpu now")
+    [reply] = app.conversation.handle(bob, "2-day")
+
+    assert reply.text.startswith("Booked: #1 [booked] bob")
+    link = f"{feeds.base_url}/calendar/bob/{feeds.tokens.token_for('bob')}.ics"
+    assert reply.text.endswith(
+        f"Your bookings as a calendar (subscribe, keep it private): {link}")
+    assert list(events(get(link)[1])) == ["booking-1@gpu1.server-booking"]
+
+
+def metrics(feeds: FeedServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, body = get(feeds.base_url + "/metrics")
+    assert status == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_bookings_by_status_refusals_by_code_and_gpus(
+    served: tuple[App, FeedServer],
+) -> None:
+    app, feeds = served
+    now_booking = book(app, "bob", 1, "now", "1-day")
+    book(app, "carol", 2, "now", "1-day")
+    later = book(app, "bob", 1, "3-day", "1-day")
+    app.service.cancel(later.id or 0, actor="alice")  # an admin's change: bob is told
+    for user, gpus, start in (("bob", 3, "5-day"), ("carol", 1, "now")):
+        with pytest.raises(Refusal) as refused:
+            book(app, user, gpus, start, "1-day")
+        assert refused.value.code in (ErrorCode.OVER_LIMIT, ErrorCode.OVERLAP)
+    # The container of bob's booking comes up (what the lifecycle records).
+    with app.service.unit() as uow:
+        uow.bookings.save(Booking(**{**now_booking.__dict__, "status": Status.RUNNING}))
+        uow.bookings.record(now_booking.id or 0, "running", "scheduler")
+        uow.commit()
+
+    seen = metrics(feeds)
+
+    def value(name: str, **labels: str) -> float:
+        return seen[(name, tuple(sorted({"server": "gpu1", **labels}.items())))]
+
+    assert {status.value: value("booking_bookings", status=status.value) for status in Status} == {
+        "booked": 1, "starting": 0, "running": 1, "ending": 0, "finished": 0, "failed": 0,
+        "cancelled": 1}
+    assert value("booking_gpus_capacity") == 4
+    assert value("booking_gpus_booked") == 3
+    assert value("booking_gpus_held") == 1
+    assert value("booking_outbox_backlog") == 1
+    assert value("booking_decisions_total", action="book", outcome="ok") == 3
+    assert value("booking_decisions_total", action="book", outcome="refused") == 2
+    assert value("booking_refusals_total", action="book", code="over_limit") == 1
+    assert value("booking_refusals_total", action="book", code="overlap") == 1
+    assert value("booking_decision_seconds_count", action="book") == 5
+    assert value("booking_container_start_lag_seconds_count") == 1
+    assert 0 <= value("booking_container_start_lag_seconds_sum") < 60
