@@ -77,9 +77,10 @@ class BookingRow(SQLModel, table=True):
             "ix_booking_holding", *HOLDING_INDEX_COLUMNS,
             sqlite_where=text(HOLDING_STATUS_SQL), postgresql_where=text(HOLDING_STATUS_SQL),
         ),
+        # SQLite only (migration 0006): the longest holding booking, for the read's bound.
         Index(
             "ix_booking_holding_length", "server_id", text(HOLDING_LENGTH_SQL),
-            sqlite_where=text(HOLDING_STATUS_SQL), postgresql_where=text(HOLDING_STATUS_SQL),
+            sqlite_where=text(HOLDING_STATUS_SQL),
         ),
     )
 

@@ -144,21 +144,25 @@ class SqlBookings:
     # database generates (start_us, end_us; migration 0006), holding statuses spelled out
     # (literal, not bound: SQLite uses a partial index only when the query names the index's
     # own condition) so that the partial index ix_booking_holding serves the query and past
-    # bookings stay out. A booking that starts before the window's end also ends before the
-    # window's end plus the longest holding booking (read from ix_booking_holding_length at
-    # once): so the query reads a bounded range of ends, not every later booking. No ORDER
-    # BY: with one, SQLite (without ANALYZE statistics) may pick another index; callers sort
-    # what they need.
+    # bookings stay out. On SQLite, a booking that starts before the window's end also ends
+    # before the window's end plus the longest holding booking (read from
+    # ix_booking_holding_length at once): so the query reads a bounded range of ends, not
+    # every later booking (PostgreSQL's planner does better without it). No ORDER BY: with
+    # one, SQLite (without ANALYZE statistics) may pick another index; callers sort.
     _SPANS = (
         "SELECT id, account_id, start_us, end_us, cpus, memory, gpu_ids, port FROM booking "
-        f"WHERE server_id = :server AND end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL} "
-        f"AND end_us < :end + (SELECT max{HOLDING_LENGTH_SQL} FROM booking "
+        f"WHERE server_id = :server AND end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL}"
+    )
+    _SPANS_SQLITE = (
+        f"{_SPANS} AND end_us < :end + (SELECT max{HOLDING_LENGTH_SQL} FROM booking "
         f"WHERE server_id = :server AND {HOLDING_STATUS_SQL})"
     )
 
     def spans_between(self, start: datetime, end: datetime) -> list[Span]:
-        rows = self._driver.execute(
-            self._SPANS, {"server": self._server_id, "start": micros(start), "end": micros(end)}
+        driver = self._driver
+        rows = driver.execute(
+            self._SPANS_SQLITE if driver.sqlite else self._SPANS,
+            {"server": self._server_id, "start": micros(start), "end": micros(end)},
         )
         return rows.fetchall()
 

@@ -9,9 +9,9 @@ start and end (SQLite text, PostgreSQL timestamptz) in Python, the larger part o
 decision among many bookings. start_us and end_us are generated columns: the database
 computes them from start_at and end_at, on every write, whoever writes (SQLite: virtual,
 PostgreSQL: stored). The partial index of holding bookings (0004) is rebuilt on them,
-with the id the read also needs, so PostgreSQL can answer it from the index alone; a
-second one, of their lengths, gives the longest at once, which bounds the range of ends
-the read goes through.
+with the id the read also needs, so PostgreSQL can answer it from the index alone. On
+SQLite a second one, of their lengths, gives the longest at once, which bounds the range
+of ends the read goes through.
 """
 
 import sqlalchemy as sa
@@ -51,14 +51,16 @@ def upgrade() -> None:
         op.add_column("booking", sa.Column(name, sa.BigInteger(), generated))
     op.drop_index("ix_booking_holding", table_name="booking")
     _holding_index(_COLUMNS)
-    op.create_index(
-        "ix_booking_holding_length", "booking", ["server_id", sa.text(_LENGTH)], unique=False,
-        sqlite_where=sa.text(_WHERE), postgresql_where=sa.text(_WHERE),
-    )
+    if dialect == "sqlite":  # only SQLite's read uses it (storage/uow.py, _SPANS_SQLITE)
+        op.create_index(
+            "ix_booking_holding_length", "booking", ["server_id", sa.text(_LENGTH)], unique=False,
+            sqlite_where=sa.text(_WHERE),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_booking_holding_length", table_name="booking")
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_booking_holding_length", table_name="booking")
     op.drop_index("ix_booking_holding", table_name="booking")
     _holding_index(_COLUMNS_0004)
     op.drop_column("booking", "end_us")
