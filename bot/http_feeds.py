@@ -66,12 +66,11 @@ class FeedServer:
                 f"{settings.booking_http_port} ({exc.strerror}); choose a free port, or unset "
                 "BOOKING_HTTP_PORT to serve no calendar feeds or metrics") from None
         self.httpd.daemon_threads = True
-        host, port = self.httpd.server_address[:2]
-        self.base_url = (settings.booking_http_url or f"http://{host!s}:{port}").rstrip("/")
+        self.base_url = base_url(settings, int(self.httpd.server_address[1]))
         self._thread: threading.Thread | None = None
 
     def link_for(self, name: str) -> str:
-        return f"{self.base_url}/calendar/{quote(name, safe='')}/{self.tokens.token_for(name)}.ics"
+        return feed_link(self.base_url, self.tokens, name)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="http-feeds", daemon=True)
@@ -103,6 +102,15 @@ class FeedServer:
         body = calendar(bookings, self.app.config.server.name, owner=None if everyone else name,
                         now=utcnow())
         return 200, "text/calendar; charset=utf-8", body
+
+
+def base_url(settings: HttpSettings, port: int) -> str:
+    return (settings.booking_http_url or f"http://{settings.booking_http_host}:{port}").rstrip("/")
+
+
+def feed_link(base: str, tokens: FeedTokens, name: str) -> str:
+    """`name`'s feed URL; the server's feed is the same with `/server.ics` for `.ics`."""
+    return f"{base}/calendar/{quote(name, safe='')}/{tokens.token_for(name)}.ics"
 
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
@@ -167,15 +175,19 @@ def _redacted(path: str) -> str:
     return re.sub(r"^(/calendar/[^/]*/)[^/]*", r"\1…", path[:MAX_PATH])
 
 
-def http_feeds_from_env(app: App) -> FeedServer | None:
-    """The listener, bound, when BOOKING_HTTP_PORT is set (None otherwise); the service's
-    `book` and `extend` are counted from then on."""
+def http_settings() -> HttpSettings:
     try:
-        settings = HttpSettings()
+        return HttpSettings()
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise ConfigError(f"{str(problem['loc'][0]).upper()}: {problem['msg']}; "
                           "BOOKING_HTTP_PORT is a port number (0-65535)") from None
+
+
+def http_feeds_from_env(app: App) -> FeedServer | None:
+    """The listener, bound, when BOOKING_HTTP_PORT is set (None otherwise); the service's
+    `book` and `extend` are counted from then on."""
+    settings = http_settings()
     if settings.booking_http_port is None:
         return None
     env = app.environment
