@@ -27,9 +27,9 @@ from core.services.seed_import import SeedImport, SeedReport
 def import_seed(folder: Path, dry_run: bool) -> None:
     """Import the old system's members, maxima and bookings from DIR.
 
-    DIR is the old installation (the folder holding cfg/ and jobs/). Capacity, volumes and images are
-    printed as a snippet for cfg/booking.yaml, never written. Running it again imports
-    nothing new.
+    DIR is the old installation (the folder holding cfg/ and jobs/); its times are read in
+    server.timezone (else this host's zone). Capacity, volumes and images are printed as a
+    snippet for cfg/booking.yaml, never written. Running it again imports nothing new.
     """
     try:
         raw = read_seed(folder)

@@ -97,9 +97,7 @@ def plan_seed(raw: RawSeed) -> SeedPlan:
 
 def _text(value: Any) -> str | None:
     """A YAML scalar as text: ids such as 12345 come as ints."""
-    if isinstance(value, bool) or value is None:
-        return None
-    return str(value) if isinstance(value, str | int) else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _deploy_snippet(deploy: dict[str, Any], plan: SeedPlan) -> None:
@@ -206,9 +204,10 @@ def _limits(
 
 def _members(raw: RawSeed, deploy: dict[str, Any], plan: SeedPlan) -> None:
     allowed_raw = (raw.capability or {}).get("allow_userIDs") or []
-    if not isinstance(allowed_raw, list):
-        plan.problems.append(f"{CAPABILITY_YAML}: allow_userIDs: expected a list of ids")
-        allowed_raw = []
+    allowed_raw = allowed_raw if isinstance(allowed_raw, list) else [None]
+    if None in map(_text, allowed_raw):
+        plan.problems.append(f"{CAPABILITY_YAML}: allow_userIDs: expected a list of ids; "
+                             "what is not an id is left out")
     allowed = list(dict.fromkeys(t for t in map(_text, allowed_raw) if t is not None))
     users = {_text(k): v for k, v in (raw.users or {}).items()}
     for name in allowed:

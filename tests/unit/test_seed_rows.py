@@ -48,7 +48,7 @@ def test_max_keeps_its_old_meaning() -> None:
     capability = {
         "max": {"cpus": 48, "ram": 64, "swap_size": 16, "gpus": 8, "memory": "ram + swap_size",
                 "backup_space": 100, "work_space": 300},
-        "allow_userIDs": ["s001", 20231234],
+        "allow_userIDs": ["s001", 20231234, {"s002": None}],
         "max_default_capability": {"cpus": 4, "memory": 16, "gpus": 1, "backup_space": "max"},
         "max_custom_capability": {"s001": {"cpus": "max", "gpus": 2, "work_space": "max",
                                            "disk": 9}},
@@ -60,6 +60,9 @@ def test_max_keeps_its_old_meaning() -> None:
     assert plan.snippet["limits"] == {"default": {"cpus": 4, "memory": 16, "gpus": 1,
                                                   "backup_space": 100}}
     assert plan.snippet["capacity"] == {"cpus": 48, "ram": 64, "swap": 16, "gpus": 8}
-    assert plan.problems == ["cfg/capability_config.yaml: max_custom_capability.s001.disk: "
-                             "unknown key; use cpus, memory, gpus, work_space, backup_space"]
+    assert plan.problems == [
+        "cfg/capability_config.yaml: allow_userIDs: expected a list of ids; what is not an id "
+        "is left out",
+        "cfg/capability_config.yaml: max_custom_capability.s001.disk: unknown key; use cpus, "
+        "memory, gpus, work_space, backup_space"]
     assert plan.notes == []
