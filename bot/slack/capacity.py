@@ -9,7 +9,7 @@ back through `pressed` and answers by replacing the message that carried the but
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     MAX_SECTION_TEXT,
     Block,
     button,
+    date_token,
     escape,
     section,
     shorten,
@@ -29,9 +30,8 @@ from bot.slack.blocks import (
 from bot.slack.context import Respond, SlackContext, slack_of
 from core.chat import admin_render, admin_views
 from core.chat.admin_link import EXPIRED, link, parse_link
-from core.chat.admin_views import SUMMARY_DAYS, AdminView, ChatUser, Code
+from core.chat.admin_views import AdminView, ChatUser, Code
 from core.domain.model import Account, ErrorCode, Refusal
-from core.domain.zones import local_time
 from core.services.accounts import LIMIT_KEYS
 from core.services.booking import BookingService
 
@@ -50,7 +50,7 @@ USAGE = (
 
 
 class SlackMarkup:
-    """Slack mrkdwn; times in the reader's zone, as the view gives them."""
+    """Slack mrkdwn; times as date tokens, shown in each reader's own zone."""
 
     bullet = "• "
 
@@ -66,7 +66,7 @@ class SlackMarkup:
         return f"`{text}`"
 
     def time(self, at: datetime, zone: tzinfo) -> str:
-        return local_time(at, zone)
+        return date_token(at)
 
     def user(self, platform: str, user_id: str) -> str:
         return f"<@{user_id}>" if platform == "slack" else f"{platform} {escape(user_id)}"
@@ -102,13 +102,6 @@ class CapacityAnswer:
         elements = [{**button(action, number), "action_id": f"{ADMIN_ACTION}:{number}"}
                     for number, action in enumerate(self.view.actions, 1)]
         return {"type": "actions", "block_id": "admin_actions", "elements": elements}
-
-
-def free_summary(service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS) -> str:
-    """Per run of slots with the same free resources, what is free; times in `zone`."""
-    view = admin_views.free_periods(service, zone, "now", f"{days}-day",
-                                    heading=admin_views.free_heading(days))
-    return admin_render.render(view, SlackMarkup())
 
 
 def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
@@ -156,7 +149,11 @@ class CapacityCommand:
         admin = self._service.is_admin(account)
         zone = self._service.zone_of(account)
         if verb in ("", "show", "free"):
-            return CapacityAnswer(admin_views.capacity_summary(self._service, zone, admin=admin))
+            # Everyone sees who holds which GPU until when, and the chart of it.
+            summary = admin_views.capacity_summary(self._service, zone, admin=True)
+            if not admin:
+                summary = replace(summary, notes=(*summary.notes, (admin_views.ADMIN_NOTE,)))
+            return CapacityAnswer(summary)
         if verb == "help":
             return CapacityAnswer(AdminView((USAGE,)))
         if verb == "limits":

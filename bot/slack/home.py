@@ -16,12 +16,12 @@ from bot.slack.blocks import (
     OPEN_FORM_ACTION,
     BlockList,
     context,
-    date_token,
     escape,
     header,
 )
+from bot.slack.capacity import SlackMarkup
 from bot.slack.context import SlackContext
-from core.chat import admin_views, overview
+from core.chat import admin_render, admin_views, overview
 from core.domain.model import Account, Refusal
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ def home_view(slack: SlackContext, account: Account) -> dict[str, Any]:
     groups = overview.member_groups(service, slack.engine, account)
     _add_group(blocks, groups[0])
     blocks.add(header("The server"))
-    blocks.add_text(_view_text(admin_views.capacity_summary(service, zone, admin=True)),
-                    mrkdwn=True)
+    blocks.add_text(admin_render.render(admin_views.capacity_summary(service, zone, admin=True),
+                                        SlackMarkup()), mrkdwn=True)
     for group in groups[1:]:
         _add_group(blocks, group)
     if service.is_admin(account):
@@ -62,34 +62,6 @@ def _cards_or_empty(blocks: BlockList, group: overview.CardGroup) -> None:
         blocks.add_cards(group.cards)
     elif group.empty:
         blocks.add_text(group.empty)
-
-
-def _span(span: admin_views.Span) -> str:
-    if isinstance(span, str):
-        return escape(span)
-    if isinstance(span, admin_views.Strong):
-        return f"*{escape(span.text)}*"
-    if isinstance(span, admin_views.Code):
-        return f"`{escape(span.text)}`"
-    if isinstance(span, admin_views.Time):
-        return date_token(span.at)
-    if isinstance(span, admin_views.ChatUser):
-        return f"<@{span.user_id}>" if span.platform == "slack" else escape(span.user_id)
-    if isinstance(span, admin_views.Arrow):
-        return " → "
-    return escape(span.text)  # a lab id
-
-
-def _view_text(view: admin_views.AdminView) -> str:
-    """An admin view as mrkdwn, its times as date tokens (each reader's own zone)."""
-    lines = ["".join(map(_span, view.title))] if view.title else []
-    for section in view.sections:
-        lines.append("".join(map(_span, section.title)))
-        lines += [f"• {''.join(map(_span, row))}" for row in section.rows]
-        if not section.rows and section.empty:
-            lines.append("".join(map(_span, section.empty)))
-    lines += ["".join(map(_span, note)) for note in view.notes]
-    return "\n".join(line for line in lines if line)
 
 
 class HomeRefresher:

@@ -1,9 +1,12 @@
-"""`/capacity`: admins get the chart and edit limits; members get a read-only summary."""
+"""`/capacity`: everyone sees what is free, who holds which GPU and the chart; admins edit
+limits and accounts."""
 
 from __future__ import annotations
 
 import time
 
+from core.domain.model import Resources
+from core.services.capacity import BookingRequest
 from tests.slack.conftest import ALICE, BOB
 from tests.slack.harness import SlackWorld
 
@@ -48,18 +51,22 @@ def test_an_admin_links_a_slack_user_to_a_new_account(world: SlackWorld):
     assert world.booking.service.account("r11922001").slack_id == "UDAVE"
 
 
-def test_a_member_gets_a_read_only_summary_and_cannot_edit(world: SlackWorld):
+def test_a_member_sees_who_holds_which_gpu_until_when_and_cannot_edit(world: SlackWorld):
+    held = world.booking.service.book(BookingRequest("alice", Resources(2, 8, 1), "now", "1-day"))
     world.slack.command(BOB, "/capacity", "")
     summary = world.api.wait_for("response_url")[0].args["text"]
     assert "Free in the next 3 days:" in summary
-    assert "Who holds which GPU" not in summary  # the admins'
+    assert (f"• GPU 0: alice (#{held.id}) from <!date^{int(held.start.timestamp())}^"
+            "{date_short_pretty} {time}|") in summary  # each reader's own zone
+    assert "CST" not in summary
     assert summary.endswith("Changing limits or accounts needs an admin.")
+    completed = world.api.wait_for("files.completeUploadExternal")[0].args
+    assert completed["channel_id"] == "D" + BOB  # the timeline chart, for members too
 
     world.slack.command(BOB, "/capacity", "limits bob gpus=4")
     refused = world.api.wait_for("response_url", count=2)[1].args["text"]
     assert refused.startswith("That needs an admin (alice)")
     time.sleep(0.3)
-    assert world.api.of("files.getUploadURLExternal") == []
     assert world.booking.service.limits_of(world.booking.service.account("bob")).gpus == 1
 
     world.slack.command(BOB, "/capacity", "limits")
