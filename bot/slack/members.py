@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -15,6 +16,8 @@ from core.services.booking import BookingService
 
 log = logging.getLogger(__name__)
 
+PROFILE_TTL_S = 3600.0  # a profile (name, time zone) is read again after an hour
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -23,19 +26,21 @@ class Profile:
 
 
 class Members:
-    """Looks up Slack profiles and DM channels once per process and keeps them."""
+    """Slack profiles (read again hourly) and DM channels (kept) of the members."""
 
     def __init__(self, service: BookingService, client: WebClient) -> None:
         self._service = service
         self._client = client
-        self._profiles: dict[str, Profile] = {}
+        self._profiles: dict[str, tuple[Profile, float]] = {}  # and when it was read
+        self._zones_seen: dict[str, str] = {}  # the profile zone each member had last
         self._channels: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.profile_ttl_s = PROFILE_TTL_S
 
     def profile(self, user_id: str) -> Profile:
         with self._lock:
-            known = self._profiles.get(user_id)
-        if known is not None:
+            known, read_at = self._profiles.get(user_id, (None, 0.0))
+        if known is not None and time.monotonic() - read_at < self.profile_ttl_s:
             return known
         try:
             user = self._client.users_info(user=user_id)["user"]
@@ -45,15 +50,25 @@ class Members:
             return Profile(user_id, None)
         profile = Profile(user.get("name") or user_id, user.get("tz"))
         with self._lock:
-            self._profiles[user_id] = profile
+            self._profiles[user_id] = (profile, time.monotonic())
         return profile
 
     def account(self, user_id: str) -> Account:
         """The member's account; raises Refusal for an unknown user when registration is closed."""
         profile = self.profile(user_id)
         account = self._service.chat_account("slack", user_id, profile.name)
-        if profile.timezone and account.timezone != profile.timezone:
-            account = self._service.set_timezone(account.name, profile.timezone)
+        zone = profile.timezone
+        if not zone:
+            return account
+        with self._lock:
+            seen = self._zones_seen.get(user_id)
+            self._zones_seen[user_id] = zone
+        # The latest choice wins: the profile's zone when the account has none or the
+        # profile's zone changed (they travelled); a zone chosen with `timezone` stays
+        # while the profile's zone stays what it was.
+        if account.timezone != zone and (account.timezone is None
+                                         or (seen is not None and seen != zone)):
+            account = self._service.set_timezone(account.name, zone)
         return account
 
     def zone_of(self, account: Account) -> tzinfo:

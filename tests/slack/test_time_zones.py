@@ -1,0 +1,31 @@
+"""A member's zone: the Slack profile's, read again hourly; a zone chosen with `timezone`
+wins until the profile's zone itself changes."""
+
+from __future__ import annotations
+
+from tests.slack.conftest import BOB
+from tests.slack.harness import SlackWorld
+
+
+def said(world: SlackWorld, count: int) -> str:
+    return str(world.api.wait_for("chat.postMessage", count=count)[count - 1].args["text"])
+
+
+def test_a_chosen_zone_is_kept_over_the_profile_until_the_profile_changes(world: SlackWorld):
+    service = world.booking.service
+    world.slack.dm(BOB, "list")
+    said(world, 1)
+    assert service.account("bob").timezone == "Europe/Berlin"  # from his Slack profile
+
+    world.slack.dm(BOB, "timezone Asia/Tokyo")
+    said(world, 2)
+    world.adapter.slack.members.profile_ttl_s = 0  # every message reads the profile again
+    world.slack.dm(BOB, "list")
+    said(world, 3)
+    assert service.account("bob").timezone == "Asia/Tokyo"  # his choice, not undone
+
+    world.api.timezones[BOB] = "America/Chicago"  # he travels; Slack's zone follows
+    world.slack.dm(BOB, "list")
+    said(world, 4)
+    assert service.account("bob").timezone == "America/Chicago"
+    assert len(world.api.of("users.info")) >= 3  # read again, not kept forever
