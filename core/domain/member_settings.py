@@ -17,6 +17,7 @@ KEY_TYPES = (
 
 MAX_SSH_KEYS = 32  # per member: every container start writes them all
 MAX_KEY_CHARS = 8192  # a 16384-bit RSA key with a long comment fits
+MAX_KEYS_CHARS = 20000  # all of a member's keys: as long as storage's account.ssh_keys
 
 
 def check_ssh_key(line: str) -> str:
@@ -49,11 +50,13 @@ def check_ssh_keys(text: str) -> str:
 
 
 def check_key_count(keys: list[str]) -> list[str]:
-    """A member's keys, at most MAX_SSH_KEYS of them."""
-    if len(keys) > MAX_SSH_KEYS:
+    """A member's keys: at most MAX_SSH_KEYS of them, MAX_KEYS_CHARS together (what the
+    account's row holds)."""
+    if len(keys) > MAX_SSH_KEYS or sum(len(k) + 1 for k in keys) > MAX_KEYS_CHARS:
         raise Refusal(
             ErrorCode.BAD_INPUT,
-            f"You can keep at most {MAX_SSH_KEYS} SSH keys; remove some first "
+            f"You can keep at most {MAX_SSH_KEYS} SSH keys ({MAX_KEYS_CHARS} characters in all); "
+            "remove some first "
             "(`keys` lists them, `keys clear` removes them all).",
         )
     return keys

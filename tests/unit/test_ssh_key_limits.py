@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 from core.chat.conversation import ConversationEngine
-from core.domain.member_settings import MAX_KEY_CHARS, MAX_SSH_KEYS
+from core.domain.member_settings import MAX_KEY_CHARS, MAX_KEYS_CHARS, MAX_SSH_KEYS
 from tests.factories import fake_service
 
 
@@ -49,3 +49,17 @@ def test_a_key_line_longer_than_any_public_key_is_refused_before_it_is_decoded()
 
     assert f"a public key is at most {MAX_KEY_CHARS}" in reply.text
     assert store.accounts["bob"].ssh_keys == ""
+
+
+def test_long_keys_are_refused_once_together_they_would_not_fit_the_account() -> None:
+    service, store = fake_service()
+    engine = ConversationEngine(service)
+    long_comment = "x" * 7000
+    for n in range(2):
+        [reply] = engine.handle(service.account("bob"), f"key {_key(n)} {long_comment}")
+        assert reply.text.startswith(f"Key saved ({n + 1} in all)")
+
+    [reply] = engine.handle(service.account("bob"), f"key {_key(2)} {long_comment}")
+
+    assert f"({MAX_KEYS_CHARS} characters in all)" in reply.text
+    assert len(store.accounts["bob"].ssh_keys.splitlines()) == 2
