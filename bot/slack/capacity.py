@@ -16,6 +16,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.charts import timeline_png
+from bot.slack import usage_report
 from bot.slack.blocks import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
@@ -31,6 +32,7 @@ from bot.slack.context import Respond, SlackContext, slack_of
 from core.chat import admin_render, admin_views
 from core.chat.admin_link import EXPIRED, link, parse_link
 from core.chat.admin_views import AdminView, ChatUser, Code
+from core.chat.report_words import REPORT_HELP, capacity_report
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.accounts import LIMIT_KEYS
 from core.services.booking import BookingService
@@ -45,7 +47,7 @@ USAGE = (
     "`/capacity limits [@member] [cpus=8 memory=32 gpus=1]` view or set a member's maxima\n"
     "`/capacity users` list accounts\n"
     "`/capacity link @member lab-id` link a Slack user to an account (created if new; "
-    "moving a link asks you to confirm)"
+    "moving a link asks you to confirm)\n" + REPORT_HELP
 )
 
 
@@ -121,6 +123,7 @@ def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
             channel=slack.members.dm_channel(user_id), file=png, filename="gpu-timeline.png",
             title=view.chart.title, initial_comment=f"GPU timeline (times in {view.chart.zone})",
         )
+    usage_report.send_chart(slack, user_id, client, view)
 
 
 def pressed(body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -156,6 +159,8 @@ class CapacityCommand:
             return CapacityAnswer(summary)
         if verb == "help":
             return CapacityAnswer(AdminView((USAGE,)))
+        if verb == "report":
+            return CapacityAnswer(capacity_report(self._service, account, words[1:]))
         if verb == "limits":
             return CapacityAnswer(self._limits(account, admin, words[1:]))
         if verb in ("users", "link"):

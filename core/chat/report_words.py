@@ -11,9 +11,11 @@ from datetime import tzinfo
 from typing import Any
 
 from core.chat.admin_views import AdminView, Arrow, Line, Name, Section, Strong, Time
+from core.domain.model import Account, ErrorCode, Refusal
 from core.domain.usage import Amount, MemberUsage
+from core.services.booking import BookingService
 from core.services.lifecycle_base import event_time
-from core.services.usage_report import BookingHistory, Dropped, UsageReport
+from core.services.usage_report import BookingHistory, Dropped, UsageReport, usage_reports
 
 CSV_COLUMNS = (
     "server", "member", "bookings",
@@ -40,7 +42,24 @@ def _usage_line(member: MemberUsage) -> str:
     return f" ({count}): booked {amount_words(member.booked)}; held {amount_words(member.held)}"
 
 
-def usage_view(report: UsageReport) -> AdminView:
+@dataclass(frozen=True)
+class UsageBars:
+    """Per member, GPU-hours booked and held: what the report's chart draws."""
+
+    title: str
+    members: tuple[str, ...]
+    booked: tuple[float, ...]
+    held: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class UsageView(AdminView):
+    """The report as an admin view, with what its chart draws."""
+
+    bars: UsageBars = UsageBars("", (), (), ())
+
+
+def usage_view(report: UsageReport) -> UsageView:
     zone = report.zone
     title: Line = (Strong(report.server), f": usage {report.label} (", Time(report.period.start, zone),
                    Arrow(), Time(report.period.end, zone), ")")
@@ -58,7 +77,8 @@ def usage_view(report: UsageReport) -> AdminView:
                 "server": _member_record(report.total),
                 "cancelled": [_dropped_record(d) for d in report.cancelled],
                 "no_shows": [_dropped_record(d) for d in report.no_shows]},)
-    return AdminView(title, (members, server, cancelled, failed), notes=((NOTE,),), records=records)
+    return UsageView(title, (members, server, cancelled, failed), notes=((NOTE,),),
+                     records=records, bars=usage_bars(report))
 
 
 def _dropped_line(dropped: Dropped, verb: str, report: UsageReport) -> Line:
@@ -106,16 +126,6 @@ def usage_csv(report: UsageReport) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class UsageBars:
-    """Per member, GPU-hours booked and held: what the report's chart draws."""
-
-    title: str
-    members: tuple[str, ...]
-    booked: tuple[float, ...]
-    held: tuple[float, ...]
-
-
 def usage_bars(report: UsageReport) -> UsageBars:
     return UsageBars(
         f"{report.server}: GPU-hours per member, {report.label}",
@@ -152,3 +162,17 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
     return str(value)
+
+
+REPORT_HELP = "`/capacity report [2026-11]`: usage per member for a month (default: this one)"
+
+
+def capacity_report(service: BookingService, account: Account, words: list[str]) -> UsageView:
+    """`/capacity report [month]`, for an admin: the report and its chart."""
+    if not service.is_admin(account):
+        raise Refusal(ErrorCode.NOT_OWNER,
+                      f"A usage report needs an admin ({service.admin_names()}).")
+    if len(words) > 1:
+        raise Refusal(ErrorCode.BAD_INPUT, f"`{' '.join(words)}` is not a month; use "
+                      "`/capacity report` for this month or `/capacity report 2026-11`.")
+    return usage_view(usage_reports(service).month(words[0] if words else None))
