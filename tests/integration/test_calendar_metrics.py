@@ -3,6 +3,9 @@ SQLite and PostgreSQL, for bookings made through the booking service."""
 
 from __future__ import annotations
 
+import io
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,8 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.bootstrap import App
 from bot.http_feeds import FeedServer, http_feeds_from_env
+from bot.serve import serve
 from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
 from core.services.capacity import BookingRequest
+from tests.support.docker_fixtures import free_tcp_port
 
 SECRET = "calendar-test-secret-0123456789abcdef"
 
@@ -187,3 +192,42 @@ def test_metrics_count_bookings_by_status_refusals_by_code_and_gpus(
     assert value("booking_decision_seconds_count", action="book") == 5
     assert value("booking_container_start_lag_seconds_count") == 1
     assert 0 <= value("booking_container_start_lag_seconds_sum") < 60
+
+
+def test_serve_starts_the_listener_links_the_confirmation_and_stops_it(
+    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """`booking serve` itself (no Docker engine needed until a container is due)."""
+    port = free_tcp_port()
+    monkeypatch.setenv("BOOKING_SECRET", SECRET)
+    monkeypatch.setenv("BOOKING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BOOKING_HTTP_PORT", str(port))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-docker.sock'}")
+    app = make_app()
+    app.service.add_account("bob")
+    stop = threading.Event()
+    runner = threading.Thread(target=lambda: serve(app, stdin=io.StringIO(), stop=stop))
+    runner.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert get(base + "/metrics")[0] == 200
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "the listener never answered"
+                time.sleep(0.1)
+        bob = app.service.account("bob")
+        app.conversation.handle(bob, "book 1 gpu 2-day")
+        [reply] = app.conversation.handle(bob, "1-day")
+        [link] = [word for word in reply.text.split() if word.startswith(base + "/calendar/bob/")]
+        assert list(events(get(link)[1])) == ["booking-1@gpu1.server-booking"]
+        assert get(base + "/metrics")[1].count(
+            b'booking_decisions_total{action="book",outcome="ok",server="gpu1"} 1.0') == 1
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
+    with pytest.raises(urllib.error.URLError):
+        get(base + "/metrics")
