@@ -1,0 +1,48 @@
+"""`/capacity report [month]` in Discord: the usage per member with its bar chart; a member
+is refused; a bad month says what works."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot import bootstrap
+from core.domain.model import Resources
+from core.domain.usage import hours_within, month_period
+from core.services.capacity import BookingRequest
+from tests.discord.conftest import ALICE, BOB, connected, slash
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_admin_gets_the_report_with_its_chart_and_a_member_is_refused(
+    app: bootstrap.App,
+) -> None:
+    service = app.service
+    held = service.book(BookingRequest("bob", Resources(2, 8, 1), "now", "1-day"))
+    cancelled = service.book(BookingRequest("bob", Resources(1, 4, 0), "2-day", "1-day"))
+    service.cancel(cancelled.id or 0, actor="bob")
+    zone = service.zone_of(None)
+    month = f"{held.start.astimezone(zone):%Y-%m}"
+    booked = hours_within(held.start, held.end, month_period(month, zone))
+
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            calls = await discord_.interact(slash(ALICE, "capacity", "report", {"month": month}))
+            (followup,) = [c for c in calls if c.path.startswith("/webhooks/")]
+            lines = followup.body["content"].splitlines()
+            assert lines[0].startswith(f"**gpu1**: usage {month} (<t:")
+            assert lines[1] == "Per member:"
+            assert lines[2].startswith(f"• `bob` (1 booking): booked {booked:,.1f} GPU-h, "
+                                       f"{2 * booked:,.1f} CPU-h, {8 * booked:,.1f} GB-h; held ")
+            cut = lines.index("Cancelled:")
+            assert lines[cut + 1].startswith(f"• #{cancelled.id} `bob` cpus=1 memory=4 gpus=0 <t:")
+            assert followup.body["flags"] == 64
+            assert followup.body["attachments"][0]["filename"] == "usage.png"
+            assert followup.files["usage.png"].startswith(PNG_MAGIC)
+
+            refused = await discord_.reply(slash(BOB, "capacity", "report"))
+            assert refused["content"] == "Only booking admins (alice) may use /capacity."
+            bad = await discord_.reply(slash(ALICE, "capacity", "report", {"month": "2026-13"}))
+            assert bad["content"] == "`2026-13` is not a month; use YEAR-MONTH, such as 2026-11."
+
+    asyncio.run(scenario())
