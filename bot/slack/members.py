@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -70,6 +71,19 @@ class Members:
                                          or (seen is not None and seen != zone)):
             account = self._service.set_timezone(account.name, zone)
         return account
+
+    def profile_changed(self, user: dict[str, Any]) -> None:
+        """A `user_change` event: its profile replaces the one read before, and a member
+        with an account gets the new zone as `account` would give it (a zone chosen with
+        `timezone` stays unless the profile's zone changed). Others are not registered."""
+        user_id = user.get("id")
+        if not isinstance(user_id, str) or not user_id:
+            return
+        profile = Profile(str(user.get("name") or user_id), user.get("tz"))
+        with self._lock:
+            self._profiles[user_id] = (profile, time.monotonic())
+        if self._service.linked_account("slack", user_id) is not None:
+            self.account(user_id)
 
     def zone_of(self, account: Account) -> tzinfo:
         """The zone the core writes the member's times in."""

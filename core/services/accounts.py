@@ -93,6 +93,11 @@ class AccountService:
             raise refusals.owner_or_admin_only()
         return account
 
+    def linked_account(self, platform: str, chat_id: str) -> Account | None:
+        """The account linked to a chat user, or None; never registers one."""
+        with self._uow() as uow:
+            return uow.accounts.by_chat_id(platform, chat_id)
+
     def chat_account(self, platform: str, chat_id: str, display_name: str = "") -> Account:
         """The account linked to a chat user; created on first use when registration is open.
 

@@ -123,3 +123,14 @@ def test_a_direct_message_alone_is_answered_in_that_channel(alone: Alone):
     [posted] = alone.api.of("chat.postMessage")
     assert posted.args["channel"] == "DBOB"
     assert "extend N 2-day" in posted.args["text"]
+
+
+def test_a_profile_change_of_someone_without_an_account_registers_nobody(alone: Alone) -> None:
+    before = [a.name for a in alone.slack.service.accounts()]
+
+    events.user_change({"type": "user_change", "user": {"id": "UNEW", "name": "new", "tz": "UTC"}},
+                       alone.context)
+    events.user_change({"type": "user_change", "user": "not a profile"}, alone.context)
+
+    assert [a.name for a in alone.slack.service.accounts()] == before
+    assert alone.api.of("users.info") == []  # the event's profile is enough

@@ -3,6 +3,8 @@ wins until the profile's zone itself changes."""
 
 from __future__ import annotations
 
+import time
+
 from tests.slack.conftest import BOB
 from tests.slack.harness import SlackWorld
 
@@ -29,3 +31,21 @@ def test_a_chosen_zone_is_kept_over_the_profile_until_the_profile_changes(world:
     said(world, 4)
     assert service.account("bob").timezone == "America/Chicago"
     assert len(world.api.of("users.info")) >= 3  # read again, not kept forever
+
+
+def test_a_profile_change_event_moves_a_members_zone_at_once(world: SlackWorld):
+    service = world.booking.service
+    world.slack.dm(BOB, "list")
+    said(world, 1)
+    assert service.account("bob").timezone == "Europe/Berlin"
+    reads = len(world.api.of("users.info"))
+
+    world.slack.event({"type": "user_change", "user": {
+        "id": BOB, "name": "bob", "tz": "America/Chicago", "tz_label": "Central Standard Time"}})
+
+    deadline = time.monotonic() + 10  # the event is handled after its ack, in Bolt's thread
+    while service.account("bob").timezone != "America/Chicago" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert service.account("bob").timezone == "America/Chicago"
+    assert len(world.api.of("users.info")) == reads  # the event's profile, not another read
+

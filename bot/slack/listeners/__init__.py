@@ -36,3 +36,4 @@ def register(app: App) -> None:
     app.action(OPEN_FORM_ACTION)(ack=ack_now, lazy=[actions.open_form])
     app.event("message")(ack=ack_now, lazy=[events.direct_message])
     app.event("app_home_opened")(ack=ack_now, lazy=[events.home_opened])
+    app.event("user_change")(ack=ack_now, lazy=[events.user_change])

@@ -49,3 +49,10 @@ def home_opened(event: dict[str, Any], client: WebClient, context: dict[str, Any
     else:
         view = home_view(slack, account)
     client.views_publish(user_id=user_id, view=view)
+
+
+def user_change(event: dict[str, Any], context: dict[str, Any]) -> None:
+    """A member changed their Slack profile (a new time zone when they travel)."""
+    user = event.get("user")
+    if isinstance(user, dict):
+        slack_of(context).members.profile_changed(user)
