@@ -52,7 +52,6 @@ class Environment(BaseSettings):
     # sync to discord_guild_id at once when set, else globally (up to an hour).
     discord_token: str | None = None
     discord_guild_id: int | None = None
-    discord_board_channel: int | None = None  # a channel id: the board message kept there
 
     @field_validator("booking_database_url")
     @classmethod

@@ -99,5 +99,5 @@ def discord_adapter_from_env(
         return None
     return DiscordAdapter(
         app, environment.discord_token, guild_id=environment.discord_guild_id,
-        board_channel=environment.discord_board_channel,
+        board_channel=app.config.discord.board_channel,
     )

@@ -1,4 +1,4 @@
-"""The board channel (DISCORD_BOARD_CHANNEL): one message the bot keeps up to date.
+"""The board channel (`discord.board_channel` in the config): one message the bot keeps up to date.
 
 The message is edited, never posted again: after a restart the bot finds its own
 board among the channel's recent messages (by the board's first line) and goes on
@@ -77,7 +77,7 @@ class Board:
             self._warned = False
         except discord.HTTPException as exc:
             if not self._warned:  # once, until it works again
-                log.error("cannot keep the board in DISCORD_BOARD_CHANNEL=%s up to date "
+                log.error("cannot keep the board in discord.board_channel=%s up to date "
                           "(Discord said %s %s); can the bot see that channel, send, read "
                           "its history and edit its own messages there?",
                           self.channel_id, exc.status, exc.text)

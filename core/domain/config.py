@@ -226,6 +226,12 @@ class SlackSection(_Strict):
     announce_channel: str | None = None
 
 
+class DiscordSection(_Strict):
+    # A channel (its id) where the bot keeps one message up to date: what is free, what
+    # runs and what comes (bot/discord/board.py).
+    board_channel: Annotated[int, Field(gt=0)] | None = None
+
+
 class Config(_Strict):
     server: ServerSection = ServerSection()
     capacity: CapacitySection
@@ -237,6 +243,7 @@ class Config(_Strict):
     container: ContainerSection = ContainerSection()
     admins: list[str] = Field(default_factory=list)
     slack: SlackSection = SlackSection()
+    discord: DiscordSection = DiscordSection()
 
     @property
     def bookable_memory(self) -> int:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import yaml
 
 from bot import bootstrap
 from bot.discord.adapter import discord_adapter_from_env
@@ -89,12 +91,20 @@ def test_a_long_board_says_how_many_more_there_are(app: bootstrap.App) -> None:
     asyncio.run(scenario())
 
 
-def test_the_board_channel_comes_from_discord_board_channel(app: bootstrap.App) -> None:
-    environment = bootstrap.Environment(discord_token="t", discord_board_channel=BOARD)
-    adapter = discord_adapter_from_env(app, environment)
-    assert adapter is not None and adapter._board_channel == BOARD
+def test_the_board_channel_comes_from_the_configs_discord_board_channel(
+    app: bootstrap.App, tmp_path: Path,
+) -> None:
     without = discord_adapter_from_env(app, bootstrap.Environment(discord_token="t"))
     assert without is not None and without._board_channel is None
+    config = yaml.safe_load(Path("cfg/booking.yaml").read_text())
+    config["discord"] = {"board_channel": BOARD}
+    path = tmp_path / "with-board.yaml"
+    path.write_text(yaml.safe_dump(config))
+    environment = bootstrap.Environment(
+        discord_token="t", booking_config=path,
+        booking_database_url=f"sqlite:///{tmp_path / 'board.db'}", booking_data_dir=tmp_path)
+    adapter = discord_adapter_from_env(bootstrap.build(environment), environment)
+    assert adapter is not None and adapter._board_channel == BOARD
 
 
 def test_a_channel_the_bot_cannot_use_is_one_log_line_naming_the_setting(
@@ -108,7 +118,7 @@ def test_a_channel_the_bot_cannot_use_is_one_log_line_naming_the_setting(
                 await board.tick()
                 await board.tick()
             (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.discord.board"]
-            assert f"DISCORD_BOARD_CHANNEL={BOARD}" in line and "403" in line
+            assert f"discord.board_channel={BOARD}" in line and "403" in line
 
             discord_.fake.hidden_channels.clear()  # the admin fixed the permissions
             await board.tick()
