@@ -221,6 +221,25 @@ class ContainerSection(_Strict):
     disk_gb: Annotated[int, Field(gt=0)] | None = None
 
 
+class IdleSection(_Strict):
+    """Running bookings whose GPUs all sit below `threshold_percent` use: the member is
+    asked after `notify_hours` (null: never), the booking ended after `release_hours`
+    of idleness with no answer (null, the default: never)."""
+
+    notify_hours: Annotated[Real, Field(gt=0)] | None = 4
+    release_hours: Annotated[Real, Field(gt=0)] | None = None
+    threshold_percent: Annotated[Real, Field(gt=0, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _asked_before_ended(self) -> IdleSection:
+        if self.release_hours is not None and (
+            self.notify_hours is None or self.release_hours <= self.notify_hours
+        ):
+            raise ValueError("release_hours must be more than notify_hours: members are asked "
+                             "first (set notify_hours, or leave release_hours out)")
+        return self
+
+
 class SlackSection(_Strict):
     # A channel (id, e.g. C0123456) that gets a line when a booking starts or ends.
     announce_channel: str | None = None
@@ -243,6 +262,7 @@ class Config(_Strict):
     container: ContainerSection = ContainerSection()
     admins: list[str] = Field(default_factory=list)
     slack: SlackSection = SlackSection()
+    idle: IdleSection = IdleSection()
     discord: DiscordSection = DiscordSection()
 
     @property
