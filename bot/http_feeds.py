@@ -58,14 +58,13 @@ class FeedServer:
         metrics.registry.register(StateCollector(app.engine, app.server_id, app.config.server.name,
                                                  app.service.host.gpus))
         try:
-            self.httpd = ThreadingHTTPServer((settings.booking_http_host, settings.booking_http_port),
+            self.httpd = _Server((settings.booking_http_host, settings.booking_http_port),
                                              _handler(self))
         except OSError as exc:
             raise ConfigError(
                 f"BOOKING_HTTP_HOST/BOOKING_HTTP_PORT: cannot listen on {settings.booking_http_host}:"
                 f"{settings.booking_http_port} ({exc.strerror}); choose a free port, or unset "
                 "BOOKING_HTTP_PORT to serve no calendar feeds or metrics") from None
-        self.httpd.daemon_threads = True
         self.base_url = base_url(settings, int(self.httpd.server_address[1]))
         self._thread: threading.Thread | None = None
 
@@ -104,6 +103,14 @@ class FeedServer:
         return 200, "text/calendar; charset=utf-8", body
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver's default prints a traceback to stderr; a dropped client is no error.
+        log.debug("HTTP connection from %s ended badly", client_address, exc_info=True)
+
+
 def base_url(settings: HttpSettings, port: int) -> str:
     return (settings.booking_http_url or f"http://{settings.booking_http_host}:{port}").rstrip("/")
 
@@ -118,6 +125,8 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         timeout = 10  # seconds a client may take to send its request
         server_version = "booking"
         sys_version = ""
+        error_message_format = "%(code)d %(message)s\n"  # malformed requests: plain text
+        error_content_type = "text/plain; charset=utf-8"
 
         def do_GET(self) -> None:
             self._respond(with_body=True)
@@ -166,7 +175,9 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             log.debug("HTTP %s: %s", self.address_string(), format % args)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            log.debug("HTTP %s %s %s", self.command, _redacted(self.path), code)
+            # A malformed request line is answered before `command` and `path` are known.
+            log.debug("HTTP %s %s %s", getattr(self, "command", None),
+                      _redacted(getattr(self, "path", "")), code)
 
     return Handler
 

@@ -4,6 +4,7 @@ SQLite and PostgreSQL, for bookings made through the booking service."""
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 import urllib.error
@@ -231,3 +232,24 @@ def test_serve_starts_the_listener_links_the_confirmation_and_stops_it(
     assert not runner.is_alive()
     with pytest.raises(urllib.error.URLError):
         get(base + "/metrics")
+
+
+def raw(feeds: FeedServer, request: bytes) -> bytes:
+    host, port = feeds.base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        return b"".join(iter(lambda: conn.recv(65536), b""))
+
+
+def test_malformed_requests_get_a_short_status_never_a_traceback(
+    served: tuple[App, FeedServer],
+) -> None:
+    _app, feeds = served
+    garbage = raw(feeds, b"NOT HTTP AT ALL\r\n\r\n")
+    with_body = raw(feeds, b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+    huge_header = raw(feeds, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n")
+    assert garbage.startswith(b"400 Bad request")  # an HTTP/0.9 answer: no status line
+    assert with_body.startswith(b"HTTP/1.0 413 ") and with_body.endswith(b"GET requests carry no body\n")
+    assert huge_header.split(b"\r\n", 1)[0] in (b"HTTP/1.0 431 Line too long", b"HTTP/1.0 400 Line too long")
+    for answer in (garbage, with_body, huge_header):
+        assert b"Traceback" not in answer and b"File \"" not in answer
