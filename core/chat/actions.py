@@ -51,6 +51,8 @@ VERBS: tuple[Verb, ...] = (
          destructive=True, needs_booking=True),
     Verb("login", "login N", "show the login of your running booking N again (only to you)",
          needs_booking=True),
+    Verb("keep", "keep N", "keep running booking N after I asked about its idle GPUs",
+         needs_booking=True),
     Verb("key", "key ssh-ed25519 AAAA... me@laptop",
          "add an SSH public key for logging in (`keys` lists them)"),
     Verb("keys", "keys", "your SSH keys (`keys clear` removes them)"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from core.chat import idle_words
 from core.chat.actions import (
     Card,
     seed_time,
@@ -15,8 +16,12 @@ from core.chat.messages import Reply, booking_line
 from core.domain import restart_requests as restarts
 from core.domain.model import Account, Booking, ErrorCode, Event, Refusal, Status
 from core.domain.zones import local_time
+from core.services import idle_watch
 
 _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
+
+
+_KEEP_NUDGE = re.compile(r"^nudge\s+(\d{1,6})$", re.IGNORECASE)
 
 
 _RESTART_AFTER = re.compile(r"^after\s+(\d{1,6})$", re.IGNORECASE)
@@ -145,6 +150,21 @@ class BookingVerbs(EngineBase):
         else:
             lead = "Its last restart failed (my message says why); Restart tries again:"
         return self._state(account, booking, lead)
+
+    def _keep(self, account: Account, rest: str) -> Reply:
+        """`keep N`, or Keep it's `keep N nudge K`: the idle clock starts again, once."""
+        booking_id, more = self._booking_id(rest, "keep N", more=True)
+        nudge = _KEEP_NUDGE.match(more)
+        if more and nudge is None:
+            raise Refusal(ErrorCode.BAD_INPUT, "Which booking? Say `keep N`; `list` shows the numbers.")
+        booking = self._service.get(booking_id, actor=account.name)
+        if not self._current(booking):
+            return self._state(account, booking, "Nothing to do:")
+        outcome, booking = idle_watch.keep(self._service, booking_id, actor=account.name,
+                                           nudge=int(nudge.group(1)) if nudge else None)
+        return Reply(idle_words.kept(outcome, booking, self._service.zone_of(account),
+                                     self._service.config.idle.notify_hours),
+                     self._actions(booking))
 
     def _login(self, account: Account, rest: str) -> Reply:
         """How to log in to a running booking of one's own: only ever a private answer."""

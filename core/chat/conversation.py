@@ -39,7 +39,7 @@ _COMMAND = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # Verbs whose press changes a booking, so the message that carried the button is redrawn.
-_CHANGES = frozenset({"cancel", "end", "extend", "restart", "book"})
+_CHANGES = frozenset({"cancel", "end", "extend", "restart", "book", "keep"})
 # A thanks or a greeting gets a short answer, not the whole help.
 _SMALL_TALK = {
     **dict.fromkeys(("thanks", "thank you", "thx", "ty", "cheers"),
@@ -131,6 +131,8 @@ class ConversationEngine(BookingRequests):
             return [self._restart(account, rest)], state
         if name == "login":
             return [self._login(account, rest)], state
+        if name == "keep":
+            return [self._keep(account, rest)], state
         return self._start_request(account, rest)
 
     def press(self, account: Account, command: str, *, in_list: bool = False) -> Pressed:
