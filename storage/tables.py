@@ -167,3 +167,26 @@ class MaintenanceRow(SQLModel, table=True):
     reason: str = Field(max_length=500)
     created_by: str = Field(max_length=64)
     created_at: datetime
+
+
+class WaitlistRow(SQLModel, table=True):
+    """A request refused for lack of room whose member asked to be told when it fits
+    (migration 0008; core/domain/waitlist_match.py). start_at and end_at: the window as
+    asked; a booking of its length may start anywhere in it."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (Index("ix_waitlist_server_end", "server_id", "end_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    server_id: int = Field(foreign_key="server.id")
+    account_id: int = Field(foreign_key="account.id", index=True)
+    cpus: float
+    memory: int
+    gpus: int
+    start_at: datetime
+    end_at: datetime
+    image: str | None = Field(default=None, max_length=300)
+    command: str | None = Field(default=None, max_length=2000)
+    auto: bool = False
+    offered_start: datetime | None = None  # the start last offered (not offered twice)
+    created_at: datetime
