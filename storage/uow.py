@@ -19,6 +19,7 @@ from core.domain.allocation import Span, micros
 from core.domain.model import HOLDING, Account, Booking, Event, Resources, Status, new_password_salt
 from core.services.ports import StorageConflict
 from storage.change_signal import announce_change
+from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlOutbox
 from storage.tables import (
     HOLDING_LENGTH_SQL,
@@ -350,6 +351,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(self._session, driver)
         self.conversations = SqlConversations(self._session)
         self.outbox = SqlOutbox(self._session, self._server_id)
+        self.maintenance = SqlMaintenance(self._server_id, driver)
         return self
 
     def __exit__(self, *exc: object) -> None:

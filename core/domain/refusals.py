@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from core.domain import restart_requests as restarts
+from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import Booking, ErrorCode, Event, LinkConflict, Refusal, Resources, Status
 from core.domain.zones import local_time
 
@@ -247,3 +248,36 @@ def restart_overtaken(booking: Booking, events: Sequence[Event], zone: tzinfo) -
     return Refusal(ErrorCode.OVERTAKEN,
                    f"The last restart of booking #{booking.id} failed (my message says why); "
                    f"{until}; {again}")
+
+
+# Maintenance windows (core/domain/maintenance.py).
+
+
+def maintenance_words(window: MaintenanceWindow, zone: tzinfo) -> str:
+    """`maintenance of GPU 0, 1 from ... to ...: new fans`, as every surface says it."""
+    what = ("the whole server" if window.whole_server
+            else "GPU " + ", ".join(map(str, window.gpu_ids)))
+    return (f"maintenance of {what} from {local_time(window.start, zone)} to "
+            f"{local_time(window.end, zone)}: {window.reason}")
+
+
+def in_maintenance(windows: Sequence[MaintenanceWindow], zone: tzinfo) -> Refusal:
+    """A request refused because maintenance windows hold what it needs then."""
+    said = "; ".join(maintenance_words(window, zone) for window in windows)
+    return Refusal(ErrorCode.NO_CAPACITY, f"That window overlaps {said}.")
+
+
+def bad_gpu_list(problem: Exception) -> Refusal:
+    return Refusal(ErrorCode.BAD_INPUT, str(problem))
+
+
+def maintenance_needs_reason() -> Refusal:
+    return Refusal(ErrorCode.BAD_INPUT,
+                   "Say why, in at most 500 characters (`--reason \"new fans\"`); members read it.")
+
+
+def no_maintenance(window_id: int) -> Refusal:
+    return Refusal(ErrorCode.NOT_FOUND,
+                   f"There is no maintenance window #{window_id}; `booking maintenance ls` "
+                   "lists them.")
+

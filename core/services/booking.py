@@ -22,16 +22,17 @@ from core.domain.model import (
 )
 from core.domain.time_tokens import TimeInputError, parse_duration
 from core.domain.timeparse import parse_end
-from core.services.new_bookings import NewBookingService
+from core.services.maintenance import MaintenanceService
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
 from core.services.ports import OutboxRepository, UnitOfWork
 
 
-class BookingService(NewBookingService):
+class BookingService(MaintenanceService):
     """Every use case the chat adapters and the CLI call, in a chain of parts:
     accounts (accounts.py, account_settings.py), capacity (capacity.py), offers
-    (offers.py), booking and reading bookings (new_bookings.py) and, here, changes
+    (offers.py), booking and reading bookings (new_bookings.py), maintenance windows
+    (maintenance.py) and, here, changes
     to a booking: cancel, extend, restart.
     """
 
@@ -92,6 +93,7 @@ class BookingService(NewBookingService):
             others = [b for b in uow.bookings.holding_between(extra.start, extra.end)
                       if b.id != booking.id]
             self._check_extension(booking, extra, others)
+            self._check_maintenance(uow, booking, extra, self.zone_of(account))
             old_end = booking.end
             booking = replace(booking, end=new_end)
             uow.bookings.save(booking)

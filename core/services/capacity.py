@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from core.domain import refusals
-from core.domain.allocation import Usage, shortages, usage_in
+from core.domain.allocation import Span, Usage, load_in, shortages, usage_in
+from core.domain.maintenance import MaintenanceWindow, spans_of
 from core.domain.model import (
     Account,
     Refusal,
@@ -19,6 +20,8 @@ from core.domain.placement import choose_port
 from core.domain.time_tokens import TimeInputError, slot_ceil, slot_floor
 from core.domain.timeparse import parse_end, parse_start
 from core.services.account_settings import AccountSettingsService
+from core.services.maintenance_port import windows_between
+from core.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,25 @@ class CapacityService(AccountSettingsService):
         ) is None:
             return refusals.no_port_free(low, high)
         return None
+
+    def _holding(self, uow: UnitOfWork, start: datetime, end: datetime,
+                 ) -> tuple[list[Span], list[MaintenanceWindow]]:
+        """What holds resources in [start, end): the bookings' spans followed by the spans of
+        the maintenance windows (core/domain/maintenance.py), and those windows."""
+        windows = windows_between(uow, start, end)
+        found = uow.bookings.spans_between(start, end)
+        return ([*found, *spans_of(windows, self.host)] if windows else found), windows
+
+    def _blame(self, problem: Refusal, account: Account, request: BookingRequest, begin: int,
+               finish: int, spans: list[Span], windows: list[MaintenanceWindow]) -> Refusal:
+        """`problem`, or the maintenance windows when the request fits without them."""
+        if not windows:
+            return problem
+        load = load_in(begin, finish, [span for span in spans if span[0] > 0], account.id)
+        if self._problem(account, request, load.own, load.usage) is not None:
+            return problem
+        blocking = [w for w in windows if w.blocks(request.resources)] or windows
+        return refusals.in_maintenance(blocking, self.zone_of(account))
 
     def free_slots(self, start_text: str = "now", end_text: str = "1-day") -> list[SlotFree]:
         start, end = self._read_times(start_text, end_text, self.zone_of(None), self.now())

@@ -73,10 +73,12 @@ class NewBookingService(OfferService):
         reserved: Callable[[], frozenset[int]],
     ) -> Booking:
         begin, finish = micros(window.start), micros(window.end)
-        load = load_in(begin, finish, uow.bookings.spans_between(window.start, window.end), account.id)
+        spans, windows = self._holding(uow, window.start, window.end)
+        load = load_in(begin, finish, spans, account.id)
         usage = load.usage
         problem = self._problem(account, request, load.own, usage)
         if problem is not None:
+            problem = self._blame(problem, account, request, begin, finish, spans, windows)
             earliest = self._earliest(uow, account, request, window)
             raise refusals.with_offer(problem, earliest, self.zone_of(account))
         free_gpus = [g for g in range(self.host.gpus) if g not in usage.busy_gpus]

@@ -5,10 +5,12 @@ says them; bot/ injects it (tests too), since services never import core.chat.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Protocol
 
+from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import Booking
+from core.services.notifier import Message
 
 
 class NoticeWords(Protocol):
@@ -21,3 +23,8 @@ class NoticeWords(Protocol):
 
     def unlinked_from(self, account: str, platform: str, admins: Sequence[str]) -> str:
         """To the chat user `account` was linked to before an admin linked another."""
+
+    def maintenance_ahead(self, window: MaintenanceWindow, booking: Booking,
+                          alternative: datetime | None, zone: tzinfo, actor: str) -> Message:
+        """To a member whose booking a new maintenance window meets: the window, and the
+        earliest start after it where the same booking fits (None: none), as a button."""

@@ -24,6 +24,7 @@ from core.services.ports import UnitOfWork
 class OfferService(CapacityService):
     def _earliest(
         self, uow: UnitOfWork, account: Account, request: BookingRequest, window: Window,
+        ignore: int | None = None,
     ) -> datetime | None:
         """The earliest start, same duration and resources, that fits in the horizon.
 
@@ -32,13 +33,16 @@ class OfferService(CapacityService):
         slot grid (a start off it is refused), so an end off the grid (`end now`)
         counts from the next slot boundary; no start on the grid lies in between.
         All candidates are tried in one forward sweep (core.domain.allocation.earliest_fit)
-        over the bookings read once.
+        over the bookings read once. Maintenance windows hold what they name like bookings
+        (so their ends are candidates too); booking `ignore` counts as given up.
         """
         latest = micros(
             slot_ceil(self.now() + timedelta(days=self.config.booking.max_days), self._slot)
         )
         begin, duration = micros(window.start), micros(window.end) - micros(window.start)
-        spans = uow.bookings.spans_between(window.start, from_micros(latest + duration))
+        spans, _ = self._holding(uow, window.start, from_micros(latest + duration))
+        if ignore is not None:
+            spans = [span for span in spans if span[0] != ignore]
         slot = self._slot * 60_000_000
         first = slot_ceil_micros(begin, slot)
         ends = {slot_ceil_micros(span[3], slot) for span in spans}
