@@ -25,14 +25,16 @@ from bot.http_feeds import http_feeds_from_env
 from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
-from core.chat import lifecycle_messages
+from core.chat import idle_words, lifecycle_messages
 from core.domain.passwords import PasswordDeriver
 from core.runtime.docker_runtime import DockerRuntime
+from core.runtime.gpu_usage import NvmlUtilisation
 from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
 from core.runtime.secret_file import load_secret
 from core.runtime.ssh_probe import wait_for_ssh
 from core.services.accounts import utcnow
+from core.services.idle_watch import IdleWatch
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
 from core.services.ports import SchedulerUnitOfWork
@@ -61,8 +63,13 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
                           fallback=("stdout", LogNotifier()), clock=utcnow)
     # Woken by a change made in any process: LISTEN/NOTIFY on PostgreSQL, SQLite's
     # data_version polled every second.
+    # Idle GPUs: sampled every minute; an idle booking ends as the member's End does.
+    idle = IdleWatch(config=app.config, uow=uow, gpus=NvmlUtilisation(), words=idle_words,
+                     end=lambda booking_id: app.service.cancel(booking_id, actor=None),
+                     clock=utcnow)
     return Scheduler(config=app.config, uow=uow, runtime=runtime, lifecycle=lifecycle,
-                     outbox=outbox, clock=utcnow, changes=change_feed(engine, server_id))
+                     outbox=outbox, clock=utcnow, changes=change_feed(engine, server_id),
+                     idle=idle.sample)
 
 
 def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None = None) -> int:

@@ -90,7 +90,8 @@ def next_step(summary: UsageSummary, marks: Marks, now: datetime, settings: Idle
     since = idle_clock(summary, marks)
     if since is None or settings.notify_hours is None or marks.released:
         return Step.NOTHING
-    asked = marks.last_nudge is not None and marks.last_nudge >= since
+    asked = (marks.last_nudge is not None and marks.last_nudge >= since
+             and marks.nudges not in marks.kept)  # a kept question is answered
     if not asked:
         return Step.NOTIFY if now - since >= hours(settings.notify_hours) else Step.NOTHING
     if settings.release_hours is not None and now - since >= hours(settings.release_hours):

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 ACTIVE = frozenset({Status.STARTING, Status.RUNNING, Status.ENDING})
 OUTBOX_SECONDS = 2.0
+IDLE_SECONDS = 60.0  # how often running bookings' GPU utilisation is sampled
 WATCH_SECONDS = 1.0  # the longest a change feed is waited on before stopping is checked
 
 
@@ -57,7 +58,10 @@ class Scheduler:
         self, *, config: Config, uow: Callable[[], SchedulerUnitOfWork],
         runtime: ContainerRuntime, lifecycle: Lifecycle, outbox: OutboxSender,
         clock: Callable[[], datetime], changes: ChangeFeed | None = None,
+        idle: Callable[[], None] | None = None,
     ) -> None:
+        """`idle`: samples the running bookings' GPUs (IdleWatch.sample), every minute."""
+        self._idle = idle
         self._config = config
         self._uow = uow
         self._runtime = runtime
@@ -88,6 +92,9 @@ class Scheduler:
                           next_run_time=datetime.now(UTC), max_instances=1)
         self._aps.add_job(self._flush, "interval", seconds=OUTBOX_SECONDS, id="outbox",
                           next_run_time=datetime.now(UTC), max_instances=1)
+        if self._idle is not None:
+            self._aps.add_job(self._sample_idle, "interval", seconds=IDLE_SECONDS, id="idle",
+                              max_instances=1)
         self._aps.start()
         if self._changes is not None:
             self._watcher = threading.Thread(target=self._watch, name="booking-changes",
@@ -184,6 +191,14 @@ class Scheduler:
         with contextlib.suppress(Exception):  # scheduler already shut down
             self._aps.add_job(self.kick, "date", run_date=run_at, args=[booking_id],
                               id=f"retry-{booking_id}", replace_existing=True)
+
+    def _sample_idle(self) -> None:
+        assert self._idle is not None
+        try:
+            self._idle()
+        except Exception:
+            log.exception("sampling GPU utilisation failed; next sample in %gs", IDLE_SECONDS)
+        self._flush()
 
     def _flush(self) -> None:
         try:
