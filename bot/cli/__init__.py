@@ -18,7 +18,7 @@ import logging
 
 import click
 
-from bot.cli import bookings, capacity, ics, report, seed, service, users
+from bot.cli import bookings, capacity, ics, maintenance, report, seed, service, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -36,7 +36,7 @@ for _command in (
     bookings.book, bookings.list_bookings, bookings.cancel, bookings.extend, bookings.restart,
     bookings.login,
     capacity.capacity, report.report, report.history,
-    users.users, seed.import_seed, ics.ics,
+    users.users, seed.import_seed, ics.ics, maintenance.maintenance,
 ):
     main.add_command(_command)
 

@@ -276,6 +276,11 @@ def maintenance_needs_reason() -> Refusal:
                    "Say why, in at most 500 characters (`--reason \"new fans\"`); members read it.")
 
 
+def maintenance_admins_only(admins: Sequence[str]) -> Refusal:
+    return Refusal(ErrorCode.NOT_OWNER,
+                   f"Only an admin ({who_to_ask(admins)}) adds or removes maintenance windows.")
+
+
 def no_maintenance(window_id: int) -> Refusal:
     return Refusal(ErrorCode.NOT_FOUND,
                    f"There is no maintenance window #{window_id}; `booking maintenance ls` "

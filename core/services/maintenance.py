@@ -50,8 +50,8 @@ class MaintenanceService(NewBookingService):
     def _check_admin(self, uow: UnitOfWork, actor: str | None) -> None:
         """`actor`: an admin's account name; None: the system (root or the service's user at
         the command line)."""
-        if actor is not None:
-            self._require_admin(uow, actor)
+        if actor is not None and not self.is_admin(self._existing(uow, actor)):
+            raise refusals.maintenance_admins_only(self._admins(uow))
 
     def _read_window(self, actor: str | None, by: str | None, start_text: str, end_text: str,
                      gpus: str | None, reason: str) -> MaintenanceWindow:

@@ -152,7 +152,7 @@ def test_only_admins_add_and_bad_input_says_what_works(lab: tuple[BookingService
     service, _ = lab
     later = taipei(NOW + timedelta(hours=2))
     cases = [
-        (dict(gpus=None, reason="x", actor="bob"), "Only the owner or an admin"),
+        (dict(gpus=None, reason="x", actor="bob"), "Only an admin (alice) adds or removes"),
         (dict(gpus="7", reason="x", actor="alice"), "GPU 7 is not on this server (it has GPUs 0-3)."),
         (dict(gpus="a,b", reason="x", actor="alice"), "`a,b` is not a list of GPU ids"),
         (dict(gpus=None, reason="  ", actor="alice"), "Say why"),
