@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from core.domain.allocation import micros
 from core.domain.model import Account, Booking, Resources
 from storage.engine import MIGRATIONS, make_engine, migrate
+from storage.maintenance import SqlMaintenance
 from storage.uow import SqlUnitOfWork, ensure_server
 
 NOW = datetime(2031, 5, 6, 7, 0, tzinfo=UTC)
@@ -64,3 +66,17 @@ def test_0007_adds_maintenance_windows_to_a_database_with_bookings(engine: Engin
     assert "maintenance" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM booking")).scalar() == 1
+
+
+def test_the_decision_reads_windows_through_their_index(tmp_path: Path) -> None:
+    """The one extra read of a booking decision searches the windows by server and end, so
+    past windows do not slow it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'booking.db'}")
+    migrate(engine)
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + SqlMaintenance._BETWEEN, {"server": 1, "start": 0, "end": 1}
+        ).fetchall()
+    engine.dispose()
+    assert [row[-1] for row in plan] == [
+        "SEARCH maintenance USING INDEX ix_maintenance_server_end (server_id=? AND end_us>?)"]
