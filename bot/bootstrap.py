@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
-from core.chat import notice_words
+from core.chat import notice_words, waitlist_words
 from core.chat.conversation import ConversationEngine
 from core.domain.config import Config
 from core.domain.passwords import PasswordDeriver
@@ -101,6 +101,7 @@ def build(environment: Environment | None = None) -> App:
         notices=notice_words,
         on_change=changed,
     )
+    service.waitlist_words = waitlist_words  # what members waiting for room are told
     return App(config, service, ConversationEngine(service, passwords=_password_deriver(environment)),
                environment, engine, server_id, listeners)
 

@@ -31,6 +31,7 @@ from storage.tables import (
     ConversationRow,
     ServerRow,
 )
+from storage.waitlist import SqlWaitlist
 
 _HOLDING = [status.value for status in HOLDING]
 
@@ -351,6 +352,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(self._session, driver)
         self.conversations = SqlConversations(self._session)
         self.outbox = SqlOutbox(self._session, self._server_id)
+        self.waitlist = SqlWaitlist(self._session, self._server_id)
         self.maintenance = SqlMaintenance(self._server_id, driver)
         return self
 

@@ -15,6 +15,7 @@ from core.chat.actions import (
 from core.chat.booking_verbs import BookingVerbs
 from core.chat.calendar_feed import calendar_line
 from core.chat.messages import Reply, booked
+from core.chat.waitlist_verbs import WaitlistVerbs
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
 from core.domain.request_line import ParsedRequest
 from core.domain.request_text import parse_request
@@ -45,7 +46,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", ".)", ".`")) else text + "."
 
 
-class BookingRequests(BookingVerbs):
+class BookingRequests(BookingVerbs, WaitlistVerbs):
     def _start_request(
         self, account: Account, rest: str
     ) -> tuple[list[Reply], dict[str, Any]]:
@@ -231,7 +232,7 @@ class BookingRequests(BookingVerbs):
     def _refused(
         self, account: Account, draft: dict[str, Any], end: str, refusal: Refusal
     ) -> tuple[list[Reply], dict[str, Any]]:
-        state = {"draft": draft}
+        state: dict[str, Any] = {"draft": draft}
         if refusal.code == ErrorCode.OVERLAP and draft.get("start") not in (None, "now"):
             held = self._holding(account, draft["resources"], draft["start"], end)
             if held is not None:  # the same press a moment earlier booked it
@@ -244,6 +245,8 @@ class BookingRequests(BookingVerbs):
                 return [Reply(f"{_sentence(start_problem.message)} When should it start?")], {
                     **state, "step": "start", "pending": [None, end]}
             return [Reply(f"{_sentence(refusal.message)} When should it end?")], {**state, "step": "end"}
+        hint, remembered, notify = self._notify_offer(account, draft, end, refusal)
+        state.update(remembered)  # a typed `notify me` waits for this request
         if refusal.earliest_start is not None:
             zone = self._service.zone_of(account)
             offered = refusal.earliest_start
@@ -255,10 +258,11 @@ class BookingRequests(BookingVerbs):
             )
             # The button carries the whole request, so an old offer's button books
             # what it says, not whatever was offered last.
-            return [Reply(refusal.message + " Shall I book it then? (yes / no)", (take,))], {
+            return [Reply(refusal.message + " Shall I book it then? (yes / no)", (take, *notify))], {
                 **state, "step": "offer", "offer": take.request["start"], "end": end_text}
         draft.pop("resources", None)
-        return [Reply(f"{_sentence(refusal.message)} {self._capability_question(account)}")], {
+        return [Reply(f"{_sentence(refusal.message)} {self._capability_question(account)}{hint}",
+                      notify)], {
             **state, "step": "capability", "pending": [draft.get("start"), end]}
 
     def _same_duration(

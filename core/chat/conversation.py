@@ -131,6 +131,8 @@ class ConversationEngine(BookingRequests):
             return [self._restart(account, rest)], state
         if name == "login":
             return [self._login(account, rest)], state
+        if name in ("notify", "waitlist"):
+            return self._waitlist_verb(account, name, rest, state)
         if name == "keep":
             return [self._keep(account, rest)], state
         return self._start_request(account, rest)

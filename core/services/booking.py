@@ -26,13 +26,14 @@ from core.services.maintenance import MaintenanceService
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
 from core.services.ports import OutboxRepository, UnitOfWork
+from core.services.waitlist import WaitlistService
 
 
-class BookingService(MaintenanceService):
+class BookingService(MaintenanceService, WaitlistService):
     """Every use case the chat adapters and the CLI call, in a chain of parts:
     accounts (accounts.py, account_settings.py), capacity (capacity.py), offers
     (offers.py), booking and reading bookings (new_bookings.py), maintenance windows
-    (maintenance.py) and, here, changes
+    (maintenance.py), the waitlist (waitlist.py) and, here, changes
     to a booking: cancel, extend, restart.
     """
 
@@ -48,6 +49,7 @@ class BookingService(MaintenanceService):
             if not self._current(booking, now):
                 raise refusals.too_late_to_cancel(booking, self._owner_zone(uow, booking))
             booked_end = booking.end.isoformat()  # for usage reports (core/domain/usage.py)
+            freed = Window(max(now, booking.start), booking.end)
             if booking.status == Status.BOOKED:
                 booking = replace(booking, status=Status.CANCELLED)
                 kind = "cancelled"
@@ -57,8 +59,10 @@ class BookingService(MaintenanceService):
             uow.bookings.save(booking)
             uow.bookings.record(booking_id, kind, actor, booked_end=booked_end)
             self._tell_owner(uow, booking, actor, kind, reason)
+            waited = self._waitlist_freed(uow, freed)  # those who asked to be told, or booked
             uow.commit()
-        self._on_change(booking_id)
+        for changed in (booking_id, *waited):
+            self._on_change(changed)
         return booking
 
     @staticmethod

@@ -85,8 +85,10 @@ def test_a_refusal_offers_the_earliest_start_and_yes_takes_it(setup) -> None:  #
     [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
     assert "GPUs (1 asked, 0 free)" in offer.text
     assert "earliest start that fits is 2026 11 30 12 00 (CST)" in offer.text
-    [take] = offer.actions
+    take, notify = offer.actions
     assert take.command == "book 4 cpus 16g 1 gpus 2026 11 30 12 00 to 2026 12 02 12 00"
+    assert (notify.label, notify.command) == (
+        "Notify me", "notify me 4 cpus 16g 1 gpus now to 2026 12 01 12 00")
     [done] = chat(engine, service, "bob", "yes")
     assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST" in done.text
 
@@ -244,7 +246,7 @@ def test_an_offer_keeps_image_and_command_and_books_once_after_a_restart(setup) 
         chat(engine, service, member, "book 2 gpus 2 cpus 8g now 2-day")
     [offer] = chat(engine, service, "bob",
                    f"book 1 gpu now 1-day image {image} command jupyter lab --port  8888")
-    [take] = offer.actions
+    take, _notify = offer.actions
     assert take.label.startswith("Book from ") and take.request["image"] == image
     assert take.request["command"] == "jupyter lab --port  8888"
 
@@ -306,6 +308,6 @@ def test_a_thanks_or_a_greeting_gets_a_short_answer_and_an_offer_still_takes_ok(
     assert reply.text.startswith("Hello! Say `book 1 gpu now 1-day` to book")
     chat(engine, service, "alice", "book 4 gpus 2 cpus 8g now 1-day")
     [offer] = chat(engine, service, "bob", "book 1 gpu now 2-day")
-    assert [a.verb for a in offer.actions] == ["book"]
+    assert [a.verb for a in offer.actions] == ["book", "notify"]
     [booked] = chat(engine, service, "bob", "ok")  # an answer to the offer, not small talk
     assert "bob: 2026-11-30 12:00 CST -> 2026-12-02 12:00 CST" in booked.text
