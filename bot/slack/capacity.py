@@ -32,6 +32,7 @@ from bot.slack.context import Respond, SlackContext, slack_of
 from core.chat import admin_render, admin_views
 from core.chat.admin_link import EXPIRED, link, parse_link
 from core.chat.admin_views import AdminView, ChatUser, Code
+from core.chat.maintenance_chat import MAINTENANCE_HELP, capacity_maintenance
 from core.chat.report_words import REPORT_HELP, capacity_report
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.accounts import LIMIT_KEYS
@@ -47,7 +48,7 @@ USAGE = (
     "`/capacity limits [@member] [cpus=8 memory=32 gpus=1]` view or set a member's maxima\n"
     "`/capacity users` list accounts\n"
     "`/capacity link @member lab-id` link a Slack user to an account (created if new; "
-    "moving a link asks you to confirm)\n" + REPORT_HELP
+    "moving a link asks you to confirm)\n" + MAINTENANCE_HELP + "\n" + REPORT_HELP
 )
 
 
@@ -161,6 +162,9 @@ class CapacityCommand:
             return CapacityAnswer(AdminView((USAGE,)))
         if verb == "report":
             return CapacityAnswer(capacity_report(self._service, account, words[1:]))
+        if verb == "maintenance":
+            said = capacity_maintenance(self._service, account, text.strip()[len(words[0]):])
+            return CapacityAnswer(AdminView((said,)))
         if verb == "limits":
             return CapacityAnswer(self._limits(account, admin, words[1:]))
         if verb in ("users", "link"):

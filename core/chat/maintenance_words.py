@@ -13,6 +13,8 @@ from core.domain.refusals import maintenance_words
 from core.domain.zones import local_time
 from core.services.maintenance import Affected, MaintenancePlan
 
+CLI = "booking maintenance"  # how the commands named in these words are typed
+
 
 def _window(window: MaintenanceWindow, zone: tzinfo) -> str:
     words = maintenance_words(window, zone)
@@ -44,21 +46,21 @@ def plan_text(plan: MaintenancePlan, zone: tzinfo, confirm: str) -> str:
     return "\n".join(lines)
 
 
-def added_text(plan: MaintenancePlan, zone: tzinfo) -> str:
+def added_text(plan: MaintenancePlan, zone: tzinfo, command: str = CLI) -> str:
     lines = [f"Added maintenance window {_window(plan.window, zone)}."]
     if plan.affected:
         lines.append("Told the members of:")
         lines.extend(_affected(plan.affected, zone))
     else:
         lines.append("It meets no booking; nobody had to be told.")
-    lines.append(f"New requests that overlap it are refused; `booking maintenance rm "
-                 f"{plan.window.id}` removes it.")
+    lines.append(f"New requests that overlap it are refused; `{command} rm {plan.window.id}` "
+                 "removes it.")
     return "\n".join(lines)
 
 
-def windows_text(windows: Sequence[MaintenanceWindow], zone: tzinfo) -> str:
+def windows_text(windows: Sequence[MaintenanceWindow], zone: tzinfo, command: str = CLI) -> str:
     if not windows:
-        return "No maintenance windows ahead. Add one with `booking maintenance add`."
+        return f"No maintenance windows ahead. Add one with `{command} add`."
     return "\n".join(_window(window, zone) for window in windows)
 
 
