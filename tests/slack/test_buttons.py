@@ -55,8 +55,9 @@ def test_a_refusal_offers_the_earliest_start_and_its_button_books_it(world: Slac
     refusal = world.api.wait_for("chat.postMessage")[0].args
     assert "Not enough free for that window" in refusal["text"]
     assert "Shall I book it then?" in refusal["text"]
-    [[offer]] = [b["elements"] for b in refusal["blocks"] if b["type"] == "actions"]
+    [[offer, notify]] = [b["elements"] for b in refusal["blocks"] if b["type"] == "actions"]
     assert offer["text"]["text"].startswith("Book from ") and offer["style"] == "primary"
+    assert notify["text"]["text"] == "Notify me"  # the waitlist (tests/slack/test_waitlist.py)
 
     world.slack.click(BOB, offer["value"])
     booked = world.api.wait_for("response_url", count=2)[1].args  # after the pointer
@@ -76,7 +77,7 @@ def test_a_modal_refusal_shows_an_offer_in_the_form_that_books_in_one_click(worl
     assert answer["response_action"] == "update"
     refusal = answer["view"]["blocks"]
     assert refusal[0]["text"]["text"].startswith("Not enough free")
-    [offer] = [e for b in refusal if b["type"] == "actions" for e in b["elements"]]
+    [offer, _notify] = [e for b in refusal if b["type"] == "actions" for e in b["elements"]]
 
     world.slack.click(CAROL, offer["value"])
     assert world.api.wait_for("response_url")[0].args["text"].startswith("Booked:")

@@ -59,8 +59,9 @@ def test_an_offer_asked_in_a_channel_asks_yes_or_no_only_where_it_can_be_answere
     assert "yes / no" not in str(pointer["blocks"])
     kept = world.api.wait_for("chat.postMessage")[0].args  # the DM: typed or pressed
     assert kept["text"].endswith("Shall I book it then? (yes / no)")
-    [[button]] = [b["elements"] for b in kept["blocks"] if b["type"] == "actions"]
+    [[button, notify]] = [b["elements"] for b in kept["blocks"] if b["type"] == "actions"]
     assert button["text"]["text"].startswith("Book from ")
+    assert notify["text"]["text"] == "Notify me"  # the waitlist (README, "Waitlist")
 
     world.slack.dm(BOB, "yes")
     booked = world.api.wait_for("chat.postMessage", count=2)[1].args
