@@ -44,6 +44,14 @@ class MaintenanceWindow:
         return (-(self.id or 0), NO_ACCOUNT, micros(self.start), micros(self.end), 0.0, 0,
                 ",".join(map(str, self.gpu_ids)), NO_PORT)
 
+    def as_booking(self, host: Resources) -> Booking:
+        """What the window holds as a booking would, for views of what is free."""
+        gpus = tuple(range(host.gpus)) if self.whole_server else self.gpu_ids
+        cpus, memory = (host.cpus, host.memory) if self.whole_server else (0.0, 0)
+        return Booking(account=f"maintenance #{self.id}", start=self.start, end=self.end,
+                       resources=Resources(cpus, memory, len(gpus)), gpu_ids=gpus,
+                       port=NO_PORT, image="")
+
     def affects(self, booking: Booking) -> bool:
         """A holding booking whose window overlaps this one and uses what it holds."""
         return booking.holds_resources and booking.window.overlaps(self.window) and (

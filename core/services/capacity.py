@@ -155,6 +155,7 @@ class CapacityService(AccountSettingsService):
         end = min(end, start + timedelta(days=self.config.booking.max_days * 2))
         with self._uow() as uow:
             held = uow.bookings.holding_between(start, end)
+            held += [w.as_booking(self.host) for w in windows_between(uow, start, end)]
         slot = timedelta(minutes=self._slot)
         slots = []
         moment = start

@@ -84,6 +84,10 @@ def test_a_window_on_gpus_0_and_1_leaves_gpus_2_and_3_bookable(
         "2026-11-02 18:00 CST: fan swap. The earliest start that fits is 2026 11 02 14 00 (CST).")
     assert refused.value.earliest_start == bob.end
     assert [w.reason for w in service.maintenance_windows(actor="alice")] == ["fan swap"]
+    # What is free per slot leaves the window's GPUs out while it lasts.
+    free = {slot.start: slot.gpu_ids for slot in service.free_slots(taipei(NOW), "1-day")}
+    assert (free[NOW], free[start], free[bob.end], free[end]) == ((0, 1, 2, 3), (), (2, 3),
+                                                                  (0, 1, 2, 3))
 
 
 def test_a_member_whose_booking_a_new_window_meets_is_told_with_the_earliest_alternative(
