@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 from core.domain import refusals
 from core.domain import restart_requests as restarts
 from core.domain.allocation import shortages, usage_in
+from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import (
     Account,
     Booking,
@@ -64,6 +65,12 @@ class BookingService(MaintenanceService, WaitlistService):
         for changed in (booking_id, *waited):
             self._on_change(changed)
         return booking
+
+    def remove_maintenance(self, window_id: int, *, actor: str | None) -> MaintenanceWindow:
+        """As maintenance.py's; then those waiting for room the window held are told."""
+        window = super().remove_maintenance(window_id, actor=actor)
+        self.recheck_waitlist(Window(max(self.now(), window.start), window.end))
+        return window
 
     @staticmethod
     def _current(booking: Booking, now: datetime) -> bool:

@@ -182,3 +182,19 @@ def test_notify_me_needs_a_refusal_and_says_so_when_it_fits_now(lab: Lab) -> Non
     assert [a.label for a in fits.replies[0].actions] == ["Book it"]
     assert lab.say("bob", "waitlist").text.startswith("You wait for nothing")
     assert lab.say("bob", "waitlist please").text.startswith("Say `waitlist` to see")
+
+
+def test_removing_a_maintenance_window_tells_those_waiting_for_its_room(lab: Lab) -> None:
+    lab.service.add_maintenance(taipei(T1), taipei(T1 + timedelta(hours=6)), None, "new fans",
+                                actor="alice")
+    refused = ask(lab, "bob", T1 + timedelta(hours=1), 2)
+    assert refused.text.startswith("That window overlaps maintenance of the whole server")
+    lab.say("bob", "notify me")
+    [window] = lab.service.maintenance_windows(actor="alice")
+    assert window.id is not None
+
+    lab.service.remove_maintenance(window.id, actor="alice")
+
+    [dm] = lab.outbox("bob")
+    assert dm.text.startswith("Room freed up for what you wait for: 2 CPUs, 4 GB, 3 GPUs for 2 h "
+                              "fits from 2026-11-03 09:00 CST")
