@@ -15,7 +15,7 @@ it, or its window ends. Anything else that frees room (maintenance) calls
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Protocol
 
@@ -75,17 +75,18 @@ class WaitlistService(NewBookingService):
             waitlist = self._waitlist(uow)
             entry = WaitlistEntry(user, resources, window, auto, image, command)
             mine = self._current_entries(uow, waitlist, user, now)
-            same = [e.id for e in mine if e.same_request(entry) and e.id is not None]
-            if not same and len(mine) >= rules.MAX_ENTRIES:
+            same = next((e for e in mine if e.same_request(entry)), None)
+            if same is None and len(mine) >= rules.MAX_ENTRIES:
                 raise rules.too_many(rules.MAX_ENTRIES)
             fits = self._fit_for(uow, account, entry, now)
-            if fits is not None:
-                uow.commit()  # only what _current_entries dropped
-                return entry, fits
-            waitlist.remove(same)  # the same request again: asked anew (auto or not)
-            entry_id = waitlist.add(entry, now)
-            uow.commit()
-        return WaitlistEntry(user, resources, window, auto, image, command, entry_id), None
+            if fits is None and same is not None and same.auto == auto:
+                entry = same  # asked twice (a button pressed again): keeps its place
+            elif fits is None:
+                if same is not None and same.id is not None:  # now with(out) auto: asked anew
+                    waitlist.remove([same.id])
+                entry = replace(entry, id=waitlist.add(entry, now))
+            uow.commit()  # also what _current_entries dropped
+        return entry, fits
 
     def waitlist(self, user: str) -> list[WaitlistEntry]:
         """The member's waiting requests (those done or over are dropped first)."""

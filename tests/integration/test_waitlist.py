@@ -6,6 +6,7 @@ answered with the state; `notify me auto` books and tells; entries end with thei
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from core.chat.actions import Action
 from core.chat.conversation import ConversationEngine
 from core.chat.messages import Reply
 from core.domain.gpus import GpuInventory
-from core.domain.model import Resources
+from core.domain.model import Resources, Status
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from core.services.ports import OutboxItem
@@ -83,6 +84,9 @@ def test_notify_me_then_a_cancel_sends_book_it_and_the_first_press_gets_it(lab: 
     notify = carols.actions[1]
     pressed = ConversationEngine(lab.service).press(lab.service.account("carol"), notify.command)
     assert pressed.replies[0].text.startswith("OK: I will message you when 2 CPUs, 4 GB, 3 GPUs")
+    lab.engine.press(lab.service.account("carol"), notify.command)  # pressed again: still one
+    assert lab.say("carol", "waitlist").text.count("\n1. ") == 1
+    assert "\n2. " not in lab.say("carol", "waitlist").text
     assert lab.outbox("bob") == []
 
     lab.service.cancel(alices, actor="alice")
@@ -198,3 +202,25 @@ def test_removing_a_maintenance_window_tells_those_waiting_for_its_room(lab: Lab
     [dm] = lab.outbox("bob")
     assert dm.text.startswith("Room freed up for what you wait for: 2 CPUs, 4 GB, 3 GPUs for 2 h "
                               "fits from 2026-11-03 09:00 CST")
+
+
+def test_ending_a_running_booking_early_offers_its_rest_to_a_now_request(lab: Lab) -> None:
+    alices = lab.hold("alice", NOW, 6)
+    with lab.service.unit() as uow:  # as the scheduler leaves it once the container runs
+        running = uow.bookings.get(alices)
+        assert running is not None
+        uow.bookings.save(replace(running, status=Status.RUNNING))
+        uow.commit()
+    refused = lab.say("bob", "book 3 gpus 2 cpus 4g now to 2026 11 02 12 00")  # 4 hours
+    assert refused.actions[1].command == "notify me 2 cpus 4g 3 gpus now to 2026 11 02 12 00"
+    lab.say("bob", "notify me")
+    lab.clock.advance(minutes=40)
+
+    ended = lab.say("alice", f"end {alices}").text
+    assert ended == f"Booking #{alices} ends now; its files are backed up first."
+
+    [dm] = lab.outbox("bob")  # from the next slot after alice's end, for the same 4 hours
+    assert "fits from 2026-11-02 09:00 CST to 2026-11-02 13:00 CST" in dm.text
+    [button] = [Action.from_dict(a) for a in dm.actions]
+    pressed = lab.engine.press(lab.service.account("bob"), button.command)
+    assert pressed.update is not None and pressed.update.text.startswith("Booked: #2 [booked] bob:")
