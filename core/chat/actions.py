@@ -57,8 +57,7 @@ VERBS: tuple[Verb, ...] = (
          "add an SSH public key for logging in (`keys` lists them)"),
     Verb("keys", "keys", "your SSH keys (`keys clear` removes them)"),
     Verb("timezone", "timezone Europe/Berlin", "show your times in another zone"),
-    Verb("notify", "notify me", "after a refusal for lack of room: tell me when it fits "
-         "(`notify me auto`: book it for me then)"),
+    Verb("notify", "notify me", "after a refusal: tell me when it fits (`notify me auto`: book it)"),
     Verb("waitlist", "waitlist", "what you wait for (`waitlist clear` drops it)"),
     Verb("help", "help", "this text"),
 )
