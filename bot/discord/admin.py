@@ -9,7 +9,7 @@ that the member is a booking admin, since Discord's setting can be changed.
 import discord
 from discord import app_commands
 
-from bot.discord import admin_actions, capacity, usage_report
+from bot.discord import admin_actions, capacity, maintenance, usage_report
 from bot.discord.interact import Responder, linked_account
 from bot.discord.outgoing import Outgoing
 from core.chat.admin_views import AdminView
@@ -90,4 +90,5 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
         await admin_actions.send_view(interaction, done)
 
     usage_report.add_command(group, service, respond)
+    maintenance.add_command(group, service, respond)
     return group
