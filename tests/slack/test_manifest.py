@@ -15,7 +15,7 @@ def test_the_manifest_lists_the_apps_commands_events_and_scopes(world: SlackWorl
     assert {c["command"] for c in commands} == {"/book", "/capacity"}
     assert all(c["should_escape"] for c in commands)  # mentions arrive as <@U...|name>
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
-        "app_home_opened", "message.im"}
+        "app_home_opened", "message.im", "user_change"}
     assert {"commands", "chat:write", "im:write", "im:history", "users:read",
             "files:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
