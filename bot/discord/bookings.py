@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.discord import capacity
 from bot.discord.outgoing import Outgoing
-from bot.discord.render import clip, fenced
+from bot.discord.render import MESSAGE_LIMIT, clip, fenced
 from core.chat import admin_views
 from core.chat.actions import VERBS
 from core.chat.booking_requests import FormRequest
@@ -53,5 +53,10 @@ def free(service: BookingService, account: Account, days: int) -> list[Outgoing]
     return capacity.messages(view)
 
 
-def help_text() -> str:
-    return clip(_slash_help() + fenced(HELP))
+def help_texts() -> list[str]:
+    """Help in messages within Discord's limit: the slash commands, then what a direct
+    message understands (as one code block), so nothing is cut."""
+    slash, typed = _slash_help(), fenced(HELP)
+    if len(slash) + len(typed) <= MESSAGE_LIMIT:
+        return [slash + typed]
+    return [clip(slash.rstrip()), clip(typed)]

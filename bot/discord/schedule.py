@@ -148,6 +148,9 @@ def schedule_group(
 
     @group.command(name="help", description="What /schedule and direct messages understand")
     async def help_(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(bookings.help_text(), ephemeral=True)
+        first, *rest = bookings.help_texts()
+        await interaction.response.send_message(first, ephemeral=True)
+        for text in rest:
+            await interaction.followup.send(text, ephemeral=True)
 
     return group

@@ -136,11 +136,15 @@ def test_a_login_is_an_embed_with_host_port_user_password_and_ssh_and_its_end_a_
 def test_help_keeps_its_table_in_a_code_block(app: bootstrap.App) -> None:
     async def scenario() -> None:
         async with connected(app) as discord_:
-            shown = await discord_.reply(slash(BOB, "schedule", "help"))
-            content = shown["content"]
+            calls = await discord_.interact(slash(BOB, "schedule", "help"))
+            shown = [c.body["data"] for c in calls if c.path.endswith("/callback")]
+            shown += [c.answer for c in calls if c.path.startswith("/webhooks/")]
+            assert all(m["flags"] & 64 for m in shown)  # only the member sees them
+            assert all(len(m["content"]) <= 2000 for m in shown)  # nothing cut, nothing lost
+            content = "\n".join(m["content"] for m in shown)
             assert "**/schedule free** [days]: what is free" in content
             assert "What I understand:\n```\nbook 1 gpu" in content  # aligned as written
             assert "abort                               forget the request" in content
-            assert len(content) <= 2000
+            assert "…" not in content
 
     asyncio.run(scenario())
