@@ -27,7 +27,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.bootstrap import App
-from bot.metrics import Metrics, StateCollector, instrument
+from bot.metrics import Metrics, StateCollector
 from core.chat.calendar_feed import calendar, feed_bookings
 from core.domain.config import ConfigError
 from core.domain.feed_tokens import FeedTokens
@@ -205,5 +205,5 @@ def http_feeds_from_env(app: App) -> FeedServer | None:
     assert env is not None  # built by bootstrap.build, as serve needs
     secret = load_secret(env.booking_secret, env.booking_data_dir)
     metrics = Metrics(app.config.server.name)
-    instrument(app.service, metrics)
+    app.service.observe_decisions(metrics)
     return FeedServer(app, settings, FeedTokens(secret), metrics)

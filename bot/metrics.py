@@ -3,17 +3,14 @@
 Gauges are read from the database at scrape time (storage/metrics_reads.py): bookings
 by status, GPUs booked now and held by containers, the outbox backlog, and container
 start lag (a histogram over every started booking, from its events). Decisions, refusals
-by code and decision latency are counted in this process, around the booking service's
-`book` and `extend` (instrument()): chat adapters and the terminal chat run here; the
-`booking` CLI in another process is not counted.
+by code and decision latency are counted in this process: `Metrics` observes the booking
+service's decisions (`book`, `extend`; core/services/decisions.py). Chat adapters and the
+terminal chat run here; the `booking` CLI in another process is not counted.
 """
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -22,10 +19,8 @@ from sqlalchemy import Engine
 
 from core.domain.model import Refusal
 from core.services.accounts import utcnow
-from core.services.booking import BookingService
 from storage.metrics_reads import read_state
 
-DECIDED_ACTIONS = ("book", "extend")
 START_LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
@@ -79,25 +74,3 @@ class Metrics:
         self.decisions.labels(self.server, action, "refused" if refusal else "ok").inc()
         if refusal is not None:
             self.refusals.labels(self.server, action, refusal.code.value).inc()
-
-
-def instrument(service: BookingService, metrics: Metrics) -> None:
-    """Count and time every `book` and `extend` on this service object (the one the
-    chats share) without changing the service itself."""
-    for action in DECIDED_ACTIONS:
-        setattr(service, action, _timed(getattr(service, action), action, metrics))
-
-
-def _timed(method: Callable[..., Any], action: str, metrics: Metrics) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            result = method(*args, **kwargs)
-        except Refusal as refusal:
-            metrics.observe(action, time.perf_counter() - began, refusal)
-            raise
-        metrics.observe(action, time.perf_counter() - began, None)
-        return result
-
-    return timed

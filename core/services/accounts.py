@@ -17,6 +17,7 @@ from core.domain.config import Config
 from core.domain.gpus import GpuInventory
 from core.domain.model import Account
 from core.domain.zones import member_zone
+from core.services.decisions import DecisionObserver
 from core.services.notice_port import NoticeWords
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
@@ -54,10 +55,15 @@ class AccountService:
         self._notices = notices
         self._clock = clock
         self._on_change = on_change or (lambda booking_id: None)
+        self._decision_observers: list[DecisionObserver] = []
         self._slot = config.booking.slot_minutes
 
     def now(self) -> datetime:
         return self._clock()
+
+    def observe_decisions(self, observer: DecisionObserver) -> None:
+        """Tell `observer` about every booking decision (`book`, `extend`) from now on."""
+        self._decision_observers.append(observer)
 
     def unit(self) -> UnitOfWork:
         """A fresh unit of work, for adapters' own small reads and writes."""

@@ -23,6 +23,7 @@ from core.domain.model import (
 )
 from core.domain.time_tokens import TimeInputError, parse_duration
 from core.domain.timeparse import parse_end
+from core.services.decisions import observed
 from core.services.maintenance import MaintenanceService
 from core.services.notifier import Message, MessageKind
 from core.services.outbox import enqueue
@@ -81,6 +82,12 @@ class BookingService(MaintenanceService, WaitlistService):
         self, booking_id: int, end_text: str, *, actor: str | None, reason: str | None = None
     ) -> Booking:
         """Move the end later. `2-day` extends by two days; a date sets the new end."""
+        with observed(self._decision_observers, "extend"):
+            return self._extend(booking_id, end_text, actor=actor, reason=reason)
+
+    def _extend(
+        self, booking_id: int, end_text: str, *, actor: str | None, reason: str | None
+    ) -> Booking:
         # The text is read before the write transaction opens, so dateparser never runs
         # while the server's lock is held: a short read gives the booking's start and its
         # member's time zone. A problem with the text is reported after the other checks.

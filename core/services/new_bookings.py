@@ -22,12 +22,18 @@ from core.domain.model import (
 )
 from core.domain.placement import choose_gpus, choose_port
 from core.services.capacity import BookingRequest
+from core.services.decisions import observed
 from core.services.offers import OfferService
 from core.services.ports import UnitOfWork
 
 
 class NewBookingService(OfferService):
     def book(self, request: BookingRequest, *, actor: str | None = None) -> Booking:
+        """Decide and record `request`, or raise a Refusal saying why and what fits."""
+        with observed(self._decision_observers, "book"):
+            return self._book(request, actor)
+
+    def _book(self, request: BookingRequest, actor: str | None) -> Booking:
         # The times are read before the write transaction opens, so dateparser never
         # runs while the server's lock is held; a problem with them is still reported
         # after the checks that came before it.
