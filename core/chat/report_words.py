@@ -20,12 +20,13 @@ from core.services.usage_report import BookingHistory, Dropped, UsageReport, usa
 CSV_COLUMNS = (
     "server", "member", "bookings",
     "booked_gpu_hours", "booked_cpu_hours", "booked_memory_gb_hours",
-    "held_gpu_hours", "held_cpu_hours", "held_memory_gb_hours",
+    "held_gpu_hours", "held_cpu_hours", "held_memory_gb_hours", "avg_gpu_util_percent",
 )
 ALL_MEMBERS = "*"  # the member column of the server's total row in the CSV
 NOTE = ("Booked: each window as booked, cut to the period. Held: until the booking ended "
         "(an early end counts until it ended; a running booking until now). Cancelled "
-        "bookings and failed starts hold nothing.")
+        "bookings and failed starts hold nothing. GPU use: the GPUs' average utilisation "
+        "where the scheduler sampled it.")
 
 
 def hours(value: float) -> str:
@@ -39,7 +40,10 @@ def amount_words(value: Amount) -> str:
 
 def _usage_line(member: MemberUsage) -> str:
     count = f"{member.bookings} booking{'' if member.bookings == 1 else 's'}"
-    return f" ({count}): booked {amount_words(member.booked)}; held {amount_words(member.held)}"
+    util = member.gpu_util
+    busy = "" if util is None else f"; GPU use {util:.0f}%"
+    return (f" ({count}): booked {amount_words(member.booked)}; "
+            f"held {amount_words(member.held)}{busy}")
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,10 @@ def _amount_record(value: Amount) -> dict[str, float]:
 
 
 def _member_record(member: MemberUsage) -> dict[str, Any]:
+    util = member.gpu_util
     return {"member": member.member, "bookings": member.bookings,
-            "booked": _amount_record(member.booked), "held": _amount_record(member.held)}
+            "booked": _amount_record(member.booked), "held": _amount_record(member.held),
+            "avg_gpu_util_percent": None if util is None else round(util, 1)}
 
 
 def _dropped_record(dropped: Dropped) -> dict[str, Any]:
@@ -122,6 +128,7 @@ def usage_csv(report: UsageReport) -> str:
             *(f"{v:.3f}" for v in (member.booked.gpu_hours, member.booked.cpu_hours,
                                    member.booked.memory_gb_hours, member.held.gpu_hours,
                                    member.held.cpu_hours, member.held.memory_gb_hours)),
+            "" if member.gpu_util is None else f"{member.gpu_util:.1f}",
         ])
     return out.getvalue()
 

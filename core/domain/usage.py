@@ -4,7 +4,9 @@ Booked: the booking's window as booked (extensions included; an early end does n
 shorten it), unless it was cancelled. Held: from its start until it ended (an early end
 counts until it ended) and, for a booking still running, until now; a failed start (a
 no-show) and a cancelled booking hold nothing. Both are cut to the period. Amounts are
-resource-hours: GPUs, CPUs and memory GB times hours. Standard library only.
+resource-hours: GPUs, CPUs and memory GB times hours. GPU use: the average utilisation the
+scheduler recorded for a booking's GPUs (core/domain/idle.py), weighted by the GPU-hours
+held, where it was sampled. Standard library only.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class BookingUsage:
     booking: Booking
     booked_hours: float
     held_hours: float
+    gpu_util: float | None = None  # average utilisation of its GPUs, percent, when sampled
 
     @property
     def booked(self) -> Amount:
@@ -69,6 +72,15 @@ def booked_end(booking: Booking, events: list[Event]) -> datetime:
     return booking.end
 
 
+def gpu_util(events: list[Event]) -> float | None:
+    """The last average utilisation recorded for the booking's GPUs, or None."""
+    for event in reversed(events):
+        value = event.detail.get("avg_util")
+        if isinstance(value, int | float) and event.detail.get("samples"):
+            return float(value)
+    return None
+
+
 def booking_usage(booking: Booking, events: list[Event], period: Window,
                   now: datetime) -> BookingUsage:
     if booking.status == Status.CANCELLED:
@@ -76,7 +88,8 @@ def booking_usage(booking: Booking, events: list[Event], period: Window,
     booked = hours_within(booking.start, booked_end(booking, events), period)
     if booking.status == Status.FAILED:
         return BookingUsage(booking, booked, 0.0)
-    return BookingUsage(booking, booked, hours_within(booking.start, min(booking.end, now), period))
+    held = hours_within(booking.start, min(booking.end, now), period)
+    return BookingUsage(booking, booked, held, gpu_util(events))
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,27 @@ class MemberUsage:
     bookings: int
     booked: Amount
     held: Amount
+    sampled_gpu_hours: float = 0.0  # held GPU-hours whose utilisation was recorded
+    busy_gpu_hours: float = 0.0  # the same, times their utilisation
+
+    @property
+    def gpu_util(self) -> float | None:
+        """Average GPU utilisation over the sampled GPU-hours, percent; None unsampled."""
+        if self.sampled_gpu_hours <= 0:
+            return None
+        return 100 * self.busy_gpu_hours / self.sampled_gpu_hours
+
+    def __add__(self, other: MemberUsage) -> MemberUsage:
+        return MemberUsage(self.member, self.bookings + other.bookings,
+                           self.booked + other.booked, self.held + other.held,
+                           self.sampled_gpu_hours + other.sampled_gpu_hours,
+                           self.busy_gpu_hours + other.busy_gpu_hours)
+
+
+def _member_usage(usage: BookingUsage) -> MemberUsage:
+    sampled = usage.held.gpu_hours if usage.gpu_util is not None else 0.0
+    return MemberUsage(usage.booking.account, 1, usage.booked, usage.held, sampled,
+                       sampled * (usage.gpu_util or 0.0) / 100)
 
 
 def per_member(usages: list[BookingUsage]) -> list[MemberUsage]:
@@ -94,17 +128,15 @@ def per_member(usages: list[BookingUsage]) -> list[MemberUsage]:
         if usage.booked_hours <= 0 and usage.held_hours <= 0:
             continue
         name = usage.booking.account
-        before = found.get(name, MemberUsage(name, 0, Amount(), Amount()))
-        found[name] = MemberUsage(name, before.bookings + 1, before.booked + usage.booked,
-                                  before.held + usage.held)
+        found[name] = found.get(name, MemberUsage(name, 0, Amount(), Amount())) + _member_usage(usage)
     return [found[name] for name in sorted(found)]
 
 
 def total(members: list[MemberUsage], name: str) -> MemberUsage:
-    booked, held = Amount(), Amount()
+    whole = MemberUsage(name, 0, Amount(), Amount())
     for member in members:
-        booked, held = booked + member.booked, held + member.held
-    return MemberUsage(name, sum(m.bookings for m in members), booked, held)
+        whole += member
+    return whole
 
 
 def month_period(text: str, zone: tzinfo) -> Window:

@@ -204,3 +204,22 @@ def test_a_year_of_bookings_reads_quickly(make_app: Callable[..., App]) -> None:
     report = usage_reports(service).days("2025-01-01", "2026-12-31")
     assert time.perf_counter() - began < 5
     assert rows(report)["bob"][:2] == (1000, 4000.0)
+
+
+def test_gpu_use_recorded_by_the_scheduler_is_averaged_over_the_gpu_hours_held(lab) -> None:  # type: ignore[no-untyped-def]
+    service, _clock, ids = lab
+    with service.unit() as uow:  # as core/services/idle_watch.py records them
+        uow.bookings.record(ids["bob"], "gpu_usage", "scheduler", avg_util=40.0, samples=360)
+        uow.bookings.record(ids["erin"], "idle_notified", "scheduler", avg_util=10.0, samples=100)
+        uow.commit()
+
+    report = usage_reports(service).month("2026-11")
+
+    text = admin_render.render(usage_view(report), Plain())
+    assert "held 12.0 GPU-h, 24.0 CPU-h, 96.0 GB-h; GPU use 40%" in text
+    assert "- dave (1 booking): booked 24.0 GPU-h, 24.0 CPU-h, 96.0 GB-h; held 0.0 GPU-h" in text
+    assert "GPU use" not in next(line for line in text.splitlines() if "- dave" in line)
+    parsed = list(csv.DictReader(io.StringIO(usage_csv(report))))
+    # the server: (12 GPU-h at 40% + 6 GPU-h at 10%) / 18 GPU-h sampled
+    assert {r["member"]: r["avg_gpu_util_percent"] for r in parsed} == {
+        "bob": "40.0", "dave": "", "erin": "10.0", "*": "30.0"}
