@@ -6,11 +6,16 @@ start lag (a histogram over every started booking, from its events). Decisions, 
 by code and decision latency are counted in this process: `Metrics` observes the booking
 service's decisions (`book`, `extend`; core/services/decisions.py). Chat adapters and the
 terminal chat run here; the `booking` CLI in another process is not counted.
+
+GPUs idle now come from the idle watch's last sample in this process (`IdleCollector`,
+core/services/idle_watch.py): which GPUs are idle is known only there, since nothing
+per minute is written to the database. `booking serve` registers it; without NVML
+nothing is read, so both of its gauges are 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -19,6 +24,7 @@ from sqlalchemy import Engine
 
 from core.domain.model import Refusal
 from core.services.accounts import utcnow
+from core.services.idle_watch import IdleReading
 from storage.metrics_reads import read_state
 
 START_LAG_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -58,6 +64,26 @@ class StateCollector(Collector):
         yield lag
 
 
+class IdleCollector(Collector):
+    """GPUs of running bookings read at the idle watch's last sample (every minute), and
+    those of them below idle.threshold_percent."""
+
+    def __init__(self, reading: Callable[[], IdleReading], server: str) -> None:
+        self._reading, self._server = reading, server
+
+    def collect(self) -> Iterator[Metric]:
+        reading = self._reading()
+        for name, help_text, value in (
+            ("booking_gpus_sampled", "GPUs of running bookings read at the last idle sample.",
+             reading.gpus_read),
+            ("booking_gpus_idle", "GPUs of running bookings below idle.threshold_percent at the "
+             "last idle sample.", reading.gpus_idle),
+        ):
+            gauge = GaugeMetricFamily(name, help_text, labels=["server"])
+            gauge.add_metric([self._server], value)
+            yield gauge
+
+
 class Metrics:
     def __init__(self, server: str) -> None:
         self.server = server
@@ -68,6 +94,10 @@ class Metrics:
                                 ["server", "action", "code"], registry=self.registry)
         self.latency = Histogram("booking_decision_seconds", "How long a decision took.",
                                  ["server", "action"], registry=self.registry)
+
+    def watch_idle(self, reading: Callable[[], IdleReading]) -> None:
+        """Serve the idle watch's last sample (`IdleWatch.last_reading`) too."""
+        self.registry.register(IdleCollector(reading, self.server))
 
     def observe(self, action: str, seconds: float, refusal: Refusal | None) -> None:
         self.latency.labels(self.server, action).observe(seconds)

@@ -23,6 +23,7 @@ from bot.bootstrap import App, local_user
 from bot.discord import discord_adapter_from_env
 from bot.http_feeds import http_feeds_from_env
 from bot.log_notifier import LogNotifier
+from bot.metrics import Metrics
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
 from core.chat import idle_words, lifecycle_messages
@@ -49,7 +50,9 @@ class _Stop(Exception):
     """Raised in the main thread by the signal handler."""
 
 
-def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
+def build_scheduler(app: App, stop: threading.Event, metrics: Metrics | None = None) -> Scheduler:
+    """The scheduler with its lifecycle, outbox and idle watch (whose last sample
+    `metrics`, when served, reports)."""
     assert app.environment is not None and app.engine is not None
     engine, server_id = app.engine, app.server_id
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
@@ -67,6 +70,8 @@ def build_scheduler(app: App, stop: threading.Event) -> Scheduler:
     idle = IdleWatch(config=app.config, uow=uow, gpus=NvmlUtilisation(), words=idle_words,
                      end=lambda booking_id: app.service.cancel(booking_id, actor=None),
                      clock=utcnow)
+    if metrics is not None:
+        metrics.watch_idle(idle.last_reading)
     return Scheduler(config=app.config, uow=uow, runtime=runtime, lifecycle=lifecycle,
                      outbox=outbox, clock=utcnow, changes=change_feed(engine, server_id),
                      idle=idle.sample)
@@ -85,7 +90,7 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
     feeds = http_feeds_from_env(app)  # None without BOOKING_HTTP_PORT: calendars, metrics
     if feeds is not None:
         app.conversation.calendar_link = feeds.link_for
-    scheduler = build_scheduler(app, stop)
+    scheduler = build_scheduler(app, stop, feeds.metrics if feeds is not None else None)
     app.change_listeners.append(scheduler.changed)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -5,6 +5,9 @@ at the end (`gpu_usage`: avg_util, samples, for the usage report). A booking who
 all sat idle for `idle.notify_hours` gets a message with *Keep it* / *End now*; with
 `idle.release_hours` set and no answer, it is ended through the usual end (backup first)
 and the member and the admins are told. Rules: core/domain/idle.py.
+
+`last_reading()` is what the last sample saw, GPU by GPU, for the `booking_gpus_idle`
+metric: which GPUs are idle now is known only here (nothing per minute is stored).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -37,6 +41,16 @@ class GpuUtilisation(Protocol):
     def utilisation(self) -> Mapping[int, float]:
         """Percent busy per GPU id; the GPUs that did not answer are left out (all of
         them without a driver)."""
+
+
+@dataclass(frozen=True)
+class IdleReading:
+    """The last sample: the running bookings' GPUs that were read, and those of them below
+    idle.threshold_percent (each GPU on its own, whatever its booking's other GPUs do)."""
+
+    gpus_read: int = 0
+    gpus_idle: int = 0
+    at: datetime | None = None  # None before the first sample
 
 
 class IdleWords(Protocol):
@@ -77,6 +91,10 @@ class IdleWatch:
         self._clock = clock
         self._summaries: dict[int, UsageSummary] = {}
         self._lock = threading.Lock()  # one sample at a time
+        self._reading = IdleReading()
+
+    def last_reading(self) -> IdleReading:
+        return self._reading
 
     def sample(self) -> None:
         """One sample of every running booking's GPUs, and what follows from it."""
@@ -87,9 +105,10 @@ class IdleWatch:
                            if b.status == Status.RUNNING and b.gpu_ids and b.end > now]
             for booking_id in set(self._summaries) - {b.id for b in running}:
                 self._finish(booking_id)
-            if not running:
-                return
-            readings = self._gpus.utilisation()
+            readings = self._gpus.utilisation() if running else {}
+            held = [readings[g] for b in running for g in b.gpu_ids if g in readings]
+            self._reading = IdleReading(len(held), sum(
+                1 for u in held if u < self._settings.threshold_percent), now)
             for booking in running:
                 try:
                     self._sample_one(booking, readings, now)

@@ -20,8 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.bootstrap import App
 from bot.http_feeds import FeedServer, http_feeds_from_env
 from bot.serve import serve
+from core.chat import idle_words
 from core.domain.model import Booking, ErrorCode, Refusal, Resources, Status
+from core.services.accounts import utcnow
 from core.services.capacity import BookingRequest
+from core.services.idle_watch import IdleWatch
+from storage.uow import SqlUnitOfWork
 from tests.support.docker_fixtures import free_tcp_port
 
 SECRET = "calendar-test-secret-0123456789abcdef"
@@ -168,11 +172,7 @@ def test_metrics_count_bookings_by_status_refusals_by_code_and_gpus(
         with pytest.raises(Refusal) as refused:
             book(app, user, gpus, start, "1-day")
         assert refused.value.code in (ErrorCode.OVER_LIMIT, ErrorCode.OVERLAP)
-    # The container of bob's booking comes up (what the lifecycle records).
-    with app.service.unit() as uow:
-        uow.bookings.save(Booking(**{**now_booking.__dict__, "status": Status.RUNNING}))
-        uow.bookings.record(now_booking.id or 0, "running", "scheduler")
-        uow.commit()
+    running(app, now_booking)  # the container of bob's booking comes up
 
     seen = metrics(feeds)
 
@@ -193,6 +193,57 @@ def test_metrics_count_bookings_by_status_refusals_by_code_and_gpus(
     assert value("booking_decision_seconds_count", action="book") == 5
     assert value("booking_container_start_lag_seconds_count") == 1
     assert 0 <= value("booking_container_start_lag_seconds_sum") < 60
+
+
+def running(app: App, booking: Booking) -> Booking:
+    """The booking's container came up (what the lifecycle records)."""
+    started = Booking(**{**booking.__dict__, "status": Status.RUNNING})
+    with app.service.unit() as uow:
+        uow.bookings.save(started)
+        uow.bookings.record(booking.id or 0, "running", "scheduler")
+        uow.commit()
+    return started
+
+
+def test_metrics_count_the_gpus_idle_at_the_idle_watchs_last_sample(
+    served: tuple[App, FeedServer],
+) -> None:
+    app, feeds = served
+    assert app.engine is not None
+    engine, server_id = app.engine, app.server_id
+    readings: dict[int, float] = {}  # percent per GPU id, as the stand-in for NVML reads them
+
+    class StandInGpus:
+        def utilisation(self) -> dict[int, float]:
+            return dict(readings)
+
+    watch = IdleWatch(config=app.config, uow=lambda: SqlUnitOfWork(engine, server_id),
+                      gpus=StandInGpus(), words=idle_words, end=lambda booking_id: None, clock=utcnow)
+    feeds.metrics.watch_idle(watch.last_reading)  # as `booking serve` does
+    bobs = running(app, book(app, "bob", 2, "now", "1-day"))
+    carols = running(app, book(app, "carol", 1, "now", "1-day"))
+    book(app, "carol", 1, "3-day", "1-day")  # booked, not running: never read
+
+    def idle_and_read() -> tuple[float, float]:
+        seen = metrics(feeds)
+        server = (("server", "gpu1"),)
+        return seen[("booking_gpus_idle", server)], seen[("booking_gpus_sampled", server)]
+
+    assert idle_and_read() == (0, 0)  # nothing sampled yet
+    [free] = set(range(4)) - {*bobs.gpu_ids, *carols.gpu_ids}
+    # bob: one GPU idle, one busy; carol's idle; the GPU nobody holds is not counted
+    readings.update({bobs.gpu_ids[0]: 2.0, bobs.gpu_ids[1]: 90.0, carols.gpu_ids[0]: 0.0,
+                     free: 0.0})
+    watch.sample()
+    assert idle_and_read() == (2, 3)
+    del readings[carols.gpu_ids[0]]  # a GPU that does not answer is neither
+    readings[bobs.gpu_ids[0]] = 40.0
+    watch.sample()
+    assert idle_and_read() == (0, 2)
+    app.service.cancel(bobs.id or 0, actor="bob")
+    app.service.cancel(carols.id or 0, actor="carol")
+    watch.sample()
+    assert idle_and_read() == (0, 0)
 
 
 def test_serve_starts_the_listener_links_the_confirmation_and_stops_it(
@@ -224,8 +275,10 @@ def test_serve_starts_the_listener_links_the_confirmation_and_stops_it(
         [reply] = app.conversation.handle(bob, "1-day")
         [link] = [word for word in reply.text.split() if word.startswith(base + "/calendar/bob/")]
         assert list(events(get(link)[1])) == ["booking-1@gpu1.server-booking"]
-        assert get(base + "/metrics")[1].count(
+        scraped = get(base + "/metrics")[1]
+        assert scraped.count(
             b'booking_decisions_total{action="book",outcome="ok",server="gpu1"} 1.0') == 1
+        assert b'booking_gpus_idle{server="gpu1"} 0.0' in scraped  # the idle watch's, wired
     finally:
         stop.set()
         runner.join(timeout=30)
