@@ -41,7 +41,7 @@ VERBS: tuple[Verb, ...] = (
          "book in one line (I ask for what is missing); `image X`, `command ...` last"),
     Verb("list", "list", "your upcoming and running bookings, each with its buttons",
          aliases=("ls",)),
-    Verb("cancel", "cancel N", "cancel booking N (ends it if it is running)",
+    Verb("cancel", "cancel N", "cancel booking N (ends it if it is running; `because ...`: why)",
          destructive=True, needs_booking=True),
     Verb("end", "end N", "end booking N now; its files are backed up first",
          destructive=True, needs_booking=True),

@@ -21,6 +21,16 @@ from core.services import idle_watch
 _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
 
 
+# `cancel 12 because the disk is full`: why, told to the owner when someone else acts.
+_BECAUSE = re.compile(r"^(.*?)\s*\bbecause\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _why(rest: str) -> tuple[str, str | None]:
+    """`rest` without its `because ...`, and the reason given (None when none)."""
+    match = _BECAUSE.match(rest)
+    return (match.group(1), match.group(2).strip()) if match else (rest, None)
+
+
 _KEEP_NUDGE = re.compile(r"^nudge\s+(\d{1,6})$", re.IGNORECASE)
 
 
@@ -65,7 +75,7 @@ class BookingVerbs(EngineBase):
     def _is_answer(command: re.Match[str]) -> bool:
         """`end 3-day` while a question waits answers it; it does not end booking 3."""
         verb, rest = command.group(1).lower(), command.group(2).strip()
-        return verb in ("end", "cancel") and not re.fullmatch(r"#?\d{1,18}", rest)
+        return verb in ("end", "cancel") and not re.fullmatch(r"#?\d{1,18}", _why(rest)[0])
 
     @staticmethod
     def _booking_id(text: str, usage: str, *, more: bool = False) -> tuple[int, str]:
@@ -76,12 +86,13 @@ class BookingVerbs(EngineBase):
         return int(match.group(1)), match.group(2)
 
     def _cancel(self, account: Account, rest: str) -> Reply:
+        rest, reason = _why(rest)
         booking_id, _ = self._booking_id(rest, "cancel N")
         booking = self._service.get(booking_id, actor=account.name)
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
         try:
-            booking = self._service.cancel(booking_id, actor=account.name)
+            booking = self._service.cancel(booking_id, actor=account.name, reason=reason)
         except Refusal as refusal:  # it ended in the meantime
             if refusal.code != ErrorCode.NOT_FOUND:
                 raise
@@ -92,6 +103,7 @@ class BookingVerbs(EngineBase):
         return Reply(f"Booking #{booking_id} ends now; its files are backed up first.")
 
     def _extend(self, account: Account, rest: str) -> Reply:
+        rest, reason = _why(rest)
         booking_id, end_text = self._booking_id(rest, "extend N 2-day", more=True)
         if not end_text:
             raise Refusal(ErrorCode.BAD_INPUT, "Extend by how much? e.g. `extend 12 2-day`.")
@@ -107,7 +119,8 @@ class BookingVerbs(EngineBase):
             if booking.end >= wanted:
                 return self._state(account, booking, "Already extended:")
         try:
-            booking = self._service.extend(booking_id, end_text, actor=account.name)
+            booking = self._service.extend(booking_id, end_text, actor=account.name,
+                                           reason=reason)
         except Refusal:
             if target:  # a press at the same moment may have reached it first
                 booking = self._service.get(booking_id, actor=account.name)
@@ -120,6 +133,7 @@ class BookingVerbs(EngineBase):
     def _restart(self, account: Account, rest: str) -> Reply:
         """`restart N`, or a button's `restart N after K`: only while no more than K restarts
         were asked, so an old button pressed after a newer restart restarts nothing."""
+        rest, reason = _why(rest)
         booking_id, more = self._booking_id(rest, "restart N", more=True)
         after = _RESTART_AFTER.match(more)
         if more and after is None:
@@ -128,7 +142,7 @@ class BookingVerbs(EngineBase):
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
         try:
-            booking = self._service.restart(booking_id, actor=account.name,
+            booking = self._service.restart(booking_id, actor=account.name, reason=reason,
                                             after=int(after.group(1)) if after else None)
         except Refusal as refusal:  # one is on its way, or done since the button was drawn
             if refusal.code not in (ErrorCode.PENDING, ErrorCode.OVERTAKEN):

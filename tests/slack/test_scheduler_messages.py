@@ -128,3 +128,26 @@ def test_the_owner_is_told_when_an_admin_ends_or_restarts_their_running_booking(
                             f"#{number};") for t in told), told
     assert any(t.startswith(f"alice (an admin) ended your booking #{number} now;")
                for t in told), told
+
+
+def test_an_admin_says_why_and_the_owner_reads_it(world: SlackWorld, tmp_path: Path):
+    service = world.booking.service
+    first = service.book(BookingRequest("bob", Resources(1, 1, 0), "in 3 days", "1-day"))
+    second = running(world)
+
+    world.slack.command(ALICE, "/book", f"cancel {first.id} because GPU 0 goes for repair")
+    world.api.wait_for("response_url")
+    world.slack.command(ALICE, "/book", f"extend {second.id} 1-day Because the deadline moved")
+    world.api.wait_for("response_url", count=2)
+    world.slack.command(BOB, "/book", f"cancel {second.id} because I am done")  # his own
+    world.api.wait_for("response_url", count=3)
+    assert service.get(first.id or 0).status == Status.CANCELLED
+    assert service.get(second.id or 0).end <= service.now()
+
+    sender(world, PasswordDeriver(load_secret(None, tmp_path))).flush()
+    told = sorted(dm["text"] for dm in dms_to_bob(world))
+    assert len(told) == 2, told  # the owner's own cancel tells him nothing
+    assert told[0].startswith(f"alice (an admin) cancelled your booking #{first.id} (")
+    assert told[0].endswith("). Why: GPU 0 goes for repair")
+    assert told[1].startswith(f"alice (an admin) extended your booking #{second.id}; ")
+    assert told[1].endswith(". Why: the deadline moved")
