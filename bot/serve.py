@@ -61,7 +61,8 @@ def build_scheduler(app: App, stop: threading.Event, metrics: Metrics | None = N
     runtime = DockerRuntime(base_url=env.docker_host, pull=app.config.images.pull)
     lifecycle = Lifecycle(config=app.config, uow=uow, runtime=runtime, passwords=passwords,
                           clock=utcnow, stop=stop, words=lifecycle_messages,
-                          files=HostMemberFiles(), ssh_ready=wait_for_ssh)
+                          files=HostMemberFiles(), ssh_ready=wait_for_ssh,
+                          freed=app.service.recheck_waitlist)  # a failed start frees room
     outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=app.notifiers,
                           fallback=("stdout", LogNotifier()), clock=utcnow)
     # Woken by a change made in any process: LISTEN/NOTIFY on PostgreSQL, SQLite's

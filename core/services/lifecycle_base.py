@@ -14,7 +14,7 @@ from core.domain.backup_plan import BackupItem, BackupPlanError
 from core.domain.config import Config
 from core.domain.container import ContainerError
 from core.domain.container_spec import container_name
-from core.domain.model import Account, Booking, Event, Status
+from core.domain.model import Account, Booking, Event, Status, Window
 from core.domain.passwords import PasswordDeriver
 from core.services.accounts import admin_names
 from core.services.container_runtime import ContainerRuntime
@@ -74,7 +74,11 @@ class LifecycleBase:
         words: LifecycleWords, files: MemberFiles,
         ssh_ready: Callable[[str, int, float], bool],
         stop: threading.Event | None = None,
+        freed: Callable[[Window], object] | None = None,
     ) -> None:
+        """`freed(window)` is told the room a failed booking gave back, after the failure is
+        recorded (bot/serve.py: BookingService.recheck_waitlist, so those waiting for it
+        are told); a problem there is logged, the failure stands."""
         self._words = words
         self._files = files
         self._config = config
@@ -85,6 +89,7 @@ class LifecycleBase:
         self._clock = clock
         self._ssh_ready = ssh_ready
         self._stop = stop or threading.Event()
+        self._freed = freed
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
         # Asked to call advance(booking_id) again after a delay (set by the scheduler).
@@ -119,6 +124,12 @@ class LifecycleBase:
             self._tell_admins(uow, current, self._words.admin_failed(current, reason))
             uow.commit()
         log.error("booking %d failed: %s", booking.id, reason)
+        window = Window(max(self._clock(), current.start), current.end)
+        if self._freed is not None and window.end > window.start:
+            try:
+                self._freed(window)
+            except Exception:
+                log.exception("booking %d: the waitlist could not be told of its room", booking.id)
 
     def _tell_admins(self, uow: SchedulerUnitOfWork, booking: Booking, message: Message) -> None:
         """Queue an admin message; an admin who owns the booking has their own message."""

@@ -8,8 +8,9 @@ that same transaction and its member told; the others get a direct message (the 
 with a *Book it* button carrying the whole request, which books through the usual path,
 so the first to press gets it and a later press is answered with the state then. An
 entry is told about a start once; it stays until its member holds that booking, clears
-it, or its window ends. Anything else that frees room (maintenance) calls
-`recheck_waitlist` with what it freed.
+it, or its window ends. Anything else that frees room (a maintenance window removed, a
+booking that failed to start: the lifecycle's `freed` port) calls `recheck_waitlist`
+with what it freed.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ class FakeRuntime:
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, **scheduler: object) -> None:
+    def __init__(self, tmp_path: Path, database_url: str | None = None, **scheduler: object) -> None:
         self.clock = Clock(NOW)
         self.config = Config.model_validate({
             "server": {"name": "gpu1", "public_host": "gpu1.test", "timezone": "Asia/Taipei"},
@@ -100,7 +100,7 @@ class Rig:
             "scheduler": {"reminder_minutes": 30, "start_deadline_minutes": 10, **scheduler},
             "admins": ["alice"],
         })
-        engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        engine = make_engine(database_url or f"sqlite:///{tmp_path / 'db.sqlite'}")
         migrate(engine)
         server_id = ensure_server(engine, "gpu1")
         self.uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
