@@ -4,7 +4,8 @@
 client's own event loop and `deliver` waits for the outcome, so the outbox
 knows whether it went out. A member whose direct messages are closed gets the
 message the next time they use the bot (bot/discord/unreachable.py), and the
-admins are told once.
+admins are told once; a message Discord could not take (unreachable) is shown
+there too.
 """
 
 from __future__ import annotations
@@ -61,15 +62,25 @@ class DiscordNotifier:
             return False
         client = self._client
         loop = getattr(client, "running_loop", None)
-        if loop is None or loop.is_closed() or client.is_closed():
-            raise ConnectionError("the Discord client is not running")
-        if _current_loop() is loop:
+        if loop is not None and _current_loop() is loop:
             raise RuntimeError("deliver() waits for the send; call it from another thread")
         user_id = int(account.discord_id)
-        out = self.outgoing(message).in_zone(self._service.zone_of(account))
-        sent = asyncio.run_coroutine_threadsafe(self._send(client, user_id, out), loop)
-        outcome = sent.result(self._timeout)
         kept = self._kept(client)
+        key = (account.name, message.kind, message.booking_id, message.text)
+        if kept.release(user_id, key):
+            return True  # shown at an interaction while Discord could not take it
+        out = self.outgoing(message).in_zone(self._service.zone_of(account))
+        try:
+            if loop is None or loop.is_closed() or client.is_closed():
+                raise ConnectionError("the Discord client is not running")
+            sent = asyncio.run_coroutine_threadsafe(self._send(client, user_id, out), loop)
+            outcome = sent.result(self._timeout)
+        except Exception:
+            # Discord unreachable: the outbox tries again, and in the end writes the
+            # message (without its password) to its log; the member sees it at their next
+            # /schedule, or a button press, whichever comes first.
+            kept.hold(user_id, key, out)
+            raise
         if outcome is _Sent.SENT:
             kept.reached(user_id)
         elif outcome is _Sent.CLOSED and kept.keep(user_id, out):
