@@ -26,10 +26,14 @@ def capacity_group(service: BookingService, respond: Responder) -> app_commands.
         allowed_contexts=app_commands.AppCommandContext(guild=True),
     )
 
+    max_days = service.config.booking.max_days  # how far ahead anything can be booked
+    few_days = min(3, max_days)
+
     @group.command(name="summary", description="Free capacity per slot and the GPU timeline")
-    @app_commands.describe(days="how many days ahead (1-14)")
+    @app_commands.describe(days=f"how many days ahead (1-{max_days})")
     async def summary(
-        interaction: discord.Interaction, days: app_commands.Range[int, 1, 14] = 3
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, max_days] = few_days,
     ) -> None:
         def work(account: Account) -> list[Outgoing]:
             capacity.require_admin(service, account)

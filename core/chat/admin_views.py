@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from core.chat.actions import Action
+from core.chat.messages import describe_resources
 from core.domain.model import Account, Booking
 from core.domain.quota import QUOTA_KEYS, quota_gb
 from core.services.booking import BookingService
@@ -109,10 +110,11 @@ def _periods(
 ) -> AdminView:
     host = service.host
     title: Line = (Strong(service.config.server.name),
-                   f": {host.cpus:g} CPUs, {host.memory} GB, {host.gpus} GPUs")
+                   f": {describe_resources(host)}")
     rows = tuple(
         (Time(p.start, zone), Arrow(), Time(p.end, zone),
-         f": {p.cpus:g} CPUs, {p.memory} GB, GPUs free: {_ids(p.gpu_ids)}")
+         f": {p.cpus:g} CPU{'' if p.cpus == 1 else 's'}, {p.memory} GB, "
+         f"GPUs free: {_ids(p.gpu_ids)}")
         for p in merge_slots(slots)
     )
     records = tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from core.chat.actions import seed_time
+from core.chat.messages import describe_resources
 from core.domain.model import Refusal, Resources
 from core.domain.zones import local_time
 from core.services.booking import BookingService
@@ -25,7 +26,8 @@ def free_for_window(service: BookingService, start: datetime | None, end: dateti
     memory = min(s.memory for s in slots)
     gpus = set(slots[0].gpu_ids).intersection(*(s.gpu_ids for s in slots))
     free = (f"Free for the whole time, {local_time(slots[0].start, zone)} -> "
-            f"{local_time(slots[-1].end, zone)}: {cpus:g} CPUs, {memory} GB, {len(gpus)} GPUs")
+            f"{local_time(slots[-1].end, zone)}: "
+            f"{describe_resources(Resources(cpus, memory, len(gpus)))}")
     short = [name for name, have, need in (("CPUs", cpus, wanted.cpus),
                                            ("memory", memory, wanted.memory),
                                            ("GPUs", len(gpus), wanted.gpus)) if need > have]
