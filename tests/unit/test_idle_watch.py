@@ -1,4 +1,4 @@
-"""Idle GPUs (issue 15, part 4): the idle watch on a real SQLite database with a fake clock,
+"""Idle GPUs (issue 15, part 4): the idle watch on real SQLite and PostgreSQL with a fake clock,
 a stand-in for the GPUs' utilisation (our own port) and the real outbox, words and
 conversation engine. What members and admins see: the question with Keep / End now, the
 end after release_hours, nothing for busy GPUs, and the average kept for the report."""
@@ -34,8 +34,8 @@ class FakeGpus:
 
 
 class World:
-    def __init__(self, tmp_path: Path, **idle: float | None) -> None:
-        self.rig = Rig(tmp_path)
+    def __init__(self, tmp_path: Path, database_url: str | None = None, **idle: float | None) -> None:
+        self.rig = Rig(tmp_path, database_url)
         self.gpus = FakeGpus()
         config = self.rig.config.model_copy(update={"idle": IdleSection(**idle)})  # type: ignore[arg-type]
         self.watch = IdleWatch(config=config, uow=self.rig.uow, gpus=self.gpus, words=idle_words,
@@ -69,9 +69,15 @@ def _buttons(message: Message) -> list[Action]:
     return list(restored(message.actions))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite in the test's folder; else a fresh PostgreSQL database."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World(tmp_path, notify_hours=4, threshold_percent=5)
+def world(tmp_path: Path, database_url: str | None) -> World:
+    return World(tmp_path, database_url, notify_hours=4, threshold_percent=5)
 
 
 def test_idle_for_notify_hours_asks_once_with_keep_and_end_now(world: World) -> None:
@@ -132,9 +138,9 @@ def test_a_typed_keep_without_a_question_keeps_nothing(world: World) -> None:
 
 
 def test_with_release_hours_an_unanswered_booking_is_ended_and_both_are_told(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None,
 ) -> None:
-    world = World(tmp_path, notify_hours=2, release_hours=3, threshold_percent=5)
+    world = World(tmp_path, database_url, notify_hours=2, release_hours=3, threshold_percent=5)
     booking_id = world.running()
     world.sample_for(130)
     [asked] = world.sent()
@@ -159,8 +165,8 @@ def test_with_release_hours_an_unanswered_booking_is_ended_and_both_are_told(
     assert world.rig.service.get(booking_id).status == Status.FINISHED
 
 
-def test_a_keep_before_the_release_saves_the_booking(tmp_path: Path) -> None:
-    world = World(tmp_path, notify_hours=2, release_hours=3, threshold_percent=5)
+def test_a_keep_before_the_release_saves_the_booking(tmp_path: Path, database_url: str | None) -> None:
+    world = World(tmp_path, database_url, notify_hours=2, release_hours=3, threshold_percent=5)
     booking_id = world.running()
     world.sample_for(130)
     world.engine.press(world.rig.service.account("bob"), f"keep {booking_id} nudge 1")
@@ -169,8 +175,10 @@ def test_a_keep_before_the_release_saves_the_booking(tmp_path: Path) -> None:
     assert "idle_released" not in [k for k, _ in world.events(booking_id)]
 
 
-def test_busy_gpus_are_never_asked_about_even_with_one_of_two_idle(tmp_path: Path) -> None:
-    world = World(tmp_path, notify_hours=1, release_hours=2, threshold_percent=5)
+def test_busy_gpus_are_never_asked_about_even_with_one_of_two_idle(
+    tmp_path: Path, database_url: str | None,
+) -> None:
+    world = World(tmp_path, database_url, notify_hours=1, release_hours=2, threshold_percent=5)
     booking_id = world.running(gpus=2)
     world.gpus.now = {0: 0.0, 1: 60.0}
     world.sample_for(600)
@@ -180,8 +188,8 @@ def test_busy_gpus_are_never_asked_about_even_with_one_of_two_idle(tmp_path: Pat
     assert world.rig.service.get(booking_id).status == Status.RUNNING
 
 
-def test_a_gpu_that_is_not_read_is_neither_busy_nor_idle(tmp_path: Path) -> None:
-    world = World(tmp_path, notify_hours=1)
+def test_a_gpu_that_is_not_read_is_neither_busy_nor_idle(tmp_path: Path, database_url: str | None) -> None:
+    world = World(tmp_path, database_url, notify_hours=1)
     booking_id = world.running()
     world.gpus.now = {}  # no driver, or the GPU did not answer
     world.sample_for(300)
@@ -221,8 +229,9 @@ def test_sampling_goes_on_from_the_last_milestone_after_a_restart(world: World) 
 
 
 def test_the_scheduler_samples_in_its_own_job_again_after_a_failed_sample(
-    world: World, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    world = World(tmp_path)  # no storage of its own to test: SQLite alone
     monkeypatch.setattr(scheduler_module, "IDLE_SECONDS", 0.05)
     calls: list[int] = []
     done = threading.Event()
