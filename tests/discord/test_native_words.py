@@ -4,12 +4,16 @@ English ("1 CPU"), the `days` ranges follow `max_days`, and a thanks gets a shor
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
+from PIL import Image
+
 from bot import bootstrap
+from bot.charts import member_colours
 from core.domain.model import Resources
 from core.services.capacity import BookingRequest
-from tests.discord.conftest import ALICE, BOB, connected, slash
+from tests.discord.conftest import ALICE, BOB, GPUS, connected, slash
 
 
 def _shown(calls: list[Any]) -> str:
@@ -58,3 +62,23 @@ def test_a_thanks_in_a_dm_gets_a_short_answer_not_the_help(app: bootstrap.App) -
             assert reply.body["content"] == "You're welcome. Say `list` to see your bookings."
 
     asyncio.run(scenario())
+
+
+def test_the_free_chart_gives_twelve_members_twelve_colours(app: bootstrap.App) -> None:
+    names = [f"m{i:02d}" for i in range(12)]
+    for i, name in enumerate(names):  # GPUS at a time, in three windows
+        app.service.add_account(name, discord_id=str(7000 + i))
+        start = ("now", "2-day", "4-day")[i // GPUS]
+        app.service.book(BookingRequest(name, Resources(1, 1, 1), start, "1-day"))
+
+    async def scenario() -> bytes:
+        async with connected(app) as discord_:
+            calls = await discord_.interact(slash(BOB, "schedule", "free", {"days": 6}))
+            (shown,) = [c for c in calls if c.method == "POST" and "/webhooks/" in c.path]
+            return shown.files["gpu-timeline.png"]
+
+    png = asyncio.run(scenario())
+    pixels = set(Image.open(io.BytesIO(png)).convert("RGB").getdata())
+    wanted = {tuple(int(c[k:k + 2], 16) for k in (1, 3, 5))
+              for c in member_colours(names).values()}
+    assert len(wanted) == 12 and wanted <= pixels  # the old palette repeated after ten
