@@ -46,6 +46,10 @@ class BookingBot(discord.Client):
         self, app: App, *, guild_id: int | None = None, undelivered: Undelivered | None = None,
     ) -> None:
         super().__init__(intents=intents())
+        # discord.py logs each request's body at DEBUG: a login's password with it. Never
+        # below INFO, whatever level the service logs at.
+        http_log = logging.getLogger("discord.http")
+        http_log.setLevel(max(http_log.level, logging.INFO))
         self.app = app
         self.guild_id = guild_id
         # Messages for members whose DMs are closed, shown at their next interaction.

@@ -62,7 +62,7 @@ def _followups(calls: list[Any]) -> list[dict[str, Any]]:
 def test_closed_dms_never_put_the_password_on_stdout_or_in_the_log(
     app: bootstrap.App, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO)  # the most `booking serve` logs (-v; systemd: INFO)
+    caplog.set_level(logging.DEBUG)  # every library's debug lines too
     booking = _running(app)
     password = PASSWORDS.password_for(booking)
 
@@ -95,7 +95,7 @@ def test_closed_dms_never_put_the_password_on_stdout_or_in_the_log(
 def test_a_message_discord_could_not_take_for_ten_minutes_is_shown_at_the_next_schedule(
     app: bootstrap.App, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO)  # the most `booking serve` logs (-v; systemd: INFO)
+    caplog.set_level(logging.DEBUG)  # every library's debug lines too
     booking = _running(app)
     password = PASSWORDS.password_for(booking)
     clock = [app.service.now()]
