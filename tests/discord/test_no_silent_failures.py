@@ -1,7 +1,7 @@
 """Issue 12, "no silent failures", through discord.py against the stand-in: the password
 never reaches the service's stdout or log, a message Discord could not take for ten
 minutes still reaches the member, and a refused command sync leaves DMs and buttons
-working."""
+working, and a moved link is told to both Discord users."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from core.services.notifier import Message, MessageKind
 from core.services.outbox import OutboxSender, enqueue
 from core.services.ports import SchedulerUnitOfWork
 from storage.uow import SqlUnitOfWork
-from tests.discord.conftest import BOB, GUILD_ID, connected, labels, slash
+from tests.discord.conftest import ALICE, BOB, DAVE, GUILD_ID, connected, labels, mention, slash
 from tests.discord.fake_discord import dm_channel_id
 
 PASSWORDS = PasswordDeriver(b"a test secret of enough bytes")  # the app fixture's secret
@@ -168,3 +168,19 @@ def test_a_refused_sync_still_delivers_dms_whose_buttons_work(
             assert app.service.get(number).end > booking.end  # the button worked
 
     asyncio.run(scenario())
+
+
+def test_a_link_moved_with_confirm_tells_both_discord_users(app: bootstrap.App) -> None:
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            moved = await discord_.reply(slash(
+                ALICE, "capacity", "link",
+                {"member": mention(DAVE), "lab_id": "bob", "confirm": True}))
+            assert moved["content"] == f"<@{DAVE}> is linked to `bob`."
+
+    asyncio.run(scenario())
+    with _uow(app) as uow:
+        due = uow.outbox.due(app.service.now() + timedelta(days=1), 100)
+    told = {item.recipient: item.text for item in due}
+    assert sorted(told) == sorted([f"discord:{BOB}", f"discord:{DAVE}"])
+    assert all("bob" in text for text in told.values())
