@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot import bootstrap
+from bot.log_notifier import LogNotifier
 from bot.slack import slack_adapter_from_env
 from bot.slack.app import web_client
 from bot.slack.members import Members
 from bot.slack.notifier import SlackNotifier
 from core.domain.model import Account
+from core.domain.passwords import PasswordDeriver
 from core.services.notifier import Message, MessageKind
+from core.services.outbox import OutboxSender, enqueue
+from tests.factories import Clock
 from tests.slack.harness import BOT_TOKEN, FakeSlackApi, write_config
 from tests.slack.socket_server import FakeSocketModeServer
 
@@ -72,5 +77,42 @@ def test_a_rate_limited_message_is_sent_after_retry_after(tmp_path: Path) -> Non
         posts = api.of("chat.postMessage")
         assert len(posts) == 2 and time.monotonic() - started >= 1  # waited as told
         assert posts[-1].args["text"] == "Your booking #1 has ended."
+    finally:
+        api.stop()
+
+
+def test_a_message_kept_while_slack_was_down_goes_out_once_it_answers(tmp_path: Path) -> None:
+    """The outbox keeps the scheduler's message while Slack answers 503, and the next
+    flush after the pause delivers it to the member's DM, once."""
+    api = FakeSlackApi(failures={"chat.postMessage": [(503, {})] * 2}).start()
+    try:
+        environment = bootstrap.Environment(
+            booking_config=write_config(tmp_path),
+            booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
+        )
+        booking = bootstrap.build(environment)
+        booking.service.add_account("bob", slack_id="UBOB")
+        client = web_client(BOT_TOKEN, api.base_url)
+        notifier = SlackNotifier(client, Members(booking.service, client), booking.service)
+        clock = Clock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+        sender = OutboxSender(uow=booking.service.unit, passwords=PasswordDeriver(b"s" * 32),
+                              notifiers=[("slack", notifier)], fallback=("log", LogNotifier()),
+                              clock=clock)
+        with booking.service.unit() as uow:
+            enqueue(uow.outbox, "bob", Message(MessageKind.INFO, "Your booking #1 has ended."),
+                    clock.now)
+            uow.commit()
+
+        assert sender.flush() == 0  # Slack is down: kept, tried again after a pause
+        clock.now += timedelta(seconds=5)
+        assert sender.flush() == 0  # still down: a longer pause
+        clock.now += timedelta(seconds=10)
+        assert sender.flush() == 1
+        clock.now += timedelta(hours=1)
+        assert sender.flush() == 0  # delivered once
+
+        posts = api.of("chat.postMessage")
+        assert [p.args["text"] for p in posts] == ["Your booking #1 has ended."] * 3
+        assert posts[-1].args["channel"] == "DUBOB"
     finally:
         api.stop()
