@@ -254,17 +254,20 @@ def test_serve_sends_the_ready_message_as_one_discord_dm_with_timestamps(
         with fake_discord(monkeypatch) as fake, serving(app):
             booking_id = _book_now(app, "bob", port)
 
-            def ready() -> list[str]:
-                return [c.body["content"] for c in list(fake.calls)
+            def ready() -> list[dict[str, Any]]:
+                # The login comes as an embed: host, port, user, password, ssh command.
+                return [c.body for c in list(fake.calls)
                         if c.method == "POST" and c.path == path
-                        and command in c.body["content"]]
+                        and any(command in f["value"] for e in c.body.get("embeds", [])
+                                for f in e.get("fields", []))]
 
-            [content] = _wait(ready, "the ready DM on Discord")
+            [dm] = _wait(ready, "the ready DM on Discord")
             assert fake.identified  # the client is connected, as in production
             booking = app.service.get(booking_id)
-            assert f"<t:{int(booking.start.timestamp())}:F>" in content
-            assert f"<t:{int(booking.end.timestamp())}:F>" in content
-            login = ssh_run(port, _password(content), "echo in")
+            assert f"<t:{int(booking.end.timestamp())}:f>" in dm["content"]
+            fields = {f["name"]: f["value"] for f in dm["embeds"][0]["fields"]}
+            assert fields["port"] == f"`{port}`"
+            login = ssh_run(port, fields["password"].strip("`"), "echo in")
             assert login.returncode == 0, login.stderr
             time.sleep(2.5)
             assert len(ready()) == 1
