@@ -9,7 +9,8 @@ Exit status: 0 success; 1 the service refused (stderr says why and what would
 work); 2 usage error.
 
 One module per command group: service.py (serve, chat), bookings.py (book, ls,
-cancel, extend, restart, login), capacity.py, users.py; common.py holds what they share.
+cancel, extend, restart, login), capacity.py, users.py, report.py, maintenance.py,
+waitlist.py, seed.py, ics.py; common.py holds what they share.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ import logging
 
 import click
 
-from bot.cli import bookings, capacity, ics, maintenance, report, seed, service, users
+from bot.cli import (
+    bookings,
+    capacity,
+    ics,
+    maintenance,
+    report,
+    seed,
+    service,
+    users,
+    waitlist,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -36,7 +47,7 @@ for _command in (
     bookings.book, bookings.list_bookings, bookings.cancel, bookings.extend, bookings.restart,
     bookings.login,
     capacity.capacity, report.report, report.history,
-    users.users, seed.import_seed, ics.ics, maintenance.maintenance,
+    users.users, seed.import_seed, ics.ics, maintenance.maintenance, waitlist.waitlist,
 ):
     main.add_command(_command)
 

@@ -107,6 +107,12 @@ def listing(entries: Sequence[WaitlistEntry], zone: tzinfo) -> str:
     return "You wait for:\n" + "\n".join(lines) + "\n`waitlist clear` drops them."
 
 
+def entry_line(entry: WaitlistEntry, zone: tzinfo) -> str:
+    """One waiting request on a line (the terminal's `booking waitlist`)."""
+    return (f"#{entry.id} {entry.account}: {_what(entry)}, {_span(entry, zone)}"
+            + (" (booked for them when it fits)" if entry.auto else " (told when it fits)"))
+
+
 def cleared(count: int) -> str:
     if not count:
         return "You waited for nothing; nothing to drop."
