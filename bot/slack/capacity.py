@@ -33,7 +33,7 @@ from core.chat import admin_render, admin_views
 from core.chat.admin_link import EXPIRED, link, parse_link
 from core.chat.admin_views import AdminView, ChatUser, Code
 from core.chat.maintenance_chat import MAINTENANCE_HELP, capacity_maintenance
-from core.chat.report_words import REPORT_HELP, capacity_report
+from core.chat.report_words import HISTORY_HELP, REPORT_HELP, capacity_history, capacity_report
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.accounts import LIMIT_KEYS
 from core.services.booking import BookingService
@@ -49,6 +49,7 @@ USAGE = (
     "`/capacity users` list accounts\n"
     "`/capacity link @member lab-id` link a Slack user to an account (created if new; "
     "moving a link asks you to confirm)\n" + MAINTENANCE_HELP + "\n" + REPORT_HELP
+    + "\n" + HISTORY_HELP
 )
 
 
@@ -162,6 +163,8 @@ class CapacityCommand:
             return CapacityAnswer(AdminView((USAGE,)))
         if verb == "report":
             return CapacityAnswer(capacity_report(self._service, account, words[1:]))
+        if verb == "history":
+            return CapacityAnswer(capacity_history(self._service, account, words[1:]))
         if verb == "maintenance":
             said = capacity_maintenance(self._service, account, text.strip()[len(words[0]):])
             return CapacityAnswer(AdminView((said,)))

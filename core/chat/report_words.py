@@ -171,15 +171,42 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-REPORT_HELP = "`/capacity report [2026-11]`: usage per member for a month (default: this one)"
+REPORT_HELP = ("`/capacity report [2026-11 | 2026-09-01 to 2026-11-30]`: usage per member for a "
+               "month (default: this one) or a range of days, both included")
+HISTORY_HELP = "`/capacity history N`: everything recorded about booking N, oldest first"
 
 
 def capacity_report(service: BookingService, account: Account, words: list[str]) -> UsageView:
-    """`/capacity report [month]`, for an admin: the report and its chart."""
+    """`/capacity report [month | first-day [to] last-day]`, for an admin: the report and
+    its chart."""
+    _require_admin(service, account, "A usage report")
+    days = [w for w in words if w.lower() != "to"]
+    reports = usage_reports(service)
+    if len(words) <= 1:
+        return usage_view(reports.month(words[0] if words else None))
+    if len(days) == 2 and len(words) in (2, 3) and (len(words) == 2 or words[1].lower() == "to"):
+        return usage_view(reports.days(days[0], days[1]))
+    raise Refusal(ErrorCode.BAD_INPUT, f"`{' '.join(words)}` is not a month or a range of days; "
+                  "use `/capacity report` for this month, `/capacity report 2026-11`, or "
+                  "`/capacity report 2026-09-01 to 2026-11-30`.")
+
+
+def capacity_history(service: BookingService, account: Account, words: list[str]) -> AdminView:
+    """`/capacity history N`, for an admin: booking N's events, oldest first."""
+    _require_admin(service, account, "A booking's history")
+    number = words[0].lstrip("#") if len(words) == 1 else ""
+    if not number.isdigit():
+        raise Refusal(ErrorCode.BAD_INPUT, "Say which booking: `/capacity history 12`.")
+    try:
+        history = usage_reports(service).history(int(number))
+    except Refusal as refused:
+        if refused.code != ErrorCode.NOT_FOUND:
+            raise
+        raise Refusal(ErrorCode.NOT_FOUND, f"There is no booking #{number}; `/capacity` "
+                      "shows the current ones.") from None
+    return history_view(history, service.zone_of(account))
+
+
+def _require_admin(service: BookingService, account: Account, what: str) -> None:
     if not service.is_admin(account):
-        raise Refusal(ErrorCode.NOT_OWNER,
-                      f"A usage report needs an admin ({service.admin_names()}).")
-    if len(words) > 1:
-        raise Refusal(ErrorCode.BAD_INPUT, f"`{' '.join(words)}` is not a month; use "
-                      "`/capacity report` for this month or `/capacity report 2026-11`.")
-    return usage_view(usage_reports(service).month(words[0] if words else None))
+        raise Refusal(ErrorCode.NOT_OWNER, f"{what} needs an admin ({service.admin_names()}).")

@@ -1,5 +1,5 @@
 """`/capacity report [month]` in Discord: the usage per member with its bar chart; a member
-is refused; a bad month says what works."""
+is refused; a bad month says what works. A range of days, and `/capacity history N`."""
 
 from __future__ import annotations
 
@@ -44,5 +44,32 @@ def test_an_admin_gets_the_report_with_its_chart_and_a_member_is_refused(
             assert refused["content"] == "Only booking admins (alice) may use /capacity."
             bad = await discord_.reply(slash(ALICE, "capacity", "report", {"month": "2026-13"}))
             assert bad["content"] == "`2026-13` is not a month; use YEAR-MONTH, such as 2026-11."
+
+    asyncio.run(scenario())
+
+
+def test_a_range_of_days_and_a_bookings_history(app: bootstrap.App) -> None:
+    service = app.service
+    held = service.book(BookingRequest("bob", Resources(2, 8, 1), "2-day", "1-day"))
+    service.cancel(held.id or 0, actor="alice")
+    day = f"{held.start.astimezone(service.zone_of(None)):%Y-%m-%d}"
+
+    async def scenario() -> None:
+        async with connected(app) as discord_:
+            report = await discord_.reply(slash(ALICE, "capacity", "report",
+                                                {"month": f"{day} to {day}"}))
+            assert report["content"].startswith(f"**gpu1**: usage {day} to {day} (<t:")
+            assert f"Cancelled:\n• #{held.id} `bob` cpus=2 memory=8 gpus=1 <t:" in report["content"]
+
+            history = await discord_.reply(slash(ALICE, "capacity", "history", {"booking": held.id}))
+            lines = history["content"].splitlines()
+            assert lines[0].startswith(f"#{held.id} [cancelled] `bob` cpus=2 memory=8 gpus=1 <t:")
+            assert lines[1:2] == ["Events, oldest first:"]
+            assert lines[2].endswith(" created by `bob`")
+            assert " cancelled by `alice`" in lines[3]
+            missing = await discord_.reply(slash(ALICE, "capacity", "history", {"booking": 999}))
+            assert missing["content"] == "There is no booking #999; `/capacity` shows the current ones."
+            refused = await discord_.reply(slash(BOB, "capacity", "history", {"booking": held.id}))
+            assert refused["content"] == "Only booking admins (alice) may use /capacity."
 
     asyncio.run(scenario())

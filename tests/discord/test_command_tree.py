@@ -122,8 +122,8 @@ def test_capacity_is_for_members_who_manage_the_server(app: bootstrap.App) -> No
     manage_guild = discord.Permissions(manage_guild=True).value
     assert int(capacity["default_member_permissions"]) == manage_guild
     assert capacity["contexts"] == [0]  # guild only
-    assert sorted(o["name"] for o in capacity["options"]) == ["limits", "link", "maintenance", "report",
-                                                                 "summary", "users"]
+    assert sorted(o["name"] for o in capacity["options"]) == [
+        "history", "limits", "link", "maintenance", "report", "summary", "users"]
 
 
 def test_login_syncs_that_payload_globally(app: bootstrap.App) -> None:

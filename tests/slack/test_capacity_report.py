@@ -1,5 +1,6 @@
-"""`/capacity report [month]`: an admin gets the usage per member and a bar chart in their
-DMs; a member is refused; a bad month says what works."""
+"""`/capacity report [month | days]`: an admin gets the usage per member and a bar chart in
+their DMs; a member is refused; a bad month says what works. `/capacity history N`: a
+booking's events."""
 
 from __future__ import annotations
 
@@ -51,5 +52,38 @@ def test_a_member_is_refused_and_a_bad_month_says_what_works(world: SlackWorld):
 
     world.slack.command(ALICE, "/capacity", "help")
     assert world.api.wait_for("response_url", count=3)[2].args["text"].endswith(
-        "`/capacity report [2026-11]`: usage per member for a month (default: this one)")
+        "`/capacity report [2026-11 | 2026-09-01 to 2026-11-30]`: usage per member for a month "
+        "(default: this one) or a range of days, both included\n"
+        "`/capacity history N`: everything recorded about booking N, oldest first")
     assert world.api.of("files.completeUploadExternal") == []
+
+
+def test_a_range_of_days_and_a_bookings_history(world: SlackWorld):
+    service = world.booking.service
+    held = service.book(BookingRequest("bob", Resources(2, 8, 1), "now", "1-day"))
+    service.cancel(held.id or 0, actor="alice")
+    first = f"{held.start.astimezone(service.zone_of(None)):%Y-%m-%d}"
+
+    world.slack.command(ALICE, "/capacity", f"report {first} to {first}")
+    text = world.api.wait_for("response_url")[0].args["text"]
+    assert text.startswith(f"*gpu1*: usage {first} to {first} (<!date^")
+    assert f"Cancelled:\n• #{held.id} bob cpus=2 memory=8 gpus=1 " in text
+
+    world.slack.command(ALICE, "/capacity", f"history {held.id}")
+    lines = world.api.wait_for("response_url", count=2)[1].args["text"].splitlines()
+    assert lines[0].startswith(f"#{held.id} [cancelled] bob cpus=2 memory=8 gpus=1 <!date^")
+    assert lines[1] == "Events, oldest first:"
+    assert lines[2].endswith(" created by bob") and " cancelled by alice" in lines[3]
+
+    for said in ("history", "history 999", "report 2026-09-01 until 2026-11-30"):
+        world.slack.command(ALICE, "/capacity", said)
+    answers = [c.args["text"] for c in world.api.wait_for("response_url", count=5)[2:]]
+    assert answers == [
+        "Say which booking: `/capacity history 12`.",
+        "There is no booking #999; `/capacity` shows the current ones.",
+        "`2026-09-01 until 2026-11-30` is not a month or a range of days; use `/capacity report` "
+        "for this month, `/capacity report 2026-11`, or `/capacity report 2026-09-01 to "
+        "2026-11-30`."]
+    world.slack.command(BOB, "/capacity", f"history {held.id}")
+    assert world.api.wait_for("response_url", count=6)[5].args["text"] == (
+        "A booking's history needs an admin (alice).")
