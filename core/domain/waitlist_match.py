@@ -82,3 +82,9 @@ def nothing_refused() -> Refusal:
     return Refusal(ErrorCode.BAD_INPUT,
                    "There is nothing to wait for: say `notify me` right after a request was "
                    "refused for lack of room (`notify me auto` books it for you when it fits).")
+
+
+def already_held(booking_id: int | None) -> Refusal:
+    return Refusal(ErrorCode.OVERLAP,
+                   f"You hold that already: booking #{booking_id}; nothing was added to the "
+                   "waitlist.")

@@ -75,6 +75,9 @@ class WaitlistService(NewBookingService):
             check_extra_command(command)
             waitlist = self._waitlist(uow)
             entry = WaitlistEntry(user, resources, window, auto, image, command)
+            held = entry.fulfilled_by(uow.bookings.of_account(user, after=now))
+            if held is not None:  # it would be dropped as done at once
+                raise rules.already_held(held.id)
             mine = self._current_entries(uow, waitlist, user, now)
             same = next((e for e in mine if e.same_request(entry)), None)
             if same is None and len(mine) >= rules.MAX_ENTRIES:

@@ -224,3 +224,16 @@ def test_ending_a_running_booking_early_offers_its_rest_to_a_now_request(lab: La
     [button] = [Action.from_dict(a) for a in dm.actions]
     pressed = lab.engine.press(lab.service.account("bob"), button.command)
     assert pressed.update is not None and pressed.update.text.startswith("Booked: #2 [booked] bob:")
+
+
+def test_notify_me_for_a_booking_the_member_holds_already_adds_nothing(lab: Lab) -> None:
+    alices = lab.hold("alice", T1, 6)
+    refused = ask(lab, "bob", T1 + timedelta(hours=1), 2)
+    lab.service.cancel(alices, actor="alice")
+    booked = ask(lab, "bob", T1 + timedelta(hours=1), 2)  # the same request, booked outright
+    assert booked.text.startswith("Booked: #2 [booked] bob:")
+    # the refusal's Notify me, pressed afterwards: not "OK, I will message you" for nothing
+    late = lab.engine.press(lab.service.account("bob"), refused.actions[1].command)
+    assert late.replies[0].text == (
+        "You hold that already: booking #2; nothing was added to the waitlist.")
+    assert lab.say("bob", "waitlist").text.startswith("You wait for nothing")
