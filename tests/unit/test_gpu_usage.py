@@ -83,3 +83,30 @@ def test_a_driver_that_stops_answering_is_started_again(monkeypatch: pytest.Monk
     module.nvmlDeviceGetCount = lambda: 1  # type: ignore[attr-defined]
     assert usage.utilisation() == {0: 10.0}
     assert calls == ["init", "shutdown", "init"]
+
+
+def _real_gpu_count() -> int:
+    """GPUs the real NVIDIA driver answers for; 0 without one (then the test is skipped)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return 0
+    try:
+        return int(pynvml.nvmlDeviceGetCount())
+    finally:
+        pynvml.nvmlShutdown()
+
+
+@pytest.mark.skipif(_real_gpu_count() == 0, reason="no NVIDIA driver: checked on a GPU machine")
+def test_on_real_gpus_every_gpu_reads_a_percentage() -> None:
+    """On a GPU machine, the real `pynvml`: the GPUs are read by index, each 0-100 (a GPU
+    in MIG mode answers no utilisation and is left out, as the adapter says)."""
+    usage = NvmlUtilisation()
+    try:
+        read = usage.utilisation()
+    finally:
+        usage.close()
+    assert read and set(read) <= set(range(_real_gpu_count()))
+    assert all(0.0 <= rate <= 100.0 for rate in read.values())
