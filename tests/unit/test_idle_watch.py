@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core.chat import idle_words
+from core.chat import admin_render, idle_words
 from core.chat.actions import Action, restored
 from core.chat.conversation import ConversationEngine
+from core.chat.report_words import usage_view
 from core.domain.config import IdleSection
 from core.domain.model import Resources, Status
 from core.runtime import scheduler as scheduler_module
@@ -20,6 +21,8 @@ from core.runtime.scheduler import Scheduler
 from core.services.capacity import BookingRequest
 from core.services.idle_watch import IdleWatch
 from core.services.notifier import Message
+from core.services.usage_report import usage_reports
+from tests.integration.test_usage_report import Plain
 from tests.unit.test_scheduler_lifecycle import Rig
 
 
@@ -210,6 +213,12 @@ def test_the_average_utilisation_is_recorded_at_the_end(world: World) -> None:
     world.sample_for(10)
     usage = [d for k, d in world.events(booking_id) if k == "gpu_usage"]
     assert usage == [{"avg_util": 50.0, "samples": 9, "at": usage[0]["at"]}]
+    # and the month's usage report says so, for bob and for the server
+    report = usage_reports(world.rig.service).month()
+    assert [(m.member, round(m.gpu_util or 0)) for m in (*report.members, report.total)] == [
+        ("bob", 50), ("gpu1", 50)]
+    text = admin_render.render(usage_view(report), Plain())
+    assert "- bob (1 booking): booked " in text and "; GPU use 50%" in text
 
 
 def test_sampling_goes_on_from_the_last_milestone_after_a_restart(world: World) -> None:
