@@ -25,9 +25,15 @@ _BOOKING_ID = re.compile(r"^#?(\d{1,18})\b\s*(.*)$")
 _BECAUSE = re.compile(r"^(.*?)\s*\bbecause\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
 
 
+MAX_WHY = 500  # the owner's message is stored whole (the outbox); a maintenance reason's limit
+
+
 def _why(rest: str) -> tuple[str, str | None]:
     """`rest` without its `because ...`, and the reason given (None when none)."""
     match = _BECAUSE.match(rest)
+    if match and len(match.group(2).strip()) > MAX_WHY:
+        raise Refusal(ErrorCode.BAD_INPUT, f"Say why in at most {MAX_WHY} characters "
+                      f"(that was {len(match.group(2).strip())}): `cancel 12 because the disk is full`.")
     return (match.group(1), match.group(2).strip()) if match else (rest, None)
 
 

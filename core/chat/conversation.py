@@ -38,6 +38,9 @@ _COMMAND = re.compile(
     r"^(" + "|".join(re.escape(w) for w in VERB_WORDS) + r")\b\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# Control characters (NUL, ESC...) in a member's text: dropped before anything reads it;
+# PostgreSQL stores no NUL, and none of them belongs in a message to someone else.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Verbs whose press changes a booking, so the message that carried the button is redrawn.
 _CHANGES = frozenset({"cancel", "end", "extend", "restart", "book", "keep"})
 # A thanks or a greeting gets a short answer, not the whole help.
@@ -86,7 +89,7 @@ class ConversationEngine(BookingRequests):
 
 
     def handle(self, account: Account, text: str) -> list[Reply]:
-        text = normalise(text)
+        text = normalise(_CONTROLS.sub("", text))
         state = self._load(account)
         try:
             replies, state = self._dispatch(account, text, state)

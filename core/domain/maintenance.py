@@ -75,8 +75,9 @@ def parse_gpu_list(text: str | None, host_gpus: int) -> tuple[int, ...]:
     if text is None or not text.strip():
         return ()
     parts = text.strip().strip("[]").replace(",", " ").split()
-    if not parts or not all(part.isdigit() for part in parts):
-        raise GpuListError(f"`{text}` is not a list of GPU ids; use ids such as `0,1`.")
+    if not parts or not all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
+        shown = text.strip() if len(text.strip()) <= 40 else f"{text.strip()[:40]}..."
+        raise GpuListError(f"`{shown}` is not a list of GPU ids; use ids such as `0,1`.")
     ids = tuple(sorted({int(part) for part in parts}))
     outside = [gpu for gpu in ids if gpu >= host_gpus]
     if outside:

@@ -21,6 +21,7 @@ EARLY_END = "ended_early"  # the event a cancel of a started booking records
 BOOKED_END = "booked_end"  # its detail: the end the booking had before it ended early
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_YEARS = (1970, 9998)  # a report's days, and the day after the last, stay datetimes
 
 
 class PeriodError(ValueError):
@@ -143,7 +144,8 @@ def month_period(text: str, zone: tzinfo) -> Window:
     """`2026-11`: that month, midnight to midnight in `zone`."""
     found = _MONTH.fullmatch(text.strip())
     if not found or not 1 <= int(found[2]) <= 12:
-        raise PeriodError(f"`{text}` is not a month; use YEAR-MONTH, such as 2026-11.")
+        raise PeriodError(f"`{text[:40]}` is not a month; use YEAR-MONTH, such as 2026-11.")
+    _check_year(int(found[1]), text)
     year, month = int(found[1]), int(found[2])
     first = date(year, month, 1)
     following = date(year + month // 12, month % 12 + 1, 1)
@@ -162,11 +164,19 @@ def days_period(start_text: str, end_text: str, zone: tzinfo) -> Window:
 def _day(text: str, option: str) -> date:
     found = _DAY.fullmatch(text.strip())
     try:
-        if found:
-            return date(int(found[1]), int(found[2]), int(found[3]))
+        day = date(int(found[1]), int(found[2]), int(found[3])) if found else None
     except ValueError:
-        pass
-    raise PeriodError(f"{option} `{text}` is not a date; use YEAR-MONTH-DAY, such as 2026-11-30.")
+        day = None
+    if day is not None:
+        _check_year(day.year, text)
+        return day
+    raise PeriodError(f"{option} `{text[:40]}` is not a date; use YEAR-MONTH-DAY, such as 2026-11-30.")
+
+
+def _check_year(year: int, text: str) -> None:
+    if not _YEARS[0] <= year <= _YEARS[1]:
+        raise PeriodError(f"`{text}`: a report covers the years {_YEARS[0]} to {_YEARS[1]}; "
+                          "use one of them, such as 2026-11.")
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

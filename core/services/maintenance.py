@@ -57,7 +57,7 @@ class MaintenanceService(NewBookingService):
                      gpus: str | None, reason: str) -> MaintenanceWindow:
         """The window asked for, checked; read before any transaction opens (dateparser)."""
         account = None if actor is None else self.account(actor)
-        reason = " ".join(reason.split())
+        reason = " ".join("".join(c for c in reason if c.isprintable() or c.isspace()).split())
         if not reason or len(reason) > MAX_REASON:
             raise refusals.maintenance_needs_reason()
         try:
