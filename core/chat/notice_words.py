@@ -59,8 +59,12 @@ def maintenance_ahead(window: MaintenanceWindow, booking: Booking, alternative: 
                  "it and book a smaller one, or ask an admin.")
         return Message(MessageKind.INFO, text, number, stored([cancel]))
     end = alternative + (booking.end - booking.start)
-    text += (f" The same booking fits from {local_time(alternative, zone)} to "
-             f"{local_time(end, zone)}: cancel #{number}, then book that (buttons below).")
+    if alternative == booking.start:  # the window takes only some GPUs; others are free then
+        text += (f" The same booking fits at the same time on other GPUs: cancel #{number}, "
+                 "then book it again (buttons below).")
+    else:
+        text += (f" The same booking fits from {local_time(alternative, zone)} to "
+                 f"{local_time(end, zone)}: cancel #{number}, then book that (buttons below).")
     offer = offer_action(booking.resources, alternative, end, zone, image=booking.image,
                          command=booking.command)
     return Message(MessageKind.INFO, text, number, stored([cancel, offer]))

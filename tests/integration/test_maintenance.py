@@ -115,8 +115,8 @@ def test_a_member_whose_booking_a_new_window_meets_is_told_with_the_earliest_alt
     assert due[0].text == (
         "alice (an admin) scheduled maintenance of GPU 0 from 2026-11-02 10:00 CST to "
         f"2026-11-02 14:00 CST: driver update. Your booking #{booked.id} (2026-11-02 12:00 CST "
-        "-> 2026-11-02 15:00 CST) overlaps it. The same booking fits from 2026-11-02 12:00 CST "
-        f"to 2026-11-02 15:00 CST: cancel #{booked.id}, then book that (buttons below).")
+        "-> 2026-11-02 15:00 CST) overlaps it. The same booking fits at the same time on other "
+        f"GPUs: cancel #{booked.id}, then book it again (buttons below).")
     cancel, offer = (Action.from_dict(a) for a in due[0].actions)
     assert (cancel.verb, cancel.booking_id, cancel.label) == ("cancel", booked.id,
                                                               f"Cancel #{booked.id}")
@@ -171,3 +171,19 @@ def test_only_admins_add_and_bad_input_says_what_works(lab: tuple[BookingService
     window = service.add_maintenance("now", later, None, "x", actor="alice").window
     assert service.remove_maintenance(window.id or 0, actor="alice") == window
     assert service.maintenance_windows(actor="alice") == []
+
+
+def test_a_whole_server_window_offers_the_first_start_after_it(
+    lab: tuple[BookingService, Clock],
+) -> None:
+    service, _ = lab
+    booked = service.book(request("bob", NOW + timedelta(hours=4), 3, gpus=1))
+    service.add_maintenance(taipei(NOW + timedelta(hours=2)), taipei(NOW + timedelta(hours=6)),
+                            None, "power work", actor="alice")
+    with service.unit() as uow:
+        [told] = uow.outbox.due(NOW, 10)
+    assert told.text.endswith(
+        f"overlaps it. The same booking fits from 2026-11-02 14:00 CST to 2026-11-02 17:00 CST: "
+        f"cancel #{booked.id}, then book that (buttons below).")
+    offer = Action.from_dict(told.actions[1])
+    assert offer.label == "Book from Mon 02 Nov 14:00"
