@@ -45,7 +45,9 @@ class BookingBot(discord.Client):
     def __init__(
         self, app: App, *, guild_id: int | None = None, undelivered: Undelivered | None = None,
     ) -> None:
-        super().__init__(intents=intents())
+        # Text members wrote (a maintenance reason, an admin's why, a display name) reaches
+        # other people: it never pings (@everyone, <@id>, roles) whatever it says.
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none())
         # discord.py logs each request's body at DEBUG: a login's password with it. Never
         # below INFO, whatever level the service logs at.
         http_log = logging.getLogger("discord.http")
