@@ -26,7 +26,9 @@ def _affected(affected: Sequence[Affected], zone: tzinfo) -> list[str]:
     lines = []
     for item in affected:
         line = f"  {booking_line(item.booking, zone)}"
-        if item.alternative is not None:
+        if item.alternative == item.booking.start:
+            line += "; offered the same time on other GPUs"
+        elif item.alternative is not None:  # (a plan's preview has none yet)
             line += f"; offered from {local_time(item.alternative, zone)}"
         lines.append(line)
     return lines

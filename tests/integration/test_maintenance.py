@@ -12,6 +12,7 @@ from bot.bootstrap import App
 from core.chat import notice_words
 from core.chat.actions import Action
 from core.chat.conversation import ConversationEngine
+from core.chat.maintenance_words import added_text
 from core.domain.gpus import GpuInventory
 from core.domain.model import Refusal, Resources
 from core.services.booking import BookingService
@@ -109,6 +110,8 @@ def test_a_member_whose_booking_a_new_window_meets_is_told_with_the_earliest_alt
                                     actor="alice")
     # GPU 0 is taken, GPU 1 is carol's; the same time on GPU 2 is the earliest alternative.
     assert [(a.booking.id, a.alternative) for a in added.affected] == [(booked.id, booked.start)]
+    assert "1 GPU (ids 0), SSH port 10001; offered the same time on other GPUs\n" in added_text(
+        added, service.zone_of(None))  # what the admin reads
     with service.unit() as uow:
         due = uow.outbox.due(NOW, 10)
     assert [(m.recipient, m.booking_id) for m in due] == [("bob", booked.id)]
@@ -178,8 +181,10 @@ def test_a_whole_server_window_offers_the_first_start_after_it(
 ) -> None:
     service, _ = lab
     booked = service.book(request("bob", NOW + timedelta(hours=4), 3, gpus=1))
-    service.add_maintenance(taipei(NOW + timedelta(hours=2)), taipei(NOW + timedelta(hours=6)),
-                            None, "power work", actor="alice")
+    added = service.add_maintenance(taipei(NOW + timedelta(hours=2)),
+                                    taipei(NOW + timedelta(hours=6)), None, "power work",
+                                    actor="alice")
+    assert "; offered from 2026-11-02 14:00 CST\n" in added_text(added, service.zone_of(None))
     with service.unit() as uow:
         [told] = uow.outbox.due(NOW, 10)
     assert told.text.endswith(
