@@ -8,6 +8,7 @@ the database is busy; the booking itself is made after the acknowledgement.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -50,6 +51,7 @@ class ModalMeta:
 def _number_input(block_id: str, label: str, initial: float, lowest: int, highest: float,
                   decimal: bool) -> Block:
     """A number Slack itself keeps between the member's minimum and maximum."""
+    initial = min(max(initial, lowest), max(highest, lowest))  # what Slack would accept back
     text = f"{initial:g}" if decimal else str(int(initial))
     return {
         "type": "input", "block_id": block_id, "dispatch_action": True,
@@ -178,8 +180,12 @@ def _field(values: dict[str, Any], block_id: str) -> str:
 
 
 def _moment(values: dict[str, Any], block_id: str) -> datetime | None:
+    """A picker's moment; None for none, or for what no picker sends (not a time at all)."""
     chosen = _field(values, block_id)
-    return datetime.fromtimestamp(int(chosen), UTC) if chosen.isdigit() else None
+    try:
+        return datetime.fromtimestamp(int(chosen), UTC) if chosen.isdecimal() else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def form_values(view: dict[str, Any]) -> FormValues:
@@ -188,9 +194,10 @@ def form_values(view: dict[str, Any]) -> FormValues:
 
     def number(key: str, default: float) -> float:
         try:
-            return float(_field(values, key))
+            found = float(_field(values, key))
         except ValueError:
             return default
+        return found if math.isfinite(found) else default
     start, until = _moment(values, "start"), _moment(values, "until")
     return FormValues(
         Resources(number("cpus", 1), int(number("memory", 1)), int(number("gpus", 0))),
@@ -237,6 +244,8 @@ def read_submission(
         try:
             number = float(text)
         except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
             errors[key] = "Enter a number."
             continue
         lowest = 0 if key == "gpus" else 1
