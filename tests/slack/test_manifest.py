@@ -14,6 +14,10 @@ def test_the_manifest_lists_the_apps_commands_events_and_scopes(world: SlackWorl
 
     assert {c["command"] for c in commands} == {"/book", "/capacity"}
     assert all(c["should_escape"] for c in commands)  # mentions arrive as <@U...|name>
+    capacity = next(c for c in commands if c["command"] == "/capacity")
+    hinted = {w.split()[0] for w in capacity["usage_hint"].strip("[]").split(" | ")}
+    assert hinted == {"limits", "users", "link", "report", "history", "maintenance", "help"}
+    assert all(len(c["description"]) <= 100 and len(c["usage_hint"]) <= 100 for c in commands)
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened", "message.im", "user_change"}
     assert {"commands", "chat:write", "im:write", "im:history", "users:read",
