@@ -71,8 +71,9 @@ def limit_negative(key: str) -> Refusal:
 
 
 def image_not_allowed(image: str, allowed: Sequence[str]) -> Refusal:
+    shown = image if len(image) <= 80 else f"{image[:80]}..."  # a member's text, echoed short
     return Refusal(ErrorCode.BAD_IMAGE,
-                   f"Image `{image}` is not allowed; choose one of: {', '.join(allowed)}.")
+                   f"Image `{shown}` is not allowed; choose one of: {', '.join(allowed)}.")
 
 
 def owner_or_admin_only() -> Refusal:

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from bot.bootstrap import App, Environment, build
 from bot.cli import main as cli
+from bot.discord.forms import form_request
 from bot.http_feeds import FeedServer, http_feeds_from_env
 from core.chat.conversation import ConversationEngine
 from core.chat.maintenance_chat import capacity_maintenance
@@ -339,3 +340,23 @@ def test_an_admins_reason_over_500_characters_is_refused_and_changes_nothing(app
     assert app.engine is not None
     with app.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM outbox").scalar() == 0
+
+
+# ----- the Discord booking form (its fields, as the modal hands them over) ------------------
+
+
+def test_the_discord_forms_fields_answer_hostile_text_at_once(app: App) -> None:
+    engine = ConversationEngine(app.service)
+    bob = app.service.account("bob")
+    numbers = {"NaN CPUs": "nan cpus", "infinite GPUs": "inf gpus", "-3 GPUs": "-3 gpus",
+               "1e308": "1e308 cpus 1e308g"}
+    for name, text in {**HOSTILE, **numbers}.items():
+        for fields in ((text, "now", "1-day", ""), ("", text, "1-day", ""), ("", "now", text, ""),
+                       ("", "now", "1-day", text)):
+            try:
+                said = [reply.text for reply in timed(engine.book, bob, form_request(*fields, ""))]
+            except Refusal as refusal:  # the form's own check of its resources field
+                said = [refusal.message]
+            assert said and not said[0].startswith((APOLOGY, "Booked")), (name, said[0][:200])
+            assert len(said[0]) < 2000, (name, fields.index(text), said[0][:200])
+    assert app.service.bookings("bob") == []
