@@ -152,12 +152,14 @@ def month_period(text: str, zone: tzinfo) -> Window:
     return Window(_midnight(first, zone), _midnight(following, zone))
 
 
-def days_period(start_text: str, end_text: str, zone: tzinfo) -> Window:
-    """From the start of the first day to the end of the last (both included), in `zone`."""
-    first, last = _day(start_text, "--start"), _day(end_text, "--end")
+def days_period(start_text: str, end_text: str, zone: tzinfo,
+                names: tuple[str, str] = ("--start", "--end")) -> Window:
+    """From the start of the first day to the end of the last (both included), in `zone`;
+    `names`: what the reader calls the two days (the CLI's options by default)."""
+    first, last = _day(start_text, names[0]), _day(end_text, names[1])
     if last < first:
-        raise PeriodError(f"--end {last} is before --start {first}; give the last day "
-                          "on or after the first.")
+        raise PeriodError(f"{_first_up(names[1])} {last} is before {names[0]} {first}; give "
+                          "the last day on or after the first.")
     return Window(_midnight(first, zone), _midnight(last + timedelta(days=1), zone))
 
 
@@ -170,7 +172,12 @@ def _day(text: str, option: str) -> date:
     if day is not None:
         _check_year(day.year, text)
         return day
-    raise PeriodError(f"{option} `{text[:40]}` is not a date; use YEAR-MONTH-DAY, such as 2026-11-30.")
+    raise PeriodError(f"{_first_up(option)} `{text[:40]}` is not a date; use YEAR-MONTH-DAY, "
+                      "such as 2026-11-30.")
+
+
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _check_year(year: int, text: str) -> None:

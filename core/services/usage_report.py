@@ -61,9 +61,11 @@ class UsageReports:
         period = self._period(lambda: usage.month_period(text, self.zone))
         return self._report(period, f"{period.start:%Y-%m}")
 
-    def days(self, start_text: str, end_text: str) -> UsageReport:
-        """From the first day to the last, both included (`2026-09-01`, `2026-11-30`)."""
-        period = self._period(lambda: usage.days_period(start_text, end_text, self.zone))
+    def days(self, start_text: str, end_text: str,
+             names: tuple[str, str] = ("--start", "--end")) -> UsageReport:
+        """From the first day to the last, both included (`2026-09-01`, `2026-11-30`);
+        `names`: what refusals call the two days."""
+        period = self._period(lambda: usage.days_period(start_text, end_text, self.zone, names))
         last = period.end - timedelta(days=1)
         return self._report(period, f"{period.start:%Y-%m-%d} to {last:%Y-%m-%d}")
 

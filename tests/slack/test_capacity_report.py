@@ -75,15 +75,19 @@ def test_a_range_of_days_and_a_bookings_history(world: SlackWorld):
     assert lines[1] == "Events, oldest first:"
     assert lines[2].endswith(" created by bob") and " cancelled by alice" in lines[3]
 
-    for said in ("history", "history 999", "report 2026-09-01 until 2026-11-30"):
+    for said in ("history", "history 999", "report 2026-09-01 until 2026-11-30",
+                 "report 2026-02-30 to 2026-03-01", "report 2026-03-02 2026-03-01"):
         world.slack.command(ALICE, "/capacity", said)
-    answers = [c.args["text"] for c in world.api.wait_for("response_url", count=5)[2:]]
+    answers = [c.args["text"] for c in world.api.wait_for("response_url", count=7)[2:]]
     assert answers == [
         "Say which booking: `/capacity history 12`.",
         "There is no booking #999; `/capacity` shows the current ones.",
         "`2026-09-01 until 2026-11-30` is not a month or a range of days; use `/capacity report` "
         "for this month, `/capacity report 2026-11`, or `/capacity report 2026-09-01 to "
-        "2026-11-30`."]
+        "2026-11-30`.",
+        "The first day `2026-02-30` is not a date; use YEAR-MONTH-DAY, such as 2026-11-30.",
+        "The last day 2026-03-01 is before the first day 2026-03-02; give the last day on or "
+        "after the first."]
     world.slack.command(BOB, "/capacity", f"history {held.id}")
-    assert world.api.wait_for("response_url", count=6)[5].args["text"] == (
+    assert world.api.wait_for("response_url", count=8)[7].args["text"] == (
         "A booking's history needs an admin (alice).")
