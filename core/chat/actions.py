@@ -59,6 +59,7 @@ VERBS: tuple[Verb, ...] = (
     Verb("timezone", "timezone Europe/Berlin", "show your times in another zone"),
     Verb("notify", "notify me", "after a refusal: tell me when it fits (`notify me auto`: book it)"),
     Verb("waitlist", "waitlist", "what you wait for (`waitlist clear` drops it)"),
+    Verb("calendar", "calendar", "the link of your bookings as a calendar feed (only to you)"),
     Verb("help", "help", "this text"),
 )
 _BY_WORD = {word: verb for verb in VERBS for word in (verb.name, *verb.aliases)}

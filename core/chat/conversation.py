@@ -25,6 +25,7 @@ from core.chat.actions import (
     verb_of,
 )
 from core.chat.booking_requests import BookingRequests
+from core.chat.calendar_feed import calendar_line
 from core.chat.messages import HELP, Reply
 from core.domain.model import Account, Refusal
 
@@ -138,6 +139,8 @@ class ConversationEngine(BookingRequests):
             return self._waitlist_verb(account, name, rest, state)
         if name == "keep":
             return [self._keep(account, rest)], state
+        if name == "calendar":
+            return [self._calendar(account)], state
         return self._start_request(account, rest)
 
     def press(self, account: Account, command: str, *, in_list: bool = False) -> Pressed:
@@ -166,6 +169,18 @@ class ConversationEngine(BookingRequests):
     def _refused_target(reply: Reply) -> bool:
         """Someone else's booking (answered as a missing one): their message stays as it is."""
         return reply.text.startswith("There is no booking #")
+
+    def _calendar(self, account: Account) -> Reply:
+        """`calendar`: the member's feed link (and an admin's of the whole server)."""
+        if self.calendar_link is None:
+            return Reply("Calendar feeds are not served here; an admin can turn them on "
+                         "(BOOKING_HTTP_PORT for `booking serve`).", private=True)
+        link = self.calendar_link(account.name)
+        text = calendar_line(link)
+        if self._service.is_admin(account):
+            server = link.removesuffix(".ics") + "/server.ics"
+            text += f"\nThe whole server's bookings, everyone's (admins): {server}"
+        return Reply(text, private=True)
 
     def _settings(self, account: Account, verb: str, rest: str) -> Reply:
         """`key <public key>`, `keys`, `keys clear`, `timezone Asia/Taipei`."""

@@ -150,6 +150,30 @@ def test_the_booking_confirmation_carries_the_link_and_the_link_works(
     assert list(events(get(link)[1])) == ["booking-1@gpu1.server-booking"]
 
 
+def test_calendar_in_chat_gives_the_link_again_and_an_admin_the_servers_too(
+    served: tuple[App, FeedServer],
+) -> None:
+    app, feeds = served
+    bob, alice = app.service.account("bob"), app.service.account("alice")
+    [off] = app.conversation.handle(bob, "calendar")
+    assert off.text == ("Calendar feeds are not served here; an admin can turn them on "
+                        "(BOOKING_HTTP_PORT for `booking serve`).")
+    app.conversation.calendar_link = feeds.link_for  # as `booking serve` sets it
+    bobs = book(app, "bob", 1, "1-day", "1-day")
+    alices = book(app, "alice", 1, "2-day", "1-day")
+
+    [mine] = app.conversation.handle(bob, "calendar")
+    assert mine.private
+    link = mine.text.removeprefix("Your bookings as a calendar (subscribe, keep it private): ")
+    assert link == f"{feeds.base_url}/calendar/bob/{feeds.tokens.token_for('bob')}.ics"
+    assert set(events(get(link)[1])) == {uid(bobs)}
+    [admins] = app.conversation.handle(alice, "calendar")
+    own, server = admins.text.splitlines()
+    assert own.endswith(feeds.link_for("alice"))
+    everyone = server.removeprefix("The whole server's bookings, everyone's (admins): ")
+    assert set(events(get(everyone)[1])) == {uid(bobs), uid(alices)}
+
+
 def metrics(feeds: FeedServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     status, body = get(feeds.base_url + "/metrics")
     assert status == 200
