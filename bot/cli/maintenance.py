@@ -41,6 +41,9 @@ def add(start: str, end: str, gpus: str | None, reason: str, yes: bool) -> None:
 
     Without --yes it first prints the bookings it meets and asks (at a terminal) or adds
     nothing (otherwise)."""
+    if gpus is not None and not gpus.strip():  # an empty variable, say: not the whole server
+        raise click.UsageError("--gpus is empty: give GPU ids such as 0,1, or leave --gpus "
+                               "out to take the whole server.")
     app = load_app()
     actor = _actor(app)
     service = app.service

@@ -57,3 +57,10 @@ def test_bad_input_says_what_works(booking) -> None:  # type: ignore[no-untyped-
     no_reason = booking("maintenance", "add", "--start", "now", "--end", "1-day")
     assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
     assert booking("maintenance", "rm", "x").returncode == 2
+    empty_gpus = booking("maintenance", "add", "--start", "now", "--end", "1-day", "--gpus", " ",
+                         "--reason", "x", "--yes")  # `--gpus "$GPUS"` with GPUS unset
+    assert empty_gpus.returncode == 2
+    assert ("--gpus is empty: give GPU ids such as 0,1, or leave --gpus out to take the whole "
+            "server.") in empty_gpus.stderr
+    assert "Traceback" not in empty_gpus.stderr
+    assert booking("maintenance", "ls").stdout.startswith("No maintenance windows ahead.")
