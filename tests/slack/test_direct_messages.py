@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 from core.domain.model import Resources
@@ -31,7 +32,8 @@ def test_a_conversation_in_direct_messages_books(world: SlackWorld):
     assert f"<!date^{int(booking.start.timestamp())}^" in booked["text"]  # each reader's zone
     assert "CST" not in booked["text"]
     values = [e["value"] for b in booked["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert values == ["cancel 1", "extend 1 to 2026 12 07 01 00 UTC"]  # 09:00 CST
+    extended = booking.end.astimezone(UTC) + timedelta(days=1)  # 09:00 CST a day later
+    assert values == ["cancel 1", f"extend 1 to {extended:%Y %m %d %H %M} UTC"]
     assert len(world.booking.service.bookings("carol")) == 1
 
 
