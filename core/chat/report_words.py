@@ -186,7 +186,9 @@ def capacity_report(service: BookingService, account: Account, words: list[str])
         return usage_view(reports.month(words[0] if words else None))
     if len(days) == 2 and len(words) in (2, 3) and (len(words) == 2 or words[1].lower() == "to"):
         return usage_view(reports.days(days[0], days[1], ("the first day", "the last day")))
-    raise Refusal(ErrorCode.BAD_INPUT, f"`{' '.join(words)}` is not a month or a range of days; "
+    typed = " ".join(words)
+    shown = typed if len(typed) <= 80 else typed[:80] + "..."
+    raise Refusal(ErrorCode.BAD_INPUT, f"`{shown}` is not a month or a range of days; "
                   "use `/capacity report` for this month, `/capacity report 2026-11`, or "
                   "`/capacity report 2026-09-01 to 2026-11-30`.")
 

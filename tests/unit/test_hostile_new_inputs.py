@@ -360,3 +360,12 @@ def test_the_discord_forms_fields_answer_hostile_text_at_once(app: App) -> None:
             assert said and not said[0].startswith((APOLOGY, "Booked")), (name, said[0][:200])
             assert len(said[0]) < 2000, (name, fields.index(text), said[0][:200])
     assert app.service.bookings("bob") == []
+
+
+def test_a_report_of_many_words_quotes_only_the_start_of_them(app: App) -> None:
+    words = ["2026-11"] * 20_000
+    with pytest.raises(Refusal) as refused:
+        timed(capacity_report, app.service, app.service.account("alice"), words)
+    message = refused.value.message
+    assert message.startswith("`2026-11 2026-11") and "...` is not a month or a range of days" in message
+    assert len(message) < 300
