@@ -50,7 +50,8 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @cache
-def _font(size: int) -> Font:
+def font(size: int) -> Font:
+    """The charts' font at `size` (the usage chart draws with it too)."""
     try:
         return ImageFont.load_default(size=size)
     except (ImportError, TypeError, OSError):  # no FreeType: the small bitmap font
@@ -102,19 +103,19 @@ def gpu_timeline_png(
         seconds = (moment - start).total_seconds()
         return LEFT + plot_width * min(max(seconds / span, 0.0), 1.0)
 
-    draw.text((LEFT, 12), title, fill="black", font=_font(18))
+    draw.text((LEFT, 12), title, fill="black", font=font(18))
     bottom = TOP + rows * ROW
     for gpu in range(rows):
         top = TOP + gpu * ROW
         draw.rectangle((LEFT, top, WIDTH - RIGHT, top + ROW), outline="#dddddd",
                        fill="#f7f7f7" if gpu % 2 else "white")
         draw.text((8, top + ROW / 2 - 7), f"GPU {gpu}" if gpu_count else "no GPUs",
-                  fill="black", font=_font(13))
+                  fill="black", font=font(13))
     for tick in _ticks(start, end, zone):
         x = x_of(tick)
         draw.line((x, TOP, x, bottom), fill="#cccccc")
         label = f"{tick:%a %d %H:%M}"
-        draw.text((x - 30, bottom + 6), label, fill="#333333", font=_font(11))
+        draw.text((x - 30, bottom + 6), label, fill="#333333", font=font(11))
     for booking in bookings:
         if booking.end <= start or booking.start >= end:
             continue
@@ -126,14 +127,14 @@ def gpu_timeline_png(
             draw.rectangle((x0, top, max(x1 - 1, x0 + 1), top + ROW - 8),
                            fill=colours[booking.account], outline="white")
             label = f"#{booking.id} {booking.account}"
-            if draw.textlength(label, font=_font(12)) < x1 - x0 - 6:
-                draw.text((x0 + 4, top + 6), label, fill="white", font=_font(12))
+            if draw.textlength(label, font=font(12)) < x1 - x0 - 6:
+                draw.text((x0 + 4, top + 6), label, fill="white", font=font(12))
     legend_top = bottom + AXIS
     for i, name in enumerate(owners):
         x = LEFT + (i % 5) * 200
         y = legend_top + (i // 5) * LEGEND_ROW
         draw.rectangle((x, y + 2, x + 14, y + 16), fill=colours[name])
-        draw.text((x + 20, y + 2), name[:24], fill="black", font=_font(12))
+        draw.text((x + 20, y + 2), name[:24], fill="black", font=font(12))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()

@@ -9,7 +9,7 @@ import logging
 
 from PIL import Image, ImageDraw
 
-from bot.charts import _font, member_colours
+from bot.charts import font, member_colours
 from core.chat.report_words import UsageBars, hours
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,14 @@ def usage_bars_png(bars: UsageBars) -> bytes:
     height = TOP + max(len(bars.members), 1) * BAR + LEGEND
     image = Image.new("RGB", (WIDTH, height), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((12, 12), bars.title, fill="black", font=_font(18))
+    draw.text((12, 12), bars.title, fill="black", font=font(18))
     largest = max((*bars.booked, *bars.held, 0.0))
     if not bars.members:
-        draw.text((LEFT, TOP + 6), "No booked time in this period.", fill="#333333", font=_font(13))
+        draw.text((LEFT, TOP + 6), "No booked time in this period.", fill="#333333", font=font(13))
     for row, (name, booked, held) in enumerate(zip(bars.members, bars.booked, bars.held,
                                                    strict=True)):
         top = TOP + row * BAR
-        draw.text((12, top + 8), name[:20], fill="black", font=_font(13))
+        draw.text((12, top + 8), name[:20], fill="black", font=font(13))
         if booked > 0:
             draw.rectangle((LEFT, top + 4, LEFT + bar_width(booked, largest), top + BAR - 4),
                            fill=_pale(colours[name]))
@@ -52,10 +52,10 @@ def usage_bars_png(bars: UsageBars) -> bytes:
             draw.rectangle((LEFT, top + 9, LEFT + bar_width(held, largest), top + BAR - 9),
                            fill=colours[name])
         draw.text((WIDTH - RIGHT + 8, top + 8), f"{hours(held)} / {hours(booked)}",
-                  fill="#333333", font=_font(12))
+                  fill="#333333", font=font(12))
     draw.text((LEFT, height - LEGEND + 10),
               "GPU-hours: pale = booked, solid = held (held / booked on the right)",
-              fill="#333333", font=_font(12))
+              fill="#333333", font=font(12))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

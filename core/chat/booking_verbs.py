@@ -140,16 +140,13 @@ class BookingVerbs(EngineBase):
         """`restart N`, or a button's `restart N after K`: only while no more than K restarts
         were asked, so an old button pressed after a newer restart restarts nothing."""
         rest, reason = _why(rest)
-        booking_id, more = self._booking_id(rest, "restart N", more=True)
-        after = _RESTART_AFTER.match(more)
-        if more and after is None:
-            raise Refusal(ErrorCode.BAD_INPUT, "Which booking? Say `restart N`; `list` shows the numbers.")
+        booking_id, after = self._pressed_target(rest, "restart", _RESTART_AFTER)
         booking = self._service.get(booking_id, actor=account.name)
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
         try:
             booking = self._service.restart(booking_id, actor=account.name, reason=reason,
-                                            after=int(after.group(1)) if after else None)
+                                            after=after)
         except Refusal as refusal:  # one is on its way, or done since the button was drawn
             if refusal.code not in (ErrorCode.PENDING, ErrorCode.OVERTAKEN):
                 raise
@@ -157,6 +154,15 @@ class BookingVerbs(EngineBase):
         return Reply(f"Restarting the container of booking #{booking_id}; I will message you "
                      "when it is back. Log in again with the same password.",
                      self._actions(booking))
+
+    def _pressed_target(self, rest: str, verb: str, marker: re.Pattern[str]) -> tuple[int, int | None]:
+        """`verb N`, or a button's `verb N <marker> K` (the state it was drawn in): N and K."""
+        booking_id, more = self._booking_id(rest, f"{verb} N", more=True)
+        found = marker.match(more)
+        if more and found is None:
+            raise Refusal(ErrorCode.BAD_INPUT,
+                          f"Which booking? Say `{verb} N`; `list` shows the numbers.")
+        return booking_id, int(found.group(1)) if found else None
 
     def _restart_state(self, account: Account, booking: Booking, events: list[Event]) -> Reply:
         """A running booking whose restart was asked already: how that restart went."""
@@ -173,15 +179,12 @@ class BookingVerbs(EngineBase):
 
     def _keep(self, account: Account, rest: str) -> Reply:
         """`keep N`, or Keep it's `keep N nudge K`: the idle clock starts again, once."""
-        booking_id, more = self._booking_id(rest, "keep N", more=True)
-        nudge = _KEEP_NUDGE.match(more)
-        if more and nudge is None:
-            raise Refusal(ErrorCode.BAD_INPUT, "Which booking? Say `keep N`; `list` shows the numbers.")
+        booking_id, nudge = self._pressed_target(rest, "keep", _KEEP_NUDGE)
         booking = self._service.get(booking_id, actor=account.name)
         if not self._current(booking):
             return self._state(account, booking, "Nothing to do:")
         outcome, booking = idle_watch.keep(self._service, booking_id, actor=account.name,
-                                           nudge=int(nudge.group(1)) if nudge else None)
+                                           nudge=nudge)
         return Reply(idle_words.kept(outcome, booking, self._service.zone_of(account),
                                      self._service.config.idle.notify_hours),
                      self._actions(booking))
