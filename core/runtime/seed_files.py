@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from core.domain.files import UnsafePath
 from core.domain.seed_rows import (
     BOOKED_CSV,
     CAPABILITY_YAML,
@@ -25,6 +26,7 @@ from core.domain.seed_rows import (
     USING_CSV,
     RawSeed,
 )
+from core.runtime.member_files import read_file
 
 MAX_YAML_BYTES = 1024 * 1024
 MAX_CSV_BYTES = 64 * 1024 * 1024
@@ -85,12 +87,15 @@ def _read(folder: Path, name: str, limit: int, problems: list[str]) -> str | Non
         problems.append(f"{name}: larger than {limit // (1024 * 1024)} MB; not read")
         return None
     try:
-        with path.open("rb") as file:
-            data = file.read(limit + 1)
-        if len(data) > limit:
-            problems.append(f"{name}: larger than {limit // (1024 * 1024)} MB; not read")
+        # Each folder on the way and the file opened without following a link, as a
+        # member's files are: what lstat saw may have changed since.
+        data = read_file(folder, name, limit=limit)
+        if data is None:
+            problems.append(f"{name}: not found; nothing read from it")
             return None
         return data.decode("utf-8-sig")
+    except UnsafePath:
+        problems.append(f"{name}: not a regular file (a link or a folder); not read")
     except UnicodeDecodeError as exc:
         problems.append(f"{name}: not UTF-8 text (byte {exc.start}); not read")
     except OSError as exc:

@@ -180,3 +180,18 @@ def test_hostile_files_are_reported_not_read(cli: Callable[..., Result], old: Pa
     assert "cfg/host_deploy.yaml: users_config_yaml: '/etc/shadow' is not a path inside" in out
     # Members who never logged in (as far as these files say) still get accounts.
     assert "account s001 (allowed, never logged in" in out
+
+
+def test_a_linked_folder_or_file_in_the_old_installation_is_not_followed(
+        cli: Callable[..., Result], old: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (old / "jobs").rename(elsewhere / "jobs")
+    (old / "jobs").symlink_to(elsewhere / "jobs")  # the folder on the way is a link
+    (old / "cfg" / "capability_config.yaml").rename(elsewhere / "capability.yaml")
+    (old / "cfg" / "capability_config.yaml").symlink_to(elsewhere / "capability.yaml")
+    result = cli("import-seed", str(old), "--dry-run")
+    assert result.exit_code == 0, result.output
+    for name in ("jobs/booking.csv", "jobs/using.csv", "jobs/used.csv",
+                 "cfg/capability_config.yaml"):
+        assert f"{name}: not a regular file (a link or a folder); not read" in result.output
