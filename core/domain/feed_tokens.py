@@ -9,11 +9,9 @@ token says nothing about whether the member exists.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
-from core.domain.passwords import MIN_SECRET_BYTES
+from core.domain.passwords import MIN_SECRET_BYTES, derived_code
 
 _TOKEN_CHARS = 32  # base32 characters: 160 bits
 
@@ -25,9 +23,7 @@ class FeedTokens:
         self._secret = secret
 
     def token_for(self, account: str) -> str:
-        digest = hmac.new(self._secret, f"calendar-feed:{account}".encode(), hashlib.sha256).digest()
-        # Lower-case base32 without padding: safe in a URL path as it is.
-        return base64.b32encode(digest).decode().rstrip("=").lower()[:_TOKEN_CHARS]
+        return derived_code(self._secret, f"calendar-feed:{account}", _TOKEN_CHARS)
 
     def matches(self, account: str, token: str) -> bool:
         """Whether `token` is `account`'s, compared in constant time."""

@@ -37,6 +37,13 @@ MIN_SECRET_BYTES = 16
 _PASSWORD_CHARS = 16  # base32 characters: 80 bits
 
 
+def derived_code(secret: bytes, label: str, chars: int) -> str:
+    """`chars` characters of HMAC-SHA256(secret, label) in lower-case base32 without padding:
+    no characters that shells, chat or URL paths mangle."""
+    digest = hmac.new(secret, label.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:chars]
+
+
 class PasswordDeriver:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_SECRET_BYTES:
@@ -49,9 +56,7 @@ class PasswordDeriver:
         label = f"booking-password:{booking.id}"
         if booking.password_salt is not None:
             label += f":{booking.password_salt}"
-        digest = hmac.new(self._secret, label.encode(), hashlib.sha256).digest()
-        # Lower-case base32 without padding: no characters that shells or chat mangle.
-        return base64.b32encode(digest).decode().rstrip("=").lower()[:_PASSWORD_CHARS]
+        return derived_code(self._secret, label, _PASSWORD_CHARS)
 
     @staticmethod
     def withhold(text: str, booking_id: int | None) -> str:
