@@ -190,3 +190,18 @@ class WaitlistRow(SQLModel, table=True):
     auto: bool = False
     offered_start: datetime | None = None  # the start last offered (not offered twice)
     created_at: datetime
+
+
+class ServerHeartbeatRow(SQLModel, table=True):
+    """When a server's `serve` was last heard from (migration 0009; storage/heartbeat.py):
+    one row per server, written every few seconds by that host. down_told_at: when the
+    admins and members were told it is down; cleared by the pool watch once it is back
+    (and the admins told so), not by the beat."""
+
+    __tablename__ = "server_heartbeat"
+
+    server_id: int = Field(foreign_key="server.id", primary_key=True)
+    seen_at: datetime
+    gpus: int | None = None  # the GPU count the host read (NVML or config)
+    host: str | None = Field(default=None, max_length=255)  # the process's hostname
+    down_told_at: datetime | None = None

@@ -19,6 +19,7 @@ from core.domain.allocation import Span, micros
 from core.domain.model import HOLDING, Account, Booking, Event, Resources, Status, new_password_salt
 from core.services.ports import StorageConflict
 from storage.change_signal import announce_change
+from storage.heartbeat import SqlHeartbeats
 from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlOutbox
 from storage.tables import (
@@ -354,6 +355,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._session, self._server_id)
         self.waitlist = SqlWaitlist(self._session, self._server_id)
         self.maintenance = SqlMaintenance(self._server_id, driver)
+        self.heartbeats = SqlHeartbeats(self._session)
         return self
 
     def __exit__(self, *exc: object) -> None:
