@@ -7,26 +7,34 @@ temporary database.
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from core.chat import notice_words, waitlist_words
 from core.chat.conversation import ConversationEngine
-from core.domain.config import Config
+from core.domain.config import Config, ConfigError
+from core.domain.gpus import GpuInventory
 from core.domain.passwords import PasswordDeriver
 from core.runtime.config_file import load_config
 from core.runtime.gpu_inventory import gpu_inventory
 from core.runtime.secret_file import load_secret
 from core.services.booking import BookingService
 from core.services.notifier import Notifier
+from core.services.pool import BookingPool
 from storage.engine import make_engine, migrate
+from storage.heartbeat import SqlHeartbeats
 from storage.uow import SqlUnitOfWork, ensure_server
+
+log = logging.getLogger(__name__)
 
 
 class Environment(BaseSettings):
@@ -52,6 +60,9 @@ class Environment(BaseSettings):
     # sync to discord_guild_id at once when set, else globally (up to an hour).
     discord_token: str | None = None
     discord_guild_id: int | None = None
+    # A pool of servers (config `servers:`): the server this host runs (`serve --server`
+    # sets it). Its scheduler, Docker engine and NVML are this process's; unset: the first.
+    booking_server: str | None = None
 
     @field_validator("booking_database_url")
     @classmethod
@@ -85,25 +96,56 @@ class App:
 def build(environment: Environment | None = None) -> App:
     environment = environment or Environment()
     config = load_config(environment.booking_config)
+    home = environment.booking_server or config.server_names[0]
+    if home not in config.server_names:
+        raise ConfigError(
+            f"{environment.booking_config}: no server {home!r} (BOOKING_SERVER or --server); "
+            f"the servers are {', '.join(config.server_names)}")
     engine = make_engine(environment.booking_database_url)
     migrate(engine)
-    server_id = ensure_server(engine, config.server.name)
+    ids = {name: ensure_server(engine, name) for name in config.server_names}
     listeners: list[Callable[[int], None]] = []
 
     def changed(booking_id: int) -> None:
         for listener in listeners:
             listener(booking_id)
 
-    service = BookingService(
-        config=config,
-        uow=lambda: SqlUnitOfWork(engine, server_id),
-        gpus=gpu_inventory(config.capacity.gpus),
-        notices=notice_words,
-        on_change=changed,
-    )
-    service.waitlist_words = waitlist_words  # what members waiting for room are told
-    return App(config, service, ConversationEngine(service, passwords=_password_deriver(environment)),
-               environment, engine, server_id, listeners)
+    def service_of(name: str) -> BookingService:
+        view = config.for_server(name)
+        service = BookingService(
+            config=view,
+            uow=partial(SqlUnitOfWork, engine, ids[name]),
+            gpus=_inventory(engine, ids[name], view, local=name == home),
+            notices=notice_words,
+            on_change=changed,
+        )
+        service.waitlist_words = waitlist_words  # what members waiting for room are told
+        return service
+
+    services = {name: service_of(name) for name in config.server_names}
+    service = services[home] if len(services) == 1 else BookingPool(services, home=home)
+    return App(service.config, service,
+               ConversationEngine(service, passwords=_password_deriver(environment)),
+               environment, engine, ids[home], listeners)
+
+
+def _inventory(engine: Engine, server_id: int, config: Config, *, local: bool) -> GpuInventory:
+    """A server's GPUs: NVML's (or the configured count) on the host that runs it; for
+    another server of a pool, its configured count or, with `gpus: auto`, what its own
+    `serve` last read from NVML (its heartbeat)."""
+    configured = config.capacity.gpus
+    if local:
+        return gpu_inventory(configured)
+    if configured != "auto":
+        return GpuInventory(configured)
+    with Session(engine) as session:
+        heard = next((health.gpus for health in SqlHeartbeats(session).all()
+                      if health.server_id == server_id), None)
+    if heard is None:
+        log.warning("server %s has `gpus: auto` and has not reported its GPUs yet; counting "
+                    "none until its `booking serve --server %s` runs (then restart this one)",
+                    config.server.name, config.server.name)
+    return GpuInventory(heard or 0)
 
 
 def _password_deriver(environment: Environment) -> Callable[[], PasswordDeriver]:

@@ -22,9 +22,10 @@ def _item(row: OutboxRow) -> OutboxItem:
 
 
 class SqlOutbox:
-    def __init__(self, session: Session, server_id: int) -> None:
+    def __init__(self, session: Session, server_id: int, *, whole_pool: bool = False) -> None:
         self._session = session
         self._server_id = server_id
+        self._whole_pool = whole_pool  # due and sent read every server's messages
 
     def add(
         self, *, recipient: str, kind: str, text: str, booking_id: int | None,
@@ -40,11 +41,9 @@ class SqlOutbox:
         return row.id
 
     def _rows(self, *conditions: Any, limit: int | None = None) -> list[OutboxRow]:
-        statement = (
-            select(OutboxRow)
-            .where(col(OutboxRow.server_id) == self._server_id, *conditions)
-            .order_by(col(OutboxRow.id))
-        )
+        if not self._whole_pool:
+            conditions = (col(OutboxRow.server_id) == self._server_id, *conditions)
+        statement = select(OutboxRow).where(*conditions).order_by(col(OutboxRow.id))
         if limit is not None:
             statement = statement.limit(limit)
         return list(self._session.scalars(statement).all())

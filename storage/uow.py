@@ -97,9 +97,11 @@ class _Driver:
 
 
 class SqlBookings:
-    def __init__(self, session: Session, server_id: int, driver: _Driver) -> None:
+    def __init__(self, session: Session, server_id: int, driver: _Driver, *,
+                 whole_pool: bool = False) -> None:
         self._session = session
         self._server_id = server_id
+        self._whole_pool = whole_pool
         self._driver = driver
         self.changed = False  # a booking was added, saved or had an event recorded
 
@@ -117,23 +119,26 @@ class SqlBookings:
         BookingRow.id, AccountRow.name, BookingRow.status, BookingRow.start_at,
         BookingRow.end_at, BookingRow.cpus, BookingRow.memory, BookingRow.gpus,
         BookingRow.gpu_ids, BookingRow.port, BookingRow.image, BookingRow.command,
-        BookingRow.password_salt,
+        BookingRow.password_salt, ServerRow.name,
     )
 
     def _query(self, *conditions: Any) -> list[Booking]:
         statement = (
             select(*self._COLUMNS)  # type: ignore[call-overload]
             .join(AccountRow, AccountRow.id == BookingRow.account_id)
-            .where(BookingRow.server_id == self._server_id, *conditions)
+            .join(ServerRow, ServerRow.id == BookingRow.server_id)
+            .where(*conditions)
         )
         return [
             Booking(
                 id=row_id, account=account, status=Status(status), start=start, end=end,
                 resources=Resources(cpus, memory, gpus), gpu_ids=_gpu_ids(gpu_ids), port=port,
-                image=image, command=command, password_salt=salt,
+                image=image, command=command, password_salt=salt, server=server,
             )
             for (row_id, account, status, start, end, cpus, memory, gpus, gpu_ids, port, image,
-                 command, salt) in self._session.execute(statement)
+                 command, salt, server) in self._session.execute(
+                    statement if self._whole_pool
+                    else statement.where(BookingRow.server_id == self._server_id))
         ]
 
     def holding_between(self, start: datetime, end: datetime) -> list[Booking]:
@@ -172,6 +177,13 @@ class SqlBookings:
     def get(self, booking_id: int) -> Booking | None:
         found = self._query(BookingRow.id == booking_id)
         return found[0] if found else None
+
+    def server_of(self, booking_id: int) -> str | None:
+        """The name of the server booking `booking_id` is on, whichever server that is."""
+        row = self._driver.execute(
+            "SELECT server.name FROM booking JOIN server ON server.id = booking.server_id "
+            "WHERE booking.id = :id", {"id": booking_id}).fetchone()
+        return None if row is None else str(row[0])
 
     def add(self, booking: Booking) -> Booking:
         if booking.password_salt is None:  # a new booking always gets a fresh one
@@ -342,17 +354,23 @@ class SqlConversations:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, server_id: int) -> None:
+    """One transaction on the bookings of server `server_id`. `whole_pool`: the outbox and
+    the bookings read are every server's, for delivering a pool's messages from the host
+    that runs the chat adapters; never for decisions (which read one server's bookings)."""
+
+    def __init__(self, engine: Engine, server_id: int, *, whole_pool: bool = False) -> None:
         self._engine = engine
         self._server_id = server_id
+        self._whole_pool = whole_pool
 
     def __enter__(self) -> SqlUnitOfWork:
         self._session = Session(self._engine, expire_on_commit=False)
         driver = _Driver(self._session)
-        self.bookings = SqlBookings(self._session, self._server_id, driver)
+        self.bookings = SqlBookings(self._session, self._server_id, driver,
+                                    whole_pool=self._whole_pool)
         self.accounts = SqlAccounts(self._session, driver)
         self.conversations = SqlConversations(self._session)
-        self.outbox = SqlOutbox(self._session, self._server_id)
+        self.outbox = SqlOutbox(self._session, self._server_id, whole_pool=self._whole_pool)
         self.waitlist = SqlWaitlist(self._session, self._server_id)
         self.maintenance = SqlMaintenance(self._server_id, driver)
         self.heartbeats = SqlHeartbeats(self._session)

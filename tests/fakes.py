@@ -44,6 +44,10 @@ class FakeBookings:
         found = self.store.bookings.get(booking_id)
         return replace(found) if found else None
 
+    def server_of(self, booking_id: int) -> str | None:
+        found = self.store.bookings.get(booking_id)
+        return None if found is None else found.server or "gpu1"
+
     def add(self, booking: Booking) -> Booking:
         if booking.password_salt is None:  # as SqlBookings.add: a new booking gets a fresh one
             booking.password_salt = new_password_salt()

@@ -251,9 +251,32 @@ class DiscordSection(_Strict):
     board_channel: Annotated[int, Field(gt=0)] | None = None
 
 
-class Config(_Strict):
-    server: ServerSection = ServerSection()
+class ServerEntry(ServerSection):
+    """One host of a pool (`servers:`): its name, capacity and, where it differs from the
+    lab's, its SSH ports, folders, images and limits."""
+
     capacity: CapacitySection
+    ports: tuple[Int, Int] | None = None
+    volumes: VolumesSection | None = None
+    images: ImagesSection | None = None
+    limits: LimitsSection | None = None
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        return None if value is None else BookingSection._port_range(value)
+
+
+class Config(_Strict):
+    """The whole file, seen from one server: `server`, `capacity`, `booking.ports`,
+    `volumes`, `images` and `limits` are that server's (the first one's as loaded;
+    `for_server` gives another's). `servers` lists every server of the pool, each
+    with the lab's values filled in where it names none; the one-server form
+    (`server:` and `capacity:`) is a pool of one."""
+
+    server: ServerSection = ServerSection()
+    capacity_section: CapacitySection | None = Field(default=None, alias="capacity")
+    servers: tuple[ServerEntry, ...] = ()
     booking: BookingSection = BookingSection()
     limits: LimitsSection = LimitsSection()
     images: ImagesSection
@@ -264,6 +287,70 @@ class Config(_Strict):
     slack: SlackSection = SlackSection()
     idle: IdleSection = IdleSection()
     discord: DiscordSection = DiscordSection()
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Config:
+        if not self.servers:
+            if self.capacity_section is None:
+                raise ValueError("add `capacity:` (one server) or `servers:` (a pool of servers)")
+            entry = ServerEntry(name=self.server.name, public_host=self.server.public_host,
+                                timezone=self.server.timezone, capacity=self.capacity_section)
+            servers: tuple[ServerEntry, ...] = (entry,)
+        else:
+            if self.capacity_section is not None or "server" in self.model_fields_set:
+                raise ValueError("use either `servers:` (a pool) or `server:` with `capacity:` "
+                                 "(one server), not both: move the capacity into each server")
+            names = [entry.name for entry in self.servers]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"servers: {', '.join(twice)} listed twice; give each server "
+                                 "its own name")
+            servers = self.servers
+        resolved = tuple(entry.model_copy(update={
+            "ports": entry.ports or self.booking.ports,
+            "volumes": entry.volumes or self.volumes,
+            "images": entry.images or self.images,
+            "limits": entry.limits or self.limits,
+        }) for entry in servers)
+        # Frozen: the resolved pool and the first server's view are set once, here.
+        object.__setattr__(self, "servers", resolved)
+        self._view(resolved[0])
+        return self
+
+    def _view(self, entry: ServerEntry) -> None:
+        assert entry.ports is not None and entry.volumes is not None
+        assert entry.images is not None and entry.limits is not None
+        object.__setattr__(self, "server", ServerSection(
+            name=entry.name, public_host=entry.public_host, timezone=entry.timezone))
+        object.__setattr__(self, "booking", self.booking.model_copy(update={"ports": entry.ports}))
+        object.__setattr__(self, "volumes", entry.volumes)
+        object.__setattr__(self, "images", entry.images)
+        object.__setattr__(self, "limits", entry.limits)
+
+    @property
+    def capacity(self) -> CapacitySection:
+        """This server's capacity."""
+        return self.entry(self.server.name).capacity
+
+    @property
+    def server_names(self) -> tuple[str, ...]:
+        return tuple(entry.name for entry in self.servers)
+
+    @property
+    def is_pool(self) -> bool:
+        return len(self.servers) > 1
+
+    def entry(self, name: str) -> ServerEntry:
+        for entry in self.servers:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+    def for_server(self, name: str) -> Config:
+        """The same file seen from server `name` (KeyError for a name not in `servers`)."""
+        view = self.model_copy()
+        view._view(self.entry(name))
+        return view
 
     @property
     def bookable_memory(self) -> int:

@@ -84,6 +84,8 @@ class Booking:
     command: str | None = None
     status: Status = Status.BOOKED
     id: int | None = None
+    # The server's name (config `server.name` / `servers[].name`); "" until stored.
+    server: str = field(default="", compare=False)
     # Random and new for every booking; the login password is derived from it
     # (core/domain/passwords.py), so two bookings never share a password, even with the
     # same id in two databases. None only for bookings that were running when
@@ -120,12 +122,17 @@ class Refusal(Exception):
     """The service said no. `message` says why and what would work."""
 
     def __init__(
-        self, code: ErrorCode, message: str, *, earliest_start: datetime | None = None
+        self, code: ErrorCode, message: str, *, earliest_start: datetime | None = None,
+        reason: str | None = None, server: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.earliest_start = earliest_start
+        # `message` without the offer (refusals.with_offer), and the server the offer is on
+        # (a pool of servers; None: the server the request was for).
+        self.reason = reason if reason is not None else message
+        self.server = server
 
 
 class LinkConflict(Refusal):

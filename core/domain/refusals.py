@@ -150,7 +150,8 @@ def with_offer(problem: Refusal, earliest: datetime | None, zone: tzinfo) -> Ref
     else:
         local = earliest.astimezone(zone)
         offer = f" The earliest start that fits is {local:%Y %m %d %H %M} ({local.tzname()})."
-    return Refusal(problem.code, problem.message + offer, earliest_start=earliest)
+    return Refusal(problem.code, problem.message + offer, earliest_start=earliest,
+                   reason=problem.message)
 
 
 # Changes to a booking: cancel, extend, restart.

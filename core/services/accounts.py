@@ -50,6 +50,7 @@ class AccountService:
     ) -> None:
         self.config = config
         self._uow = uow
+        self.inventory = gpus
         self.host = config.host_resources(gpus.count)
         self._nvlinks = gpus.nvlinks
         self._notices = notices

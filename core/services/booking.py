@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
-from core.domain import refusals
+from core.domain import pool_refusals, refusals
 from core.domain import restart_requests as restarts
 from core.domain.allocation import shortages, usage_in
 from core.domain.maintenance import MaintenanceWindow
@@ -38,6 +38,17 @@ class BookingService(MaintenanceService, WaitlistService):
     (maintenance.py), the waitlist (waitlist.py) and, here, changes
     to a booking: cancel, extend, restart.
     """
+
+    def servers(self) -> dict[str, BookingService]:
+        """The service of each server, by name: this one alone (core/services/pool.py
+        has a pool's)."""
+        return {self.config.server.name: self}
+
+    def on(self, server: str | None) -> BookingService:
+        """The service of `server` (None: this one's); another name is refused."""
+        if server is None or server == self.config.server.name:
+            return self
+        raise pool_refusals.unknown_server(server, [self.config.server.name])
 
     def _owner_zone(self, uow: UnitOfWork, booking: Booking) -> tzinfo:
         return self.zone_of(self._existing(uow, booking.account))

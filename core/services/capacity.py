@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from core.domain import refusals
-from core.domain.allocation import Span, Usage, load_in, shortages, usage_in
+from core.domain.allocation import Span, Usage, load_in, micros, shortages, usage_in
 from core.domain.maintenance import MaintenanceWindow, spans_of
 from core.domain.model import (
     Account,
@@ -33,6 +33,7 @@ class BookingRequest:
     image: str | None = None
     port: int | None = None
     command: str | None = None
+    server: str | None = None  # a pool's server the member named (`on gpu2`); None: any
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,21 @@ class CapacityService(AccountSettingsService):
         ) is None:
             return refusals.no_port_free(low, high)
         return None
+
+    def room_left(self, account: Account, request: BookingRequest, window: Window,
+                  ) -> tuple[int, float, int] | None:
+        """What would stay free (GPUs, CPUs, GB) at the window's busiest moment if `request`
+        were booked here, or None when it does not fit; read without the server's lock
+        (the booking itself decides again under it)."""
+        with self._uow() as uow:
+            spans, _ = self._holding(uow, window.start, window.end)
+        load = load_in(micros(window.start), micros(window.end), spans, account.id)
+        if self._problem(account, request, load.own, load.usage) is not None:
+            return None
+        usage, want = load.usage, request.resources
+        return (self.host.gpus - len(usage.busy_gpus) - want.gpus,
+                self.host.cpus - usage.peak_cpus - want.cpus,
+                self.host.memory - usage.peak_memory - want.memory)
 
     def _holding(self, uow: UnitOfWork, start: datetime, end: datetime,
                  ) -> tuple[list[Span], list[MaintenanceWindow]]:

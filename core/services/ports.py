@@ -28,6 +28,10 @@ class BookingRepository(Protocol):
 
     def get(self, booking_id: int) -> Booking | None: ...
 
+    def server_of(self, booking_id: int) -> str | None:
+        """The name of the server a booking is on, any server of the pool (None: no such
+        booking)."""
+
     def add(self, booking: Booking) -> Booking:
         """Store a new booking: sets its id, and stores its password salt (a fresh one
         when it has none); the salt never changes afterwards (`save` leaves it)."""

@@ -1,0 +1,147 @@
+"""A pool of servers (config `servers:`): one booking service per server, behind the
+interface of one.
+
+Accounts, their settings and the admins are the lab's (one table), so the pool answers
+those as its home server's service does (the server this process runs, or the first
+one). What concerns one booking goes to the service of the booking's server: booking
+ids are unique across the pool, and each server's decisions take only that server's
+lock, so a request that names a server costs the same however many servers there are.
+A request that names none goes to a server where it fits as asked, the one it leaves
+with the least free (so the servers with the most room keep it whole for larger
+requests); where it fits nowhere, the refusal says what each server is short of and
+offers the earliest start on any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from core.domain import pool_refusals, refusals
+from core.domain.maintenance import MaintenanceWindow
+from core.domain.model import Booking, ErrorCode, Refusal, Window
+from core.domain.waitlist_match import WaitlistEntry
+from core.services.booking import BookingService
+from core.services.capacity import BookingRequest
+from core.services.decisions import DecisionObserver
+
+# Refusals that another server may not give: the request is tried there next.
+_ROOM = frozenset({ErrorCode.NO_CAPACITY, ErrorCode.PORT_TAKEN, ErrorCode.OVERLAP})
+
+
+class BookingPool(BookingService):
+    def __init__(self, services: Mapping[str, BookingService], *, home: str) -> None:
+        first = services[home]
+        super().__init__(config=first.config, uow=first._uow, gpus=first.inventory,
+                         notices=first._notices, clock=first._clock, on_change=first._on_change)
+        self._services = dict(services)
+        self.home = home
+
+    # ----- the servers ----------------------------------------------------------------
+
+    def servers(self) -> dict[str, BookingService]:
+        return dict(self._services)
+
+    def on(self, server: str | None) -> BookingService:
+        """The service of `server` (None: the home server's); a name not in the pool is
+        refused with the names that are."""
+        if server is None:
+            return self._services[self.home]
+        found = self._services.get(server)
+        if found is None:
+            raise pool_refusals.unknown_server(server, list(self._services))
+        return found
+
+    def _of_booking(self, booking_id: int) -> BookingService:
+        with self._uow() as uow:
+            name = uow.bookings.server_of(booking_id)
+        found = self._services.get(name) if name is not None else None
+        if found is None:  # no such booking, or one of a server no longer configured
+            raise refusals.not_yours(booking_id)
+        return found
+
+    def observe_decisions(self, observer: DecisionObserver) -> None:
+        for service in self._services.values():
+            service.observe_decisions(observer)
+
+    # ----- new bookings ---------------------------------------------------------------
+
+    def book(self, request: BookingRequest, *, actor: str | None = None) -> Booking:
+        if request.server is not None or len(self._services) == 1:
+            name = request.server or self.home
+            try:
+                return self.on(name).book(request, actor=actor)
+            except Refusal as refusal:
+                if refusal.earliest_start is not None:
+                    refusal.server = name
+                raise
+        account = self.account(request.user)
+        window = self.parse_window(account, request.start, request.end)
+        refused: list[tuple[str, Refusal]] = []
+        for name in self._order(request, window):
+            try:
+                return self._services[name].book(request, actor=actor)
+            except Refusal as refusal:
+                if refusal.code not in _ROOM:
+                    raise
+                refused.append((name, refusal))
+        raise pool_refusals.no_server_fits(refused, self.zone_of(account))
+
+    def _order(self, request: BookingRequest, window: Window) -> list[str]:
+        """The servers to try: those where the request fits, least room left first, then
+        the others as configured (their refusals make the answer)."""
+        account = self.account(request.user)
+        left = {name: service.room_left(account, request, window)
+                for name, service in self._services.items()}
+        fits = sorted((room, index, name) for index, (name, room) in enumerate(left.items())
+                      if room is not None)
+        return [name for _room, _index, name in fits] + [
+            name for name, room in left.items() if room is None]
+
+    # ----- one booking ----------------------------------------------------------------
+
+    def get(self, booking_id: int, *, actor: str | None = None) -> Booking:
+        return self._of_booking(booking_id).get(booking_id, actor=actor)
+
+    def cancel(self, booking_id: int, *, actor: str | None, reason: str | None = None) -> Booking:
+        return self._of_booking(booking_id).cancel(booking_id, actor=actor, reason=reason)
+
+    def extend(self, booking_id: int, end_text: str, *, actor: str | None,
+               reason: str | None = None) -> Booking:
+        return self._of_booking(booking_id).extend(booking_id, end_text, actor=actor,
+                                                   reason=reason)
+
+    def restart(self, booking_id: int, *, actor: str | None, reason: str | None = None,
+                after: int | None = None) -> Booking:
+        return self._of_booking(booking_id).restart(booking_id, actor=actor, reason=reason,
+                                                    after=after)
+
+    def bookings(self, user: str | None = None, *, history: bool = False) -> list[Booking]:
+        found = [b for service in self._services.values()
+                 for b in service.bookings(user, history=history)]
+        return sorted(found, key=lambda b: (b.start, b.id or 0))
+
+    # ----- maintenance and the waitlist: added on one server (`on`), read from all ------
+
+    def maintenance_windows(self, *, actor: str | None, history: bool = False,
+                            ) -> list[MaintenanceWindow]:
+        found = [w for service in self._services.values()
+                 for w in service.maintenance_windows(actor=actor, history=history)]
+        return sorted(found, key=lambda w: (w.start, w.id or 0))
+
+    def remove_maintenance(self, window_id: int, *, actor: str | None) -> MaintenanceWindow:
+        last: Refusal | None = None
+        for service in self._services.values():
+            try:
+                return service.remove_maintenance(window_id, actor=actor)
+            except Refusal as refusal:
+                if refusal.code != ErrorCode.NOT_FOUND:
+                    raise
+                last = refusal
+        assert last is not None
+        raise last
+
+    def waitlist(self, user: str) -> list[WaitlistEntry]:
+        return [entry for service in self._services.values() for entry in service.waitlist(user)]
+
+    def clear_waitlist(self, user: str) -> int:
+        return sum(service.clear_waitlist(user) for service in self._services.values())
