@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from types import FrameType
 from typing import TextIO, cast
 
@@ -24,20 +25,23 @@ from bot.discord import discord_adapter_from_env
 from bot.http_feeds import http_feeds_from_env
 from bot.log_notifier import LogNotifier
 from bot.metrics import Metrics
+from bot.pool_health import start_heartbeat, start_pool_watch
 from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
-from core.chat import idle_words, lifecycle_messages
+from core.chat import idle_words, lifecycle_messages, pool_words
 from core.domain.passwords import PasswordDeriver
+from core.domain.zones import member_zone
 from core.runtime.docker_runtime import DockerRuntime
 from core.runtime.gpu_usage import NvmlUtilisation
 from core.runtime.host_files import HostMemberFiles
 from core.runtime.scheduler import Scheduler
 from core.runtime.secret_file import load_secret
 from core.runtime.ssh_probe import wait_for_ssh
-from core.services.accounts import utcnow
+from core.services.accounts import admin_names, utcnow
 from core.services.idle_watch import IdleWatch
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
+from core.services.pool_watch import PoolUnitOfWork, PoolWatch
 from core.services.ports import SchedulerUnitOfWork
 from storage.change_signal import change_feed
 from storage.scheduler_lock import SchedulerLock, try_scheduler_lock
@@ -52,24 +56,32 @@ class _Stop(Exception):
 
 def build_scheduler(app: App, stop: threading.Event, metrics: Metrics | None = None) -> Scheduler:
     """The scheduler with its lifecycle, outbox and idle watch (whose last sample
-    `metrics`, when served, reports)."""
+    `metrics`, when served, reports).
+
+    In a pool, the host whose process runs chat adapters delivers every server's messages,
+    and a host without them delivers none (they wait in the outbox for the chat host);
+    alone, the one server's messages go to its adapters, or to the log without any."""
     assert app.environment is not None and app.engine is not None
     engine, server_id = app.engine, app.server_id
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
+    pool = len(app.service.servers()) > 1
+    pool_uow = cast(Callable[[], SchedulerUnitOfWork],
+                    lambda: SqlUnitOfWork(engine, server_id, whole_pool=pool))
     env = app.environment
     passwords = PasswordDeriver(load_secret(env.booking_secret, env.booking_data_dir))
     runtime = DockerRuntime(base_url=env.docker_host, pull=app.config.images.pull)
     lifecycle = Lifecycle(config=app.config, uow=uow, runtime=runtime, passwords=passwords,
                           clock=utcnow, stop=stop, words=lifecycle_messages,
                           files=HostMemberFiles(), ssh_ready=wait_for_ssh,
-                          freed=app.service.recheck_waitlist)  # a failed start frees room
-    outbox = OutboxSender(uow=uow, passwords=passwords, notifiers=app.notifiers,
-                          fallback=("stdout", LogNotifier()), clock=utcnow)
+                          freed=app.service.on(None).recheck_waitlist)  # a failed start frees room
+    outbox = None if pool and not app.notifiers else OutboxSender(
+        uow=pool_uow, passwords=passwords, notifiers=app.notifiers,
+        fallback=("stdout", LogNotifier()), clock=utcnow)
     # Woken by a change made in any process: LISTEN/NOTIFY on PostgreSQL, SQLite's
     # data_version polled every second.
     # Idle GPUs: sampled every minute; an idle booking ends as the member's End does.
     idle = IdleWatch(config=app.config, uow=uow, gpus=NvmlUtilisation(), words=idle_words,
-                     end=lambda booking_id: app.service.cancel(booking_id, actor=None),
+                     end=lambda booking_id: app.service.on(None).cancel(booking_id, actor=None),
                      clock=utcnow)
     if metrics is not None:
         metrics.watch_idle(idle.last_reading)
@@ -93,6 +105,7 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         app.conversation.calendar_link = feeds.link_for
     scheduler = build_scheduler(app, stop, feeds.metrics if feeds is not None else None)
     app.change_listeners.append(scheduler.changed)
+    pool = len(app.service.servers()) > 1
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         # Only raise: setting `stop` here could deadlock when the signal lands
@@ -109,6 +122,8 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
             feeds.start()
         lock = _wait_for_lock(app, stop)
         _watch_lock(app, lock, stop, lost, signal_self=in_main_thread)
+        if pool:
+            _watch_pool(app, stop)
         scheduler.start()
         if slack is not None:
             slack.start()
@@ -137,6 +152,19 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         if lock is not None:
             lock.release()
     return 1 if lost.is_set() else 0
+
+
+def _watch_pool(app: App, stop: threading.Event) -> None:
+    """A pool's host: beats for its server (which every host's pool watch reads), and
+    watches the others' beats, telling admins and members when one goes quiet."""
+    assert app.engine is not None
+    engine, server_id, config = app.engine, app.server_id, app.config
+    start_heartbeat(engine, server_id, gpus=app.service.on(None).host.gpus, stop=stop)
+    uow = cast(Callable[[], PoolUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
+    watch = PoolWatch(uow=uow, words=pool_words,
+                      clock=utcnow, admins=partial(admin_names, config=config),
+                      zone=partial(member_zone, config=config))
+    start_pool_watch(watch, stop)
 
 
 def _watch_lock(

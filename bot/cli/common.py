@@ -36,9 +36,13 @@ _VARIABLE_HINTS = {
 }
 
 
-def load_app() -> bootstrap.App:
+def load_app(*, server: str | None = None) -> bootstrap.App:
+    """The app; `server`: the pool's server this process runs (default: BOOKING_SERVER)."""
     try:
-        return bootstrap.build()
+        environment = bootstrap.Environment()
+        if server is not None:
+            environment = environment.model_copy(update={"booking_server": server})
+        return bootstrap.build(environment)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except ValidationError as exc:  # a setting from the environment or .env

@@ -15,14 +15,22 @@ from core.domain.config import ConfigError
 
 
 @click.command()
-def serve() -> None:
+@click.option("--server", "server", metavar="NAME",
+              help="In a pool (`servers:` in the config): the server this host runs; its "
+                   "bookings are started here (default: BOOKING_SERVER).")
+def serve(server: str | None) -> None:
     """Run the service: the scheduler, the chat adapters, and the terminal chat on a TTY."""
     from bot.serve import serve as run_service  # keeps the other commands' start-up light
 
     if not sys.stdin.isatty():  # under systemd or nohup: the journal shows what it does
         for package in ("bot", "core", "storage"):  # not the libraries' chatter
             logging.getLogger(package).setLevel(logging.INFO)
-    app = load_app()
+    app = load_app(server=server)
+    assert app.environment is not None
+    if app.config.is_pool and app.environment.booking_server is None:
+        raise click.ClickException(
+            f"the config lists a pool of servers ({', '.join(app.config.server_names)}); "
+            "name the one this host runs: booking serve --server NAME (or BOOKING_SERVER)")
     with refusals(False):
         try:
             status = run_service(app)

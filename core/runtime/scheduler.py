@@ -56,11 +56,13 @@ class ChangeFeed(Protocol):
 class Scheduler:
     def __init__(
         self, *, config: Config, uow: Callable[[], SchedulerUnitOfWork],
-        runtime: ContainerRuntime, lifecycle: Lifecycle, outbox: OutboxSender,
+        runtime: ContainerRuntime, lifecycle: Lifecycle, outbox: OutboxSender | None,
         clock: Callable[[], datetime], changes: ChangeFeed | None = None,
         idle: Callable[[], None] | None = None,
     ) -> None:
-        """`idle`: samples the running bookings' GPUs (IdleWatch.sample), every minute."""
+        """`idle`: samples the running bookings' GPUs (IdleWatch.sample), every minute.
+        `outbox`: None where another process delivers the messages (a pool's host
+        without chat adapters)."""
         self._idle = idle
         self._config = config
         self._uow = uow
@@ -90,8 +92,9 @@ class Scheduler:
         seconds = self._config.scheduler.reconcile_seconds
         self._aps.add_job(self.reconcile, "interval", seconds=seconds, id="reconcile",
                           next_run_time=datetime.now(UTC), max_instances=1)
-        self._aps.add_job(self._flush, "interval", seconds=OUTBOX_SECONDS, id="outbox",
-                          next_run_time=datetime.now(UTC), max_instances=1)
+        if self._outbox is not None:
+            self._aps.add_job(self._flush, "interval", seconds=OUTBOX_SECONDS, id="outbox",
+                              next_run_time=datetime.now(UTC), max_instances=1)
         if self._idle is not None:
             self._aps.add_job(self._sample_idle, "interval", seconds=IDLE_SECONDS, id="idle",
                               max_instances=1)
@@ -201,6 +204,8 @@ class Scheduler:
         self._flush()
 
     def _flush(self) -> None:
+        if self._outbox is None:
+            return
         try:
             self._outbox.flush()
         except Exception:

@@ -103,6 +103,7 @@ class NewBookingService(OfferService):
             resources=request.resources,
             gpu_ids=choose_gpus(free_gpus, request.resources.gpus, self._nvlinks),
             port=port, image=image, command=request.command or account.command,
+            server=self.config.server.name,
         )
 
     def _owned(self, uow: UnitOfWork, booking_id: int, actor: str | None) -> Booking:

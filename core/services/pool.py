@@ -88,10 +88,15 @@ class BookingPool(BookingService):
 
     def _order(self, request: BookingRequest, window: Window) -> list[str]:
         """The servers to try: those where the request fits, least room left first, then
-        the others as configured (their refusals make the answer)."""
+        the others as configured (their refusals make the answer). A server too small for
+        the request even when empty is left out, unless all are (its refusal says why)."""
+        want = request.resources
+        big_enough = {name: service for name, service in self._services.items()
+                      if want.gpus <= service.host.gpus and want.cpus <= service.host.cpus
+                      and want.memory <= service.host.memory} or {self.home: self.on(None)}
         account = self.account(request.user)
         left = {name: service.room_left(account, request, window)
-                for name, service in self._services.items()}
+                for name, service in big_enough.items()}
         fits = sorted((room, index, name) for index, (name, room) in enumerate(left.items())
                       if room is not None)
         return [name for _room, _index, name in fits] + [
