@@ -146,7 +146,7 @@ def confirm_question(verb: str, booking_id: int | None) -> str:
 
 
 _ID = re.compile(r"^#?(\d{1,18})$")
-_OFFER_KEYS = ("cpus", "memory", "gpus", "start", "end", "image", "command")
+_OFFER_KEYS = ("cpus", "memory", "gpus", "start", "end", "image", "command", "server")
 
 
 def parse_press(command: str) -> Action:
@@ -265,14 +265,19 @@ def booking_actions(
 
 def offer_action(
     resources: Resources, start: datetime, end: datetime, zone: tzinfo, *,
-    image: str | None = None, command: str | None = None,
+    image: str | None = None, command: str | None = None, server: str | None = None,
 ) -> Action:
-    """A button that books exactly the offered request, after a restart too."""
+    """A button that books exactly the offered request, after a restart too (`server`: on
+    that server of a pool, `on gpu2`)."""
     request = {"cpus": f"{resources.cpus:g}", "memory": str(resources.memory),
                "gpus": str(resources.gpus), "start": seed_time(start, zone),
                "end": seed_time(end, zone), "image": image or "", "command": command or ""}
+    if server:
+        request["server"] = server
     text = (f"book {request['cpus']} cpus {request['memory']}g {request['gpus']} gpus "
             f"{request['start']} to {request['end']}")
+    if server:
+        text += f" on {server}"
     if image:
         text += f" image {image}"
     if command:

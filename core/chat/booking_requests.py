@@ -20,6 +20,7 @@ from core.domain.model import Account, Booking, ErrorCode, Refusal, Resources
 from core.domain.request_line import ParsedRequest
 from core.domain.request_text import parse_request
 from core.domain.resource_words import parse_resources
+from core.domain.server_words import split_server
 from core.domain.time_tokens import FORMATS_HELP
 from core.services.capacity import BookingRequest
 
@@ -38,6 +39,7 @@ class FormRequest:
     gpus: int | None = None
     image: str | None = None
     command: str | None = None
+    server: str | None = None  # a pool's server (Slack's modal, Discord's `server`); None: any
 
 
 def _sentence(text: str) -> str:
@@ -52,10 +54,14 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
     ) -> tuple[list[Reply], dict[str, Any]]:
         rest, image, extra = split_extras(rest)
         try:
+            rest, server = split_server(rest, self._service.config.server_names)
             parsed = parse_request(rest)
         except ValueError as exc:
             return [Reply(f"{exc}. {self._capability_question(account)}")], {}
-        draft: dict[str, Any] = {k: v for k, v in (("image", image), ("command", extra)) if v}
+        if server is not None:
+            self._service.on(server)  # an unknown name: the pool's refusal, naming its servers
+        draft: dict[str, Any] = {k: v for k, v in (("image", image), ("command", extra),
+                                                   ("server", server)) if v}
         if parsed.names_resources:
             draft["resources"] = self._fill_defaults(account, parsed)
             if parsed.start is not None and parsed.end is not None:
@@ -192,7 +198,8 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
         message): as `book`, a refusal starting with "Not booked:"."""
         r = request.resources
         replies, booked_ = self._book_form(account, FormRequest(
-            request.start, request.end, r.cpus, r.memory, r.gpus, request.image, request.command))
+            request.start, request.end, r.cpus, r.memory, r.gpus, request.image, request.command,
+            request.server))
         if not booked_:
             first = replies[0]
             replies[0] = Reply(f"Not booked: {first.text}", first.actions, first.private)
@@ -202,7 +209,8 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
         """The replies, and whether it was booked."""
         r = self.default_resources(account, form.cpus, form.memory, form.gpus)
         draft: dict[str, Any] = {"resources": [r.cpus, r.memory, r.gpus], "start": form.start}
-        draft.update({k: v for k, v in (("image", form.image), ("command", form.command)) if v})
+        draft.update({k: v for k, v in (("image", form.image), ("command", form.command),
+                                        ("server", form.server)) if v})
         try:
             replies, state = self._book(account, draft, form.end)
         except Refusal as refusal:
@@ -216,13 +224,14 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
         request = BookingRequest(
             user=account.name, resources=Resources(*draft["resources"]),
             start=draft["start"], end=end, image=draft.get("image"), command=draft.get("command"),
+            server=draft.get("server"),
         )
         try:
             booking = self._service.book(request)
         except Refusal as refusal:
             return self._refused(account, draft, end, refusal)
         zone = self._service.zone_of(account)
-        text = booked(booking, zone)
+        text = booked(booking, zone, self._pooled)
         if booking.start <= self._service.now():
             text += "\nIt starts now; I will message you how to log in once the container is up."
         if self.calendar_link is not None:
@@ -245,6 +254,8 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
                 return [Reply(f"{_sentence(start_problem.message)} When should it start?")], {
                     **state, "step": "start", "pending": [None, end]}
             return [Reply(f"{_sentence(refusal.message)} When should it end?")], {**state, "step": "end"}
+        if refusal.server is not None:  # a pool: the offer (and the waitlist) is on that server
+            draft["server"] = refusal.server
         hint, remembered, notify = self._notify_offer(account, draft, end, refusal)
         state.update(remembered)  # a typed `notify me` waits for this request
         if refusal.earliest_start is not None:
@@ -255,6 +266,7 @@ class BookingRequests(BookingVerbs, WaitlistVerbs):
                 Resources(*draft["resources"]), offered,
                 datetime.strptime(end_text, "%Y %m %d %H %M").replace(tzinfo=zone), zone,
                 image=draft.get("image"), command=draft.get("command"),
+                server=draft.get("server") if self._pooled else None,
             )
             # The button carries the whole request, so an old offer's button books
             # what it says, not whatever was offered last.

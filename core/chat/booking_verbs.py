@@ -52,7 +52,8 @@ class BookingVerbs(EngineBase):
     def card(self, account: Account, booking: Booking) -> Card:
         """One booking's line and the actions it offers now."""
         zone = self._service.zone_of(account)
-        return Card(booking.id or 0, booking_line(booking, zone), self._actions(booking))
+        return Card(booking.id or 0, booking_line(booking, zone, self._pooled),
+                    self._actions(booking))
 
     def _list(self, account: Account) -> Reply:
         mine = self._service.bookings(account.name)
@@ -73,7 +74,7 @@ class BookingVerbs(EngineBase):
         elif booking.status == Status.ENDING or booking.end <= self._service.now():
             text = f"{number} is ending; its files are being backed up and its container removed."
         else:
-            text = booking_line(booking, zone)
+            text = booking_line(booking, zone, self._pooled)
         text = f"{lead} {text}".strip() if lead else text
         return Reply(text, self._actions(booking) if self._current(booking) else ())
 
@@ -134,7 +135,8 @@ class BookingVerbs(EngineBase):
                     return self._state(account, booking, "Already extended:")
             raise
         zone = self._service.zone_of(account)
-        return Reply(f"Extended: {booking_line(booking, zone)}", self._actions(booking))
+        return Reply(f"Extended: {booking_line(booking, zone, self._pooled)}",
+                     self._actions(booking))
 
     def _restart(self, account: Account, rest: str) -> Reply:
         """`restart N`, or a button's `restart N after K`: only while no more than K restarts
@@ -208,10 +210,13 @@ class BookingVerbs(EngineBase):
                          f"`booking login {booking_id}` on the server.", private=True)
         password = self._passwords().password_for(booking)
         config = self._service.config
+        if booking.server in config.server_names:  # a pool: the booking's own server
+            config = config.for_server(booking.server)
         host, user, port = config.server.public_host, config.container.user, booking.port
         until = local_time(booking.end, self._service.zone_of(account))
+        where = f" on {booking.server}" if self._pooled else ""
         return Reply("\n".join([
-            f"Booking #{booking_id} runs until {until}. Log in with:",
+            f"Booking #{booking_id}{where} runs until {until}. Log in with:",
             f"  host:     {host}",
             f"  port:     {port}",
             f"  user:     {user}",

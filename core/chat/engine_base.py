@@ -56,6 +56,11 @@ class EngineBase:
             return ()
         return self._actions(booking) if self._current(booking) else ()
 
+    @property
+    def _pooled(self) -> bool:
+        """A pool of servers (config `servers:`): replies name each booking's server."""
+        return len(self._service.servers()) > 1
+
     def _current(self, booking: Booking) -> bool:
         return booking.holds_resources and booking.end > self._service.now()
 

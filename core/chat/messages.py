@@ -37,19 +37,23 @@ def describe_resources(resources: Resources) -> str:
     return f"{resources.cpus:g} CPU{'' if resources.cpus == 1 else 's'}, {resources.memory} GB, {gpus}"
 
 
-def booking_line(booking: Booking, zone: tzinfo) -> str:
+def booking_line(booking: Booking, zone: tzinfo, with_server: bool = False) -> str:
+    """One booking in a line; `with_server` (a pool of servers): which server it is on."""
     gpu_ids = f" (ids {','.join(map(str, booking.gpu_ids))})" if booking.gpu_ids else ""
+    where = f" on {booking.server}" if with_server and booking.server else ""
     return (
-        f"#{booking.id} [{booking.status.value}] {booking.account}: "
+        f"#{booking.id}{where} [{booking.status.value}] {booking.account}: "
         f"{local_time(booking.start, zone)} -> {local_time(booking.end, zone)}, "
         f"{describe_resources(booking.resources)}{gpu_ids}, SSH port {booking.port}"
     )
 
 
 def booking_dict(booking: Booking, zone: tzinfo) -> dict[str, Any]:
-    """The JSON shape scripts rely on (see the README)."""
+    """The JSON shape scripts rely on (see the README); `server`: the server's name, one
+    server's too."""
     return {
         "id": booking.id,
+        "server": booking.server,
         "user": booking.account,
         "status": booking.status.value,
         "start": booking.start.astimezone(zone).isoformat(),
@@ -64,8 +68,8 @@ def booking_dict(booking: Booking, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def booked(booking: Booking, zone: tzinfo) -> str:
-    return f"Booked: {booking_line(booking, zone)}"
+def booked(booking: Booking, zone: tzinfo, with_server: bool = False) -> str:
+    return f"Booked: {booking_line(booking, zone, with_server)}"
 
 
 def _help() -> str:

@@ -13,6 +13,7 @@ from core.chat.messages import Reply
 from core.domain import waitlist_match
 from core.domain.model import Account, ErrorCode, Refusal, Resources
 from core.domain.request_text import parse_request
+from core.domain.server_words import split_server
 
 # Refusals a member may wait out: not enough free then (maintenance included), a port taken.
 WAITABLE = frozenset({ErrorCode.NO_CAPACITY, ErrorCode.PORT_TAKEN})
@@ -38,6 +39,7 @@ class WaitlistVerbs(EngineBase):
             raise waitlist_match.nothing_refused()
         text, image, command = split_extras(request)
         try:
+            text, server = split_server(text, self._service.config.server_names)
             parsed = parse_request(text)
         except ValueError as exc:
             raise Refusal(ErrorCode.BAD_INPUT, f"{exc}. Say `notify me` right after a refusal.") from None
@@ -45,11 +47,12 @@ class WaitlistVerbs(EngineBase):
                                           parsed.end)
         if cpus is None or memory is None or gpus is None or start is None or end is None:
             raise waitlist_match.nothing_refused()
-        entry, fits = self._service.join_waitlist(
+        entry, fits = self._service.on(server).join_waitlist(
             account.name, Resources(cpus, memory, gpus), start, end, auto=auto, image=image,
             command=command)
         if fits is not None:
-            return [Reply(words.fits_now(entry, fits, zone), (words.book_it(entry, fits, zone),))], {}
+            take = words.book_it(entry, fits, zone, server if self._pooled else None)
+            return [Reply(words.fits_now(entry, fits, zone), (take,))], {}
         return [Reply(words.joined(entry, zone))], {}
 
     def _notify_offer(
@@ -66,5 +69,6 @@ class WaitlistVerbs(EngineBase):
         request = words.notify_command(
             Resources(*draft["resources"]), draft["start"], window, self._service.zone_of(account),
             image=draft.get("image"), command=draft.get("command"),
+            server=draft.get("server") if self._pooled else None,
         ).removeprefix("notify me ")
         return words.NOTIFY_HINT, {"notify": request}, (words.notify_action(request),)

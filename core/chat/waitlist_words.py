@@ -32,10 +32,12 @@ def _span(entry: WaitlistEntry, zone: tzinfo) -> str:
             f"{local_time(entry.window.end, zone)}")
 
 
-def book_it(entry: WaitlistEntry, start: datetime, zone: tzinfo) -> Action:
-    """The button that books exactly the request from `start` (the whole request in it)."""
+def book_it(entry: WaitlistEntry, start: datetime, zone: tzinfo,
+            server: str | None = None) -> Action:
+    """The button that books exactly the request from `start` (the whole request in it;
+    `server`: on that server of a pool)."""
     action = offer_action(entry.resources, start, start + entry.length, zone,
-                          image=entry.image, command=entry.command)
+                          image=entry.image, command=entry.command, server=server)
     return replace(action, label="Book it")
 
 
@@ -65,13 +67,15 @@ def dropped(entry: WaitlistEntry, why: str, zone: tzinfo) -> Message:
 
 def notify_command(
     resources: Resources, start: str, window: Window, zone: tzinfo, *, auto: bool = False,
-    image: str | None = None, command: str | None = None,
+    image: str | None = None, command: str | None = None, server: str | None = None,
 ) -> str:
     """`notify me [auto] <the whole request>`: what a Notify me button sends. `start` stays
-    `now` for a request that starts now; otherwise the window's start, as the member's."""
+    `now` for a request that starts now; otherwise the window's start, as the member's;
+    `server`: wait on that server of a pool (`on gpu2`)."""
     begin = "now" if start == "now" else seed_time(window.start, zone)
     text = (f"notify me {'auto ' if auto else ''}{resources.cpus:g} cpus {resources.memory}g "
             f"{resources.gpus} gpus {begin} to {seed_time(window.end, zone)}")
+    text += f" on {server}" if server else ""
     text += f" image {image}" if image else ""
     return text + (f" command {command}" if command else "")
 
