@@ -38,7 +38,7 @@ def test_admin_adds_members_who_book_list_extend_and_cancel(booking) -> None:  #
                    "--start", "now", "--end", "3-day", "--json")
     assert made.returncode == 0, made.stderr
     result = json.loads(made.stdout)
-    assert set(result) == {"id", "user", "status", "start", "end", "cpus", "memory", "gpus",
+    assert set(result) == {"id", "server", "user", "status", "start", "end", "cpus", "memory", "gpus",
                            "gpu_ids", "port", "image", "command"}
     assert (result["user"], result["status"], result["gpu_ids"], result["port"]) == (
         "bob", "booked", [0], 10001)

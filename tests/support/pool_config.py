@@ -1,0 +1,31 @@
+"""A pool of two servers for the chat tests (issue 14): gpu1 with 4 GPUs, gpu2 with 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_pool_config(path: Path, **overrides: Any) -> Path:
+    """cfg/booking.yaml with `servers:` (gpu1: 4 GPUs at gpu1.lab.test, gpu2: 2 GPUs at
+    gpu2.lab.test) in place of `server:` and `capacity:`; limits `max` for every member."""
+    data = yaml.safe_load((ROOT / "cfg" / "booking.yaml").read_text())
+    zone = data.pop("server").get("timezone", "Asia/Taipei")
+    capacity = data.pop("capacity")
+    data["servers"] = [
+        {"name": "gpu1", "public_host": "gpu1.lab.test", "timezone": zone,
+         "capacity": {**capacity, "gpus": 4}},
+        {"name": "gpu2", "public_host": "gpu2.lab.test", "timezone": zone,
+         "capacity": {**capacity, "gpus": 2}},
+    ]
+    data["limits"] = {"default": {"cpus": 8, "memory": 32, "gpus": "max",
+                                  "work_space": 200, "backup_space": 50}, "users": {}}
+    for section, values in overrides.items():
+        data[section] = {**data.get(section, {}), **values} if isinstance(values, dict) else values
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return path
