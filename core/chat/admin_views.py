@@ -9,7 +9,7 @@ the surface's limits. A view's actions are what an admin can do next (a button).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -129,7 +129,9 @@ def capacity_summary(
     service: BookingService, zone: tzinfo, days: int = SUMMARY_DAYS, *, admin: bool = True
 ) -> AdminView:
     """What is free in the next `days` days; for an admin also who holds which GPU until
-    when, and the chart of it."""
+    when, and the chart of it. A pool of servers: each server's, one after another."""
+    if len(service.servers()) > 1:
+        return _per_server(service, lambda one: capacity_summary(one, zone, days, admin=admin))
     free = free_periods(service, zone, "now", f"{days}-day", heading=free_heading(days))
     if not admin:  # who holds what, and the chart, are the admins'
         return AdminView(free.title, free.sections, ((ADMIN_NOTE,),), records=free.records)
@@ -146,13 +148,37 @@ def capacity_between(
     *, admin: bool,
 ) -> AdminView:
     """What is free per period between two times (`booking capacity`) and, for an admin, the
-    summary's "who holds which GPU" over the same window; the records stay the free slots."""
+    summary's "who holds which GPU" over the same window; the records stay the free slots
+    (in a pool each server's, with its name)."""
+    if len(service.servers()) > 1:
+        return _per_server(service, lambda one: capacity_between(one, zone, start_text,
+                                                                 end_text, admin=admin))
     slots = service.free_slots(start_text, end_text)
     free = _periods(service, zone, slots, ())
     if not admin:
         return free
     who, _held = gpu_holders(service, zone, slots[0].start, slots[-1].end)
     return AdminView(free.title, (*free.sections, who), records=free.records)
+
+
+def _per_server(service: BookingService,
+                view_of: Callable[[BookingService], AdminView]) -> AdminView:
+    """A pool's view: each server's own view under its name (its first section's title
+    starts with the server and its resources); the chart is the first server's."""
+    names = list(service.servers())
+    sections: list[Section] = []
+    notes: list[Line] = []
+    records: list[Mapping[str, Any]] = []
+    chart: GpuTimeline | None = None
+    for name, one in service.servers().items():
+        view = view_of(one)
+        first, *rest = view.sections
+        heading = (*view.title, ". ", *first.title) if first.title else view.title
+        sections += [Section(heading, first.rows, first.empty, first.noun), *rest]
+        notes += [note for note in view.notes if note not in notes]
+        records += [{"server": name, **record} for record in view.records]
+        chart = chart or view.chart
+    return AdminView((Strong(f"{len(names)} servers"), f": {', '.join(names)}"), tuple(sections), tuple(notes), chart=chart, records=tuple(records))
 
 
 def gpu_holders(

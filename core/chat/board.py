@@ -34,14 +34,26 @@ def _rows(bookings: list[Booking], line: str, empty: str) -> list[str]:
 
 
 def board(service: BookingService) -> str:
-    """The board's text: free now, running (until when), upcoming (when)."""
-    server = service.config.server.name
+    """The board's text: free now, running (until when), upcoming (when); in a pool of
+    servers, each server's under its name."""
+    servers = service.servers()
+    if len(servers) > 1:
+        lines = [f"**{TITLE}{', '.join(servers)}**"]
+        for name, one in servers.items():
+            lines += [f"__{name}__", *_server_lines(one)]
+    else:
+        lines = [f"**{TITLE}{service.config.server.name}**", *_server_lines(service)]
+    lines.append("Book with `/schedule book`; `/schedule free` shows what is free when.")
+    return "\n".join(lines)
+
+
+def _server_lines(service: BookingService) -> list[str]:
     now = service.now()
     held = service.bookings()
     running = [b for b in held if b.start <= now]  # holding their resources now
     upcoming = [b for b in held if b.start > now]
     slots = service.free_slots("now", "1-day")
-    lines = [f"**{TITLE}{server}**"]
+    lines: list[str] = []
     if slots:
         free = slots[0]
         ids = ",".join(map(str, free.gpu_ids)) or "none"
@@ -51,5 +63,4 @@ def board(service: BookingService) -> str:
     lines += _rows(running, "- #{b.id} {b.account}: {what}, until {end}", "- nothing")
     lines.append("Upcoming:")
     lines += _rows(upcoming, "- #{b.id} {b.account}: {what}, {start} -> {end}", "- nothing")
-    lines.append("Book with `/schedule book`; `/schedule free` shows what is free when.")
-    return "\n".join(lines)
+    return lines

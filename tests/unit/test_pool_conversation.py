@@ -98,3 +98,20 @@ def test_notify_me_waits_on_the_named_server(pool) -> None:  # type: ignore[no-u
     [joined] = say(pool, "bob", "notify me")
     assert "tell you" in joined.text.lower() or "wait" in joined.text.lower(), joined.text
     assert len(pool.service.servers()["gpu2"].waitlist("bob")) == 1
+
+
+def test_capacity_and_the_board_show_each_server(pool) -> None:  # type: ignore[no-untyped-def]
+    from core.chat import admin_views
+    from core.chat.board import board
+
+    say(pool, "bob", "book 1 gpu now 1-day on gpu2")
+    zone = pool.service.zone_of(None)
+    view = admin_views.capacity_summary(pool.service, zone, admin=True)
+    titles = [section.title for section in view.sections]
+    assert [t[0].text for t in titles if t and isinstance(t[0], admin_views.Strong)] == [
+        "gpu1", "gpu2"]
+    assert {record["server"] for record in view.records} == {"gpu1", "gpu2"}
+    shown = board(pool.service)
+    assert shown.startswith("**Bookings on gpu1, gpu2**")
+    gpu1, gpu2 = shown.split("__gpu2__")
+    assert "#1 bob" not in gpu1 and "#1 bob" in gpu2
