@@ -6,85 +6,34 @@ problem; the command line prints it and exits without a traceback.
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    field_validator,
-    model_validator,
-    with_config,
-)
+from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from core.domain.config_sections import (
+    ContainerSection,
+    DiscordSection,
+    IdleSection,
+    SchedulerSection,
+    SlackSection,
+)
+from core.domain.config_values import GpuCount, Int, MaxOr, NonNeg, Real, StrictSection
 from core.domain.model import Resources
 
-
-def _not_a_bool(value: Any) -> Any:
-    """YAML's true/false would otherwise count as 1/0 where a number is expected."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, not {str(value).lower()}")
-    return value
-
-
-# Numbers in the file: never booleans, never .inf or .nan (allow_inf_nan below).
-Int = Annotated[int, BeforeValidator(_not_a_bool)]
-Real = Annotated[float, BeforeValidator(_not_a_bool)]
-NonNeg = Annotated[Int, Field(ge=0)]
-
-
-def _finite_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _max_or_number(value: Any) -> float | Literal["max"]:
-    if value == "max":
-        return "max"
-    number = _finite_number(value)
-    if number is None or number < 0:
-        raise ValueError(f"use a number >= 0 or `max`, not {_shown(value)}")
-    return number
-
-
-def _auto_or_count(value: Any) -> int | Literal["auto"]:
-    if value == "auto":
-        return "auto"
-    number = _finite_number(value)
-    if number is None or number < 0 or not number.is_integer():
-        raise ValueError(f"use `auto` or a whole number >= 0, not {_shown(value)}")
-    return int(number)
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
-
-
-# A limit: a number (GB for memory and the spaces) or `max`, the host's capacity.
-MaxOr = Annotated[float | Literal["max"], PlainValidator(_max_or_number)]
-GpuCount = Annotated[int | Literal["auto"], PlainValidator(_auto_or_count)]
+__all__ = [  # the sections other modules import from here
+    "Config", "ConfigError", "ContainerSection", "DiscordSection", "IdleSection",
+    "SchedulerSection", "SlackSection",
+]
 
 
 class ConfigError(Exception):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class ServerSection(_Strict):
+class ServerSection(StrictSection):
     name: str = "gpu1"  # the server's row in the database and its containers' label
     public_host: str = "localhost"
     timezone: str | None = None
@@ -110,7 +59,7 @@ class ServerSection(_Strict):
         return value
 
 
-class CapacitySection(_Strict):
+class CapacitySection(StrictSection):
     cpus: Annotated[Real, Field(gt=0)]
     ram: Annotated[Int, Field(gt=0)]
     swap: NonNeg = 0
@@ -128,7 +77,7 @@ def _default_request() -> DefaultRequest:
     return {"cpus": 4, "memory": 16, "gpus": 0}
 
 
-class BookingSection(_Strict):
+class BookingSection(StrictSection):
     slot_minutes: Annotated[Int, Field(gt=0, le=1440)] = 30
     max_days: Annotated[Int, Field(gt=0, le=365)] = 14
     ports: tuple[Int, Int] = (10001, 11000)
@@ -164,7 +113,7 @@ class BookingSection(_Strict):
         return value
 
 
-class LimitValues(_Strict):
+class LimitValues(StrictSection):
     cpus: MaxOr | None = None
     memory: MaxOr | None = None
     gpus: MaxOr | None = None
@@ -172,12 +121,12 @@ class LimitValues(_Strict):
     backup_space: MaxOr | None = None  # GB
 
 
-class LimitsSection(_Strict):
+class LimitsSection(StrictSection):
     default: LimitValues = LimitValues(cpus=8, memory=32, gpus=1, work_space=200, backup_space=50)
     users: dict[str, LimitValues] = Field(default_factory=dict)
 
 
-class ImagesSection(_Strict):
+class ImagesSection(StrictSection):
     default: str
     allowed: list[str]
     pull: bool = False
@@ -189,66 +138,10 @@ class ImagesSection(_Strict):
         return self
 
 
-class VolumesSection(_Strict):
+class VolumesSection(StrictSection):
     work: str = "/mnt/Users"
     dataset: str = "/mnt/Dataset"
     backup: str = "/mnt/Backup"
-
-
-class SchedulerSection(_Strict):
-    """When and how `booking serve` starts and ends containers."""
-
-    reconcile_seconds: Annotated[Real, Field(gt=0)] = 30
-    reminder_minutes: NonNeg = 30
-    start_deadline_minutes: Annotated[Real, Field(gt=0)] = 10
-    stop_grace_seconds: NonNeg = 30
-    ssh_wait_seconds: Annotated[Real, Field(gt=0)] = 60
-    ssh_check_host: str = "127.0.0.1"
-    workers: Annotated[Int, Field(gt=0, le=256)] = 8
-
-
-class ContainerSection(_Strict):
-    """Where a member's folders appear inside the container, and who logs in."""
-
-    user: str = "root"
-    # The old system's mount points: members' scripts and dotfiles use them.
-    work_mount: str = "/root/Work"
-    dataset_mount: str = "/root/Dataset"
-    backup_mount: str = "/root/Backup"
-    pids_limit: Annotated[int, Field(ge=64)] = 4096  # processes and threads per container
-    # Cap of the container's writable layer in GB (docker's `storage_opt size`): only
-    # overlay2 on xfs with pquota, btrfs and zfs support it; leave unset elsewhere.
-    disk_gb: Annotated[int, Field(gt=0)] | None = None
-
-
-class IdleSection(_Strict):
-    """Running bookings whose GPUs all sit below `threshold_percent` use: the member is
-    asked after `notify_hours` (null: never), the booking ended after `release_hours`
-    of idleness with no answer (null, the default: never)."""
-
-    notify_hours: Annotated[Real, Field(gt=0)] | None = 4
-    release_hours: Annotated[Real, Field(gt=0)] | None = None
-    threshold_percent: Annotated[Real, Field(gt=0, le=100)] = 5
-
-    @model_validator(mode="after")
-    def _asked_before_ended(self) -> IdleSection:
-        if self.release_hours is not None and (
-            self.notify_hours is None or self.release_hours <= self.notify_hours
-        ):
-            raise ValueError("release_hours must be more than notify_hours: members are asked "
-                             "first (set notify_hours, or leave release_hours out)")
-        return self
-
-
-class SlackSection(_Strict):
-    # A channel (id, e.g. C0123456) that gets a line when a booking starts or ends.
-    announce_channel: str | None = None
-
-
-class DiscordSection(_Strict):
-    # A channel (its id) where the bot keeps one message up to date: what is free, what
-    # runs and what comes (bot/discord/board.py).
-    board_channel: Annotated[int, Field(gt=0)] | None = None
 
 
 class ServerEntry(ServerSection):
@@ -267,7 +160,7 @@ class ServerEntry(ServerSection):
         return None if value is None else BookingSection._port_range(value)
 
 
-class Config(_Strict):
+class Config(StrictSection):
     """The whole file, seen from one server: `server`, `capacity`, `booking.ports`,
     `volumes`, `images` and `limits` are that server's (the first one's as loaded;
     `for_server` gives another's). `servers` lists every server of the pool, each
