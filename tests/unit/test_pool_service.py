@@ -7,10 +7,10 @@ reaches the booking's own server."""
 from __future__ import annotations
 
 import threading
-from zoneinfo import ZoneInfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
