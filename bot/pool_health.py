@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from core.domain.server_health import ServerHealth
 from core.services.pool_watch import PoolWatch
 from storage.heartbeat import record_heartbeat
 
@@ -49,16 +50,19 @@ def start_heartbeat(engine: Engine, server_id: int, gpus: int | None, stop: thre
     return thread
 
 
-def start_pool_watch(watch: PoolWatch, stop: threading.Event,
-                     every: float = 15.0) -> threading.Thread:
+def start_pool_watch(watch: PoolWatch, stop: threading.Event, every: float = 15.0,
+                     heard: Callable[[list[ServerHealth]], None] | None = None,
+                     ) -> threading.Thread:
     """Run `watch.check()` every `every` seconds until `stop` is set (the first after one wait,
-    so that this host's own first beat is in)."""
+    so that this host's own first beat is in); then `heard` gets every server's health."""
 
     def run() -> None:
         while not stop.wait(every):
             try:
                 for told in watch.check():
                     log.info("pool: told admins %s", told)
+                if heard is not None:
+                    heard(watch.health())
             except Exception as exc:
                 log.warning("pool watch check failed (will retry): %s", exc)
 

@@ -30,6 +30,7 @@ from bot.slack import slack_adapter_from_env
 from bot.terminal import run_chat
 from core.chat import idle_words, lifecycle_messages, pool_words
 from core.domain.passwords import PasswordDeriver
+from core.domain.server_health import ServerHealth
 from core.domain.zones import member_zone
 from core.runtime.docker_runtime import DockerRuntime
 from core.runtime.gpu_usage import NvmlUtilisation
@@ -41,6 +42,7 @@ from core.services.accounts import admin_names, utcnow
 from core.services.idle_watch import IdleWatch
 from core.services.lifecycle import Lifecycle
 from core.services.outbox import OutboxSender
+from core.services.pool import BookingPool
 from core.services.pool_watch import PoolUnitOfWork, PoolWatch
 from core.services.ports import SchedulerUnitOfWork
 from storage.change_signal import change_feed
@@ -164,7 +166,13 @@ def _watch_pool(app: App, stop: threading.Event) -> None:
     watch = PoolWatch(uow=uow, words=pool_words,
                       clock=utcnow, admins=partial(admin_names, config=config),
                       zone=partial(member_zone, config=config))
-    start_pool_watch(watch, stop)
+    pool = app.service
+
+    def heard(health: list[ServerHealth]) -> None:
+        if isinstance(pool, BookingPool):
+            pool.heard({server.name: server.gpus for server in health})
+
+    start_pool_watch(watch, stop, heard=heard)
 
 
 def _watch_lock(

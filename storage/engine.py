@@ -38,7 +38,12 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    # Connections are opened only as threads need them: the chat adapters' handlers, the
+    # scheduler's workers (scheduler.workers), the outbox, the idle and pool watches. The
+    # default 5 + 10 left members waiting for a connection when dozens booked at once
+    # (tests/perf/bench_pool.py); 40 stays well inside PostgreSQL's default 100 for a
+    # chat host and a few scheduling hosts, which use far fewer.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 # The database holds every member's account and keys: only the service's user reads it.

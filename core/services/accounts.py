@@ -62,6 +62,13 @@ class AccountService:
     def now(self) -> datetime:
         return self._clock()
 
+    def recount_gpus(self, count: int) -> None:
+        """The server has `count` GPUs now (another pool host's NVML count, heard through its
+        heartbeat); the next decision uses it."""
+        if count != self.inventory.count:
+            self.inventory = GpuInventory(count, self.inventory.nvlinks)
+            self.host = self.config.host_resources(count)
+
     def observe_decisions(self, observer: DecisionObserver) -> None:
         """Tell `observer` about every booking decision (`book`, `extend`) from now on."""
         self._decision_observers.append(observer)

@@ -59,6 +59,14 @@ class BookingPool(BookingService):
             raise refusals.not_yours(booking_id)
         return found
 
+    def heard(self, gpus: Mapping[str, int | None]) -> None:
+        """What each server's host last read from NVML (its heartbeat): servers configured
+        with `gpus: auto`, other than this host's own, are counted with it."""
+        for name, service in self._services.items():
+            count = gpus.get(name)
+            if name != self.home and service.config.capacity.gpus == "auto" and count is not None:
+                service.recount_gpus(count)
+
     def observe_decisions(self, observer: DecisionObserver) -> None:
         for service in self._services.values():
             service.observe_decisions(observer)
