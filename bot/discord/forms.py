@@ -8,6 +8,7 @@ options), the key to its `key` verb (as typed in a direct message).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -67,6 +68,7 @@ class BookingForm(discord.ui.Modal, title="Book CPUs, memory and GPUs"):
                  default: Resources) -> None:
         super().__init__(timeout=TIMEOUT_SECONDS)
         self.engine, self.respond = engine, respond
+        self.server = form.server  # a pool's server named in `/schedule book`
         self.resources = _field(
             "Resources", resources_text(form.cpus, form.memory, form.gpus),
             placeholder=f"e.g. {RESOURCES_EXAMPLE}; empty: {describe_resources(default)} (default)")
@@ -82,8 +84,9 @@ class BookingForm(discord.ui.Modal, title="Book CPUs, memory and GPUs"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         def work(account: Account) -> list[Outgoing]:
-            form = form_request(self.resources.value, self.start.value, self.length.value,
-                                self.image.value, self.command.value)
+            form = replace(form_request(self.resources.value, self.start.value,
+                                        self.length.value, self.image.value,
+                                        self.command.value), server=self.server)
             return [Outgoing.from_reply(r) for r in self.engine.book(account, form)]
         await self.respond(interaction, work)
 

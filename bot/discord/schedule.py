@@ -7,6 +7,8 @@ This module does not use `from __future__ import annotations`: discord.py
 reads the parameter annotations, and the ranges come from the running config.
 """
 
+from typing import Any
+
 import discord
 from discord import app_commands
 
@@ -33,34 +35,20 @@ def schedule_group(
         name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
     )
 
-    @group.command(name="book", description="Book CPUs, memory and GPUs (no end: a form opens)")
-    @app_commands.describe(
-        start="now (the default), a free slot, 2-day, YYYY MM DD hh mm, or tomorrow 9am",
-        end="1-day, 3-day, 1-week (from the start), or a date and time",
-        gpus="GPUs (your own maximum applies)",
-        cpus="CPUs (default from the server's config)",
-        memory="GB of RAM + swap (default from the server's config)",
-        image="container image (default: yours or the server's)",
-        command="extra command run in the container",
-    )
-    async def book(
-        interaction: discord.Interaction,
-        start: str | None = None,
-        end: str | None = None,
-        gpus: app_commands.Range[int, 0, host.gpus] | None = None,
-        cpus: app_commands.Range[float, 1.0, host.cpus] | None = None,
-        memory: app_commands.Range[int, 1, host.memory] | None = None,
-        image: str | None = None,
-        command: app_commands.Range[str, 1, 1000] | None = None,
-    ) -> None:
+    async def run_book(interaction: discord.Interaction, start: str | None, end: str | None,
+                       gpus: int | None, cpus: float | None, memory: int | None,
+                       image: str | None, command: str | None, server: str | None) -> None:
         form = FormRequest(start=start or "now", end=end or "", cpus=cpus, memory=memory,
-                           gpus=gpus, image=image, command=command)
+                           gpus=gpus, image=image, command=command, server=server)
         if not end:  # the form, with what was given filled in
             asked = service.config.booking.default_request
             default = Resources(asked["cpus"], int(asked["memory"]), int(asked["gpus"]))
             await interaction.response.send_modal(BookingForm(engine, respond, form, default))
             return
         await respond(interaction, lambda account: bookings.book(engine, account, form))
+
+    book = (_pool_book(group, service, run_book) if len(service.servers()) > 1
+            else _one_server_book(group, host, run_book))
 
     @book.autocomplete("start")
     async def book_start(
@@ -154,3 +142,61 @@ def schedule_group(
             await interaction.followup.send(text, ephemeral=True)
 
     return group
+
+
+_BOOK_DESCRIPTION = "Book CPUs, memory and GPUs (no end: a form opens)"
+_OPTIONS = dict(
+    start="now (the default), a free slot, 2-day, YYYY MM DD hh mm, or tomorrow 9am",
+    end="1-day, 3-day, 1-week (from the start), or a date and time",
+    gpus="GPUs (your own maximum applies)",
+    cpus="CPUs (default from the server's config)",
+    memory="GB of RAM + swap (default from the server's config)",
+    image="container image (default: yours or the server's)",
+    command="extra command run in the container",
+)
+
+
+def _one_server_book(group: app_commands.Group, host: Resources,
+                     run_book: Any) -> app_commands.Command[Any, Any, None]:
+    @group.command(name="book", description=_BOOK_DESCRIPTION)
+    @app_commands.describe(**_OPTIONS)
+    async def book(
+        interaction: discord.Interaction,
+        start: str | None = None,
+        end: str | None = None,
+        gpus: app_commands.Range[int, 0, host.gpus] | None = None,
+        cpus: app_commands.Range[float, 1.0, host.cpus] | None = None,
+        memory: app_commands.Range[int, 1, host.memory] | None = None,
+        image: str | None = None,
+        command: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        await run_book(interaction, start, end, gpus, cpus, memory, image, command, None)
+    return book
+
+
+def _pool_book(group: app_commands.Group, service: BookingService,
+               run_book: Any) -> app_commands.Command[Any, Any, None]:
+    """A pool's `/schedule book`: the `server` option (any server when left out), and the
+    largest server's resources as the options' maxima."""
+    hosts = [one.host for one in service.servers().values()]
+    gpus_max = max(h.gpus for h in hosts)
+    cpus_max = max(h.cpus for h in hosts)
+    memory_max = max(h.memory for h in hosts)
+    names = [app_commands.Choice(name=n, value=n) for n in service.config.server_names[:25]]
+
+    @group.command(name="book", description=_BOOK_DESCRIPTION)
+    @app_commands.describe(**_OPTIONS, server="the server (default: any server where it fits)")
+    @app_commands.choices(server=names)
+    async def book(
+        interaction: discord.Interaction,
+        start: str | None = None,
+        end: str | None = None,
+        gpus: app_commands.Range[int, 0, gpus_max] | None = None,
+        cpus: app_commands.Range[float, 1.0, cpus_max] | None = None,
+        memory: app_commands.Range[int, 1, memory_max] | None = None,
+        image: str | None = None,
+        command: app_commands.Range[str, 1, 1000] | None = None,
+        server: str | None = None,
+    ) -> None:
+        await run_book(interaction, start, end, gpus, cpus, memory, image, command, server)
+    return book

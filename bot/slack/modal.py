@@ -125,6 +125,19 @@ class FormValues:
     length: str = "1-day"
     until: int | None = None
     command: str = ""
+    server: str = ""  # a pool's server chosen; "": any server
+
+
+ANY_SERVER = "any"  # the server menu's first entry (a pool): placed where it fits
+
+
+def _server_block(service: BookingService, chosen: str) -> list[Block]:
+    """A pool's server menu ("Any server" first); nothing for one server."""
+    names = service.config.server_names
+    if len(names) < 2:
+        return []
+    options = [_option("Any server", ANY_SERVER)] + [_option(n, n) for n in names[:99]]
+    return [_select("server", "Server", options, chosen if chosen in names else ANY_SERVER)]
 
 
 def booking_modal(
@@ -146,6 +159,7 @@ def booking_modal(
         _number_input("memory", "Memory (GB, RAM + swap)", values.resources.memory, 1,
                       maximum.memory, False),
         _number_input("gpus", "GPUs", values.resources.gpus, 0, maximum.gpus, False),
+        *_server_block(service, values.server),
         _picker("start", "Start", f"Leave it empty to start now; starts go in steps of {slot} "
                 "minutes.", values.start),
         _select("length", "How long", length_options(service.config.booking.max_days),
@@ -203,7 +217,12 @@ def form_values(view: dict[str, Any]) -> FormValues:
         Resources(number("cpus", 1), int(number("memory", 1)), int(number("gpus", 0))),
         _field(values, "image"), int(start.timestamp()) if start else None,
         _field(values, "length") or "1-day", int(until.timestamp()) if until else None,
-        _field(values, "command"))
+        _field(values, "command"), _chosen_server(values))
+
+
+def _chosen_server(values: dict[str, Any]) -> str:
+    chosen = _field(values, "server")
+    return "" if chosen == ANY_SERVER else chosen
 
 
 def window_texts(zone: tzinfo, values: dict[str, Any]) -> tuple[str, str]:
@@ -273,11 +292,15 @@ def read_submission(
     image = _field(values, "image")
     if image not in service.config.images.allowed:
         errors["image"] = "Choose one of the listed images."
+    server = _chosen_server(values)
+    if server and server not in service.config.server_names:
+        errors["server"] = "Choose one of the listed servers."
     if errors:
         return None, errors
     request = BookingRequest(
         user=meta.account,
         resources=Resources(numbers["cpus"], int(numbers["memory"]), int(numbers["gpus"])),
         start=start, end=end, image=image, command=_field(values, "command") or None,
+        server=server or None,
     )
     return request, {}
