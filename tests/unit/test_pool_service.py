@@ -21,6 +21,8 @@ from core.domain.model import ErrorCode, Refusal, Resources
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from core.services.pool import BookingPool
+from storage.heartbeat import record_heartbeat
+from storage.uow import ensure_server
 
 SECRET = "pool-test-secret-0123456789abcdef"
 
@@ -187,3 +189,28 @@ def test_concurrent_unnamed_requests_never_overbook(pool: BookingService) -> Non
         held = [b for b in pool.bookings() if b.server == server]
         usage = usage_in(held[0].window, held) if held else None
         assert usage is None or len(usage.busy_gpus) == len(held) <= service.host.gpus
+
+
+def test_a_remote_auto_server_is_counted_from_its_heartbeat(tmp_path: Path) -> None:
+    data = pool_config()
+    data["servers"][1]["capacity"]["gpus"] = "auto"
+    url = f"sqlite:///{tmp_path / 'auto.db'}"
+    app = build(tmp_path, url, data)
+    pool = app.service
+    assert isinstance(pool, BookingPool)
+    pool.add_account("ann")
+    # Not heard from yet: none of its GPUs is booked.
+    assert pool.servers()["small"].host.gpus == 0
+    with pytest.raises(Refusal):
+        pool.book(ask("ann", 1, server="small"))
+    # Its host beats with what NVML read there: the pool counts them from then on.
+    pool.heard({"small": 2, "big": 99})
+    assert pool.servers()["small"].host.gpus == 2
+    assert pool.servers()["big"].host.gpus == 4  # configured: a number stays
+    assert pool.book(ask("ann", 2, server="small")).gpu_ids == (0, 1)
+    # A process started later reads the last beat at once.
+    assert app.engine is not None
+    record_heartbeat(app.engine, ensure_server(app.engine, "small"), gpus=3, host="small",
+                     now=pool.now())
+    again = build(tmp_path, url, data).service
+    assert again.servers()["small"].host.gpus == 3
