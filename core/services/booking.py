@@ -14,6 +14,7 @@ from core.domain import pool_refusals, refusals
 from core.domain import restart_requests as restarts
 from core.domain.allocation import shortages, usage_in
 from core.domain.maintenance import MaintenanceWindow
+from core.domain.server_health import ServerHealth
 from core.domain.model import (
     Account,
     Booking,
@@ -43,6 +44,10 @@ class BookingService(MaintenanceService, WaitlistService):
         """The service of each server, by name: this one alone (core/services/pool.py
         has a pool's)."""
         return {self.config.server.name: self}
+
+    def health(self) -> list[ServerHealth]:
+        """The pool's servers' heartbeats; none for one server alone (nothing to watch)."""
+        return []
 
     def on(self, server: str | None) -> BookingService:
         """The service of `server` (None: this one's); another name is refused."""

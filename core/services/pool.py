@@ -19,10 +19,12 @@ from collections.abc import Mapping
 from core.domain import pool_refusals, refusals
 from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import Booking, ErrorCode, Refusal, Window
+from core.domain.server_health import ServerHealth
 from core.domain.waitlist_match import WaitlistEntry
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from core.services.decisions import DecisionObserver
+from core.services.pool_watch import HeartbeatRepository
 
 # Refusals that another server may not give: the request is tried there next.
 _ROOM = frozenset({ErrorCode.NO_CAPACITY, ErrorCode.PORT_TAKEN, ErrorCode.OVERLAP})
@@ -58,6 +60,12 @@ class BookingPool(BookingService):
         if found is None:  # no such booking, or one of a server no longer configured
             raise refusals.not_yours(booking_id)
         return found
+
+    def health(self) -> list[ServerHealth]:
+        """Every server's last heartbeat (core/domain/server_health.py), by name."""
+        with self._uow() as uow:
+            heartbeats: HeartbeatRepository | None = getattr(uow, "heartbeats", None)
+            return [] if heartbeats is None else heartbeats.all()
 
     def heard(self, gpus: Mapping[str, int | None]) -> None:
         """What each server's host last read from NVML (its heartbeat): servers configured

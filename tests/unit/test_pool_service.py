@@ -214,3 +214,14 @@ def test_a_remote_auto_server_is_counted_from_its_heartbeat(tmp_path: Path) -> N
                      now=pool.now())
     again = build(tmp_path, url, data).service
     assert again.servers()["small"].host.gpus == 3
+
+
+def test_the_pool_reads_every_servers_heartbeat(tmp_path: Path) -> None:
+    app = build(tmp_path, f"sqlite:///{tmp_path / 'health.db'}", pool_config())
+    assert app.engine is not None
+    assert [(h.name, h.seen_at) for h in app.service.health()] == [("big", None), ("small", None)]
+    now = app.service.now()
+    record_heartbeat(app.engine, app.server_id, gpus=4, host="big", now=now)
+    health = {h.name: h for h in app.service.health()}
+    assert health["big"].seen_at == now and not health["big"].is_down(now)
+    assert health["small"].is_down(now)
