@@ -36,16 +36,18 @@ from core.services.capacity import BookingRequest
 @click.option("--image", help="One of the allowed images (default: the configured one).")
 @click.option("--port", type=click.IntRange(1, 65535), help="SSH port (default: yours, or the lowest free).")
 @click.option("--command", "extra_command", help="Extra command run in the container.")
+@click.option("--server", help="A pool's server (default: any server where it fits).")
 @json_option
 def book(
     user_name: str, cpus: float, memory: int, gpus: int, start: str, end: str,
-    image: str | None, port: int | None, extra_command: str | None, as_json: bool,
+    image: str | None, port: int | None, extra_command: str | None, server: str | None,
+    as_json: bool,
 ) -> None:
     """Book resources for a time window."""
     app = load_app()
     request = BookingRequest(
         user=user_name, resources=Resources(cpus, memory, gpus), start=start, end=end,
-        image=image, port=port, command=extra_command,
+        image=image, port=port, command=extra_command, server=server,
     )
     with refusals(as_json, member_zone(app.service, user_name)):
         acting_as(app, user_name)
@@ -127,7 +129,10 @@ def login(booking_id: int) -> None:
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         password = PasswordDeriver(secret).password_for(booking)
-        host, user = app.config.server.public_host, app.config.container.user
+        config = app.config
+        if booking.server in config.server_names:  # a pool: the booking's own server
+            config = config.for_server(booking.server)
+        host, user = config.server.public_host, config.container.user
         zone = member_zone(app.service, booking.account)
         click.echo(f"Booking #{booking.id} of {booking.account}, running until "
                    f"{local_time(booking.end, zone)}:\n"

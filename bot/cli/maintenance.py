@@ -35,7 +35,9 @@ def maintenance() -> None:
 @click.option("--gpus", help="GPU ids such as 0,1 (default: the whole server).")
 @click.option("--reason", required=True, help="Why; the members whose bookings it meets read it.")
 @click.option("--yes", is_flag=True, help="Add it without asking, telling the members affected.")
-def add(start: str, end: str, gpus: str | None, reason: str, yes: bool) -> None:
+@click.option("--server", help="A pool's server (default: the first one, or BOOKING_SERVER's).")
+def add(start: str, end: str, gpus: str | None, reason: str, yes: bool,
+        server: str | None) -> None:
     """Add a window: new requests that overlap it are refused (with the earliest start after
     it), and members whose bookings it meets are told at once, with an offer.
 
@@ -46,9 +48,9 @@ def add(start: str, end: str, gpus: str | None, reason: str, yes: bool) -> None:
                                "out to take the whole server.")
     app = load_app()
     actor = _actor(app)
-    service = app.service
-    zone = service.zone_of(None)
+    zone = app.service.zone_of(None)
     with refusals(False):
+        service = app.service.on(server)
         if not yes:
             plan = service.plan_maintenance(start, end, gpus, reason, actor=actor,
                                             by=caller_login())

@@ -1,0 +1,56 @@
+"""The `booking` command line in a pool of two servers (issue 14): real processes, SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.pool_config import write_pool_config
+
+
+@pytest.fixture
+def booking(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = write_pool_config(tmp_path / "booking.yaml")
+    env = {**os.environ, "BOOKING_CONFIG": str(config),
+           "BOOKING_DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'booking.db'}"}
+    env.pop("BOOKING_SERVER", None)
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+    return run
+
+
+def test_book_on_a_named_server_and_json_names_it(booking) -> None:  # type: ignore[no-untyped-def]
+    assert booking("users", "add", "bob").returncode == 0
+    made = booking("book", "--user", "bob", "--cpus", "4", "--memory", "16", "--gpus", "1",
+                   "--start", "now", "--end", "1-day", "--server", "gpu2", "--json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["server"] == "gpu2"
+    listing = booking("ls")
+    assert listing.stdout.startswith("#1 on gpu2 [booked] bob:"), listing.stdout
+    unnamed = booking("book", "--user", "bob", "--cpus", "4", "--memory", "16", "--gpus", "1",
+                      "--start", "2-day", "--end", "1-day")
+    assert unnamed.returncode == 0, unnamed.stderr
+    assert unnamed.stdout.startswith("Booked: #2 on gpu"), unnamed.stdout
+
+
+def test_an_unknown_server_is_refused_with_the_names(booking) -> None:  # type: ignore[no-untyped-def]
+    booking("users", "add", "bob")
+    refused = booking("book", "--user", "bob", "--cpus", "4", "--memory", "16", "--gpus", "1",
+                      "--start", "now", "--end", "1-day", "--server", "gpu9")
+    assert refused.returncode == 1
+    assert "There is no server `gpu9`; the servers are gpu1, gpu2." in refused.stdout + refused.stderr
+
+
+def test_maintenance_on_one_server(booking) -> None:  # type: ignore[no-untyped-def]
+    added = booking("maintenance", "add", "--start", "2-day", "--end", "1-day", "--reason",
+                    "new fans", "--yes", "--server", "gpu2")
+    assert added.returncode == 0, added.stderr
+    listed = booking("maintenance", "ls")
+    assert "new fans" in listed.stdout, listed.stdout
