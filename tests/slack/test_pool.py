@@ -1,0 +1,79 @@
+"""Slack in a pool of two servers (issue 14): `on gpu2` in a DM, the modal's Server menu,
+and /capacity with a section per server. Real SQLite, the adapter over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import bootstrap
+from bot.slack import slack_adapter_from_env
+from tests.slack.blockkit import check_everything_sent
+from tests.slack.conftest import ALICE, BOB, CAROL
+from tests.slack.harness import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlackApi,
+    SlackClient,
+    SlackWorld,
+)
+from tests.slack.test_modal import IMAGE, element, form, tomorrow_at
+from tests.support.pool_config import write_pool_config
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[SlackWorld]:
+    api = FakeSlackApi().start()
+    environment = bootstrap.Environment(
+        booking_config=write_pool_config(tmp_path / "booking.yaml"),
+        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
+        slack_bot_token=BOT_TOKEN, slack_app_token=None, slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=api.base_url, booking_slack_port=0, booking_data_dir=tmp_path)
+    booking = bootstrap.build(environment)
+    adapter = slack_adapter_from_env(booking, environment, host="127.0.0.1")
+    assert adapter is not None
+    adapter.start()
+    for name, user in (("alice", ALICE), ("bob", BOB), ("carol", CAROL)):
+        booking.service.add_account(name, admin=name == "alice", slack_id=user)
+    try:
+        yield SlackWorld(booking, adapter, api,
+                         SlackClient(f"http://127.0.0.1:{adapter.port}/slack/events", api),
+                         tmp_path / "booking.db")
+        check_everything_sent(api.calls)
+    finally:
+        adapter.stop()
+        api.stop()
+
+
+def test_a_dm_request_on_gpu2_lands_there_and_says_so(world: SlackWorld) -> None:
+    world.slack.dm(BOB, "book 1 gpu now 1-day on gpu2")
+    text = world.api.wait_for("chat.postMessage")[0].args["text"]
+    assert text.startswith("Booked: #1 on gpu2 [booked] bob:"), text
+    assert [b.server for b in world.booking.service.bookings("bob")] == ["gpu2"]
+
+
+def test_the_modal_offers_the_servers_and_books_on_the_chosen_one(world: SlackWorld) -> None:
+    world.slack.command(CAROL, "/book", "")
+    view = world.api.wait_for("views.update")[0].args["view"]
+    menu = element(view, "server")
+    assert [o["value"] for o in menu["options"]] == ["any", "gpu1", "gpu2"]
+    assert menu["initial_option"]["value"] == "any"
+    posted = world.slack.submit_view(CAROL, view, form(start=tomorrow_at(9), server="gpu2"),
+                                     IMAGE)
+    assert posted.status == 200
+    text = world.api.wait_for("chat.postMessage")[0].args["text"]
+    assert text.startswith("Booked: #1 on gpu2 [booked] carol:"), text
+
+
+def test_capacity_lists_each_server(world: SlackWorld) -> None:
+    world.slack.command(BOB, "/book", "1 gpu now 1-day on gpu2")
+    world.api.wait_for("response_url")
+    world.slack.command(ALICE, "/capacity", "")
+    summary = world.api.wait_for("response_url", count=2)[1].args["text"]
+    lines = summary.splitlines()
+    assert lines[0] == "*2 servers*: gpu1, gpu2", lines[:3]
+    assert any(line.startswith("*gpu1*: 62 CPUs, 40 GB, 4 GPUs") for line in lines), lines
+    assert any(line.startswith("*gpu2*: 62 CPUs, 40 GB, 2 GPUs") for line in lines), lines
+    assert any(line.startswith("• GPU 0: bob (#1) from ") for line in lines)
