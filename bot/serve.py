@@ -165,7 +165,7 @@ def _watch_pool(app: App, stop: threading.Event) -> None:
     uow = cast(Callable[[], PoolUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
     watch = PoolWatch(uow=uow, words=pool_words,
                       clock=utcnow, admins=partial(admin_names, config=config),
-                      zone=partial(member_zone, config=config))
+                      zone=partial(member_zone, config=config), servers=config.server_names)
     pool = app.service
 
     def heard(health: list[ServerHealth]) -> None:

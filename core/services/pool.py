@@ -65,7 +65,8 @@ class BookingPool(BookingService):
         """Every server's last heartbeat (core/domain/server_health.py), by name."""
         with self._uow() as uow:
             heartbeats: HeartbeatRepository | None = getattr(uow, "heartbeats", None)
-            return [] if heartbeats is None else heartbeats.all()
+            found = [] if heartbeats is None else heartbeats.all()
+        return [health for health in found if health.name in self._services]
 
     def heard(self, gpus: Mapping[str, int | None]) -> None:
         """What each server's host last read from NVML (its heartbeat): servers configured

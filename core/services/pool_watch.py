@@ -13,7 +13,7 @@ send them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, tzinfo
 from typing import Protocol
 
@@ -68,10 +68,13 @@ class PoolWatch:
     def __init__(
         self, *, uow: Callable[[], PoolUnitOfWork], words: PoolWords,
         clock: Callable[[], datetime], admins: Callable[[list[Account]], Sequence[str]],
-        zone: Callable[[Account | None], tzinfo],
+        zone: Callable[[Account | None], tzinfo], servers: Collection[str] | None = None,
     ) -> None:
         """`admins(accounts)`: the admins' names (core.services.accounts.admin_names with the
-        config); `zone(account)`: where a reader's times are shown (core.domain.zones.member_zone)."""
+        config); `zone(account)`: where a reader's times are shown (core.domain.zones.member_zone);
+        `servers`: the names of the pool's servers (None: every server in the database), so a
+        server taken out of the config, or another installation's, is never reported."""
+        self._servers = None if servers is None else frozenset(servers)
         self._uow = uow
         self._words = words
         self._clock = clock
@@ -82,7 +85,10 @@ class PoolWatch:
     def health(self) -> list[ServerHealth]:
         """Every server now, for /capacity (core/chat/pool_words.py, server_line)."""
         with self._uow() as uow:
-            return uow.heartbeats.all()
+            return self._ours(uow.heartbeats.all())
+
+    def _ours(self, health: list[ServerHealth]) -> list[ServerHealth]:
+        return [h for h in health if self._servers is None or h.name in self._servers]
 
     def check(self) -> list[str]:
         """Tell what changed since the last check (by any host); returns the servers told
@@ -90,7 +96,8 @@ class PoolWatch:
         with self._lock, self._uow() as uow:
             uow.heartbeats.lock_all()
             now = self._clock()
-            changed = [h for h in uow.heartbeats.all() if h.newly_down(now) or h.back(now)]
+            changed = [h for h in self._ours(uow.heartbeats.all())
+                       if h.newly_down(now) or h.back(now)]
             if not changed:
                 return []
             accounts = {a.name: a for a in uow.accounts.all()}

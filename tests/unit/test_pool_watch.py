@@ -270,3 +270,20 @@ def test_0009_adds_the_heartbeat_table_and_the_way_down_removes_it(engine: Engin
     assert "server_heartbeat" not in tables and "waitlist" in tables
     migrate(engine)
     assert "server_heartbeat" in inspect(engine).get_table_names()
+
+
+def test_a_server_outside_the_pool_is_never_reported(engine: Engine) -> None:
+    pool = Pool(engine)
+    pool.book("gpu2", "bob", -1, 6, Status.RUNNING)
+    pool.beat("gpu1", "gpu2")
+    # gpu2 was taken out of this installation's config: its silence is nobody's news.
+    watch = PoolWatch(uow=lambda: SqlUnitOfWork(engine, pool.ids["gpu1"]), words=pool_words,
+                      clock=pool.clock, admins=partial(admin_names, config=CONFIG),
+                      zone=partial(member_zone, config=CONFIG), servers=["gpu1"])
+    pool.clock.advance(seconds=120)
+    pool.beat("gpu1")
+    assert watch.check() == []
+    assert [h.name for h in watch.health()] == ["gpu1"]
+    assert pool.delivered() == {}
+    # The watch of a pool that has it reports it.
+    assert pool.watch.check() == ["gpu2 down"]
