@@ -57,7 +57,7 @@ def messages(view: AdminView) -> list[Outgoing]:
     """The view as one message or, past Discord's limit, several; the chart with the first.
     (A view with actions is sent by admin_actions.send_view, which draws its buttons.)"""
     outs = [Outgoing(text) for text in texts(view)]
-    png = timeline_png(view.chart) if view.chart else None
+    png = timeline_png(view.charts) if view.charts else None  # a pool's: a panel per server
     if png:
         outs[0] = Outgoing(outs[0].text, file=(CHART_NAME, png))
     return outs

@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.charts import timeline_png
+from bot.charts import charts_title, timeline_png
 from bot.slack import usage_report
 from bot.slack.blocks import (
     MAX_FALLBACK_TEXT,
@@ -119,11 +119,11 @@ def answer(slack: SlackContext, command: dict[str, Any], client: WebClient,
         view = AdminView((refusal.message,))
     for message in CapacityAnswer(view).messages():
         respond(**message, response_type="ephemeral")
-    png = timeline_png(view.chart) if view.chart else None
+    png = timeline_png(view.charts) if view.chart else None  # a pool's: a panel per server
     if png and view.chart:
         client.files_upload_v2(
             channel=slack.members.dm_channel(user_id), file=png, filename="gpu-timeline.png",
-            title=view.chart.title, initial_comment=f"GPU timeline (times in {view.chart.zone})",
+            title=charts_title(view), initial_comment=f"GPU timeline (times in {view.chart.zone})",
         )
     usage_report.send_chart(slack, user_id, client, view)
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from core.chat.actions import Action
 from core.chat.messages import describe_resources
+from core.chat.pool_words import server_line
+from core.chat.server_states import health_record, pool_health, state_words
+from core.chat.time_marks import split_times
 from core.domain.model import Account, Booking
 from core.domain.quota import QUOTA_KEYS, quota_gb
 from core.services.booking import BookingService
@@ -89,9 +92,14 @@ class AdminView:
     sections: tuple[Section, ...] = ()
     notes: tuple[Line, ...] = ()
     actions: tuple[Action, ...] = ()
-    chart: GpuTimeline | None = None
+    charts: tuple[GpuTimeline, ...] = ()  # one per server, drawn as one figure (bot/charts.py)
     # The same content as data, for `--json`.
     records: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def chart(self) -> GpuTimeline | None:
+        """The first server's chart (the only one for one server)."""
+        return self.charts[0] if self.charts else None
 
 
 # ----- the views --------------------------------------------------------------
@@ -140,7 +148,7 @@ def capacity_summary(
     who, held = gpu_holders(service, zone, start, end)
     chart = GpuTimeline(held, service.host.gpus, start, end, zone,
                         f"{service.config.server.name}: who holds which GPU, next {days} days")
-    return AdminView(free.title, (*free.sections, who), chart=chart, records=free.records)
+    return AdminView(free.title, (*free.sections, who), charts=(chart,), records=free.records)
 
 
 def capacity_between(
@@ -163,22 +171,39 @@ def capacity_between(
 
 def _per_server(service: BookingService,
                 view_of: Callable[[BookingService], AdminView]) -> AdminView:
-    """A pool's view: each server's own view under its name (its first section's title
-    starts with the server and its resources); the chart is the first server's."""
+    """A pool's view: whether each server is up, then each server's own view under its name
+    (its first section's title starts with the server, says so when it is down, and gives
+    its resources); a chart per server."""
     names = list(service.servers())
-    sections: list[Section] = []
+    now, zone = service.now(), service.zone_of(None)
+    health = pool_health(service)
+    rows = tuple(_spans(server_line(one, now, zone), zone) for one in health.values())
+    sections: list[Section] = [Section((), rows)] if rows else []
     notes: list[Line] = []
     records: list[Mapping[str, Any]] = []
-    chart: GpuTimeline | None = None
+    charts: list[GpuTimeline] = []
     for name, one in service.servers().items():
         view = view_of(one)
         first, *rest = view.sections
-        heading = (*view.title, ". ", *first.title) if first.title else view.title
+        title = view.title
+        if name in health and health[name].is_down(now):
+            title = (Strong(name), " — ", Strong("down"), ", ",
+                     *_spans(state_words(health[name], now, zone).removeprefix("down, "), zone),
+                     f" ({describe_resources(one.host)})")
+        heading = (*title, ". ", *first.title) if first.title else title
         sections += [Section(heading, first.rows, first.empty, first.noun), *rest]
         notes += [note for note in view.notes if note not in notes]
-        records += [{"server": name, **record} for record in view.records]
-        chart = chart or view.chart
-    return AdminView((Strong(f"{len(names)} servers"), f": {', '.join(names)}"), tuple(sections), tuple(notes), chart=chart, records=tuple(records))
+        state = health_record(health[name], now) if name in health else {}
+        records += [{"server": name, **state, **record} for record in view.records]
+        charts += view.charts
+    return AdminView((Strong(f"{len(names)} servers"), f": {', '.join(names)}"), tuple(sections),
+                     tuple(notes), charts=tuple(charts), records=tuple(records))
+
+
+def _spans(words: str, zone: tzinfo) -> Line:
+    """Words with times that local_time wrote in `zone`, each time as a Time span."""
+    return tuple(Time(piece, zone) if isinstance(piece, datetime) else piece
+                 for piece in split_times(words, zone))
 
 
 def gpu_holders(

@@ -7,10 +7,12 @@ shows each reader's own time (Discord's timestamps) rewrites them.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from core.chat.messages import describe_resources
+from core.chat.server_states import pool_health, state_words
 from core.domain.model import Booking, Resources
+from core.domain.server_health import ServerHealth
 from core.domain.zones import local_time
 from core.services.booking import BookingService
 
@@ -39,12 +41,23 @@ def board(service: BookingService) -> str:
     servers = service.servers()
     if len(servers) > 1:
         lines = [f"**{TITLE}{', '.join(servers)}**"]
+        health, now = pool_health(service), service.now()
         for name, one in servers.items():
-            lines += [f"__{name}__", *_server_lines(one)]
+            lines += [_heading(name, health.get(name), now), *_server_lines(one)]
     else:
         lines = [f"**{TITLE}{service.config.server.name}**", *_server_lines(service)]
     lines.append("Book with `/schedule book`; `/schedule free` shows what is free when.")
     return "\n".join(lines)
+
+
+def _heading(name: str, health: ServerHealth | None, now: datetime) -> str:
+    """`__gpu1__: up`, `__gpu2__: **down**, not heard from since ...` (no heartbeats: the name)."""
+    if health is None:
+        return f"__{name}__"
+    state = state_words(health, now, UTC)
+    if health.is_down(now):
+        return f"__{name}__: **down**, {state.removeprefix('down, ')}"
+    return f"__{name}__: {state}"
 
 
 def _server_lines(service: BookingService) -> list[str]:

@@ -1,9 +1,11 @@
 """Slack in a pool of two servers (issue 14): `on gpu2` in a DM, the modal's Server menu,
-and /capacity with a section per server. Real SQLite, the adapter over HTTP."""
+/capacity with each server's state and section, and a chart panel per server. Real SQLite,
+the adapter over HTTP."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from tests.slack.harness import (
     SlackWorld,
 )
 from tests.slack.test_modal import IMAGE, element, form, tomorrow_at
+from tests.support.heartbeats import beat
+from tests.support.pool_charts import assert_panel_per_server
 from tests.support.pool_config import write_pool_config
 
 
@@ -67,13 +71,40 @@ def test_the_modal_offers_the_servers_and_books_on_the_chosen_one(world: SlackWo
     assert text.startswith("Booked: #1 on gpu2 [booked] carol:"), text
 
 
-def test_capacity_lists_each_server(world: SlackWorld) -> None:
+def test_capacity_lists_each_server_and_says_which_is_down(world: SlackWorld) -> None:
+    engine = world.booking.engine
+    assert engine is not None
+    beat(engine, "gpu1")  # gpu1's serve beats; gpu2's last beat is two minutes old
+    silent = beat(engine, "gpu2", timedelta(minutes=2))
     world.slack.command(BOB, "/book", "1 gpu now 1-day on gpu2")
     world.api.wait_for("response_url")
     world.slack.command(ALICE, "/capacity", "")
     summary = world.api.wait_for("response_url", count=2)[1].args["text"]
     lines = summary.splitlines()
-    assert lines[0] == "*2 servers*: gpu1, gpu2", lines[:3]
-    assert any(line.startswith("*gpu1*: 62 CPUs, 40 GB, 4 GPUs") for line in lines), lines
-    assert any(line.startswith("*gpu2*: 62 CPUs, 40 GB, 2 GPUs") for line in lines), lines
+    minute = int(silent.replace(second=0, microsecond=0).timestamp())  # shown to the minute
+    since = f"<!date^{minute}^{{date_short_pretty}} {{time}}|"  # in each reader's own zone
+    assert lines[:2] == ["*2 servers*: gpu1, gpu2", "• gpu1: up"], lines[:3]
+    assert lines[2].startswith(f"• gpu2: down, not heard from since {since}"), lines[2]
+    assert "*gpu1*: 62 CPUs, 40 GB, 4 GPUs. Free in the next 3 days:" in lines, lines
+    [down] = [line for line in lines if line.startswith("*gpu2*")]
+    assert down.startswith(f"*gpu2* — *down*, not heard from since {since}"), down
+    assert down.endswith("(62 CPUs, 40 GB, 2 GPUs). Free in the next 3 days:"), down
     assert any(line.startswith("• GPU 0: bob (#1) from ") for line in lines)
+    # The GPU timeline: one figure, a panel per server, titled with both names.
+    completed = world.api.wait_for("files.completeUploadExternal")[0].args
+    [uploaded] = completed["files"]
+    assert uploaded["title"] == "gpu1, gpu2: who holds which GPU, next 3 days"
+    [upload] = [c for c in world.api.calls if c.method == f"upload/{uploaded['id']}"]
+    assert_panel_per_server(upload.body, {"gpu1": 4, "gpu2": 2}, holder_on="gpu2")
+
+
+def test_capacity_with_every_server_up_says_so(world: SlackWorld) -> None:
+    engine = world.booking.engine
+    assert engine is not None
+    beat(engine, "gpu1")
+    beat(engine, "gpu2", timedelta(seconds=30))  # three missed beats: not down yet
+    world.slack.command(ALICE, "/capacity", "")
+    lines = world.api.wait_for("response_url")[0].args["text"].splitlines()
+    assert lines[1:3] == ["• gpu1: up", "• gpu2: up"]
+    assert "*gpu2*: 62 CPUs, 40 GB, 2 GPUs. Free in the next 3 days:" in lines
+    assert "down" not in "\n".join(lines)
