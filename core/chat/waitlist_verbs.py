@@ -31,7 +31,12 @@ class WaitlistVerbs(EngineBase):
             if rest:
                 raise Refusal(ErrorCode.BAD_INPUT,
                               "Say `waitlist` to see what you wait for, `waitlist clear` to drop it.")
-            return [Reply(words.listing(self._service.waitlist(account.name), zone))], state
+            if not self._pooled:
+                return [Reply(words.listing(self._service.waitlist(account.name), zone))], state
+            waiting = [(name, entry) for name, server in self._service.servers().items()
+                       for entry in server.waitlist(account.name)]
+            return [Reply(words.listing([e for _n, e in waiting], zone,
+                                        [n for n, _e in waiting]))], state
         found = _NOTIFY.match(rest)
         assert found is not None  # every text matches
         auto, request = bool(found.group(1)), found.group(2).strip() or state.get("notify", "")
@@ -53,7 +58,8 @@ class WaitlistVerbs(EngineBase):
         if fits is not None:
             take = words.book_it(entry, fits, zone, server if self._pooled else None)
             return [Reply(words.fits_now(entry, fits, zone), (take,))], {}
-        return [Reply(words.joined(entry, zone))], {}
+        waits_on = (server or self._service.on(None).config.server.name) if self._pooled else None
+        return [Reply(words.joined(entry, zone, waits_on))], {}
 
     def _notify_offer(
         self, account: Account, draft: dict[str, Any], end: str, refusal: Refusal

@@ -43,12 +43,16 @@ def book_it(entry: WaitlistEntry, start: datetime, zone: tzinfo,
 
 # ----- direct messages (the outbox) --------------------------------------------------
 
-def offer(entry: WaitlistEntry, start: datetime, zone: tzinfo) -> Message:
-    text = (f"Room freed up for what you wait for: {_what(entry)} fits from "
+def offer(entry: WaitlistEntry, start: datetime, zone: tzinfo,
+          server: str | None = None) -> Message:
+    """Room for `entry` from `start`; `server`: the pool's server it is on (its *Book it*
+    books there, `on gpu2`), None for one server alone."""
+    where = f" on {server}" if server else ""
+    text = (f"Room freed up for what you wait for: {_what(entry)} fits{where} from "
             f"{local_time(start, zone)} to {local_time(start + entry.length, zone)}. "
             "Everyone waiting for it is told; the first to press *Book it* gets it. "
             "`waitlist clear` stops these messages.")
-    return Message(MessageKind.INFO, text, None, stored([book_it(entry, start, zone)]))
+    return Message(MessageKind.INFO, text, None, stored([book_it(entry, start, zone, server)]))
 
 
 def booked_for_you(booking: Booking, zone: tzinfo, max_days: int) -> Message:
@@ -89,11 +93,13 @@ def notify_action(request: str) -> Action:
 NOTIFY_HINT = " Or say `notify me` and I tell you when it fits (`notify me auto`: I book it)."
 
 
-def joined(entry: WaitlistEntry, zone: tzinfo) -> str:
+def joined(entry: WaitlistEntry, zone: tzinfo, server: str | None = None) -> str:
+    """`server`: in a pool, the server the entry waits on."""
     then = "book it for you and tell you" if entry.auto else "message you"
     other = ("" if entry.auto else
              " (`notify me auto` instead: I book it for you as soon as it fits.)")
-    return (f"OK: I will {then} when {_what(entry)} fits, {_span(entry, zone)}.{other} "
+    where = f" on {server}" if server else ""
+    return (f"OK: I will {then} when {_what(entry)} fits{where}, {_span(entry, zone)}.{other} "
             "`waitlist` shows what you wait for.")
 
 
@@ -102,12 +108,15 @@ def fits_now(entry: WaitlistEntry, start: datetime, zone: tzinfo) -> str:
             "Press *Book it* (or say `book` again).")
 
 
-def listing(entries: Sequence[WaitlistEntry], zone: tzinfo) -> str:
+def listing(entries: Sequence[WaitlistEntry], zone: tzinfo,
+            servers: Sequence[str] = ()) -> str:
+    """`servers`: in a pool, the server each entry waits on (in the same order)."""
     if not entries:
         return ("You wait for nothing. When a request is refused for lack of room, say "
                 "`notify me` and I tell you when it fits.")
-    lines = [f"{n}. {_what(e)}, {_span(e, zone)}" + (" (I book it for you)" if e.auto else "")
-             for n, e in enumerate(entries, 1)]
+    where = [f" on {name}" for name in servers] or [""] * len(entries)
+    lines = [f"{n}. {_what(e)}{on}, {_span(e, zone)}" + (" (I book it for you)" if e.auto else "")
+             for n, (e, on) in enumerate(zip(entries, where, strict=True), 1)]
     return "You wait for:\n" + "\n".join(lines) + "\n`waitlist clear` drops them."
 
 

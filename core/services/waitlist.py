@@ -49,7 +49,9 @@ class WaitlistRepository(Protocol):
 class WaitlistWords(Protocol):
     """What the member is told (core/chat/waitlist_words.py; bot/ injects it)."""
 
-    def offer(self, entry: WaitlistEntry, start: datetime, zone: tzinfo) -> Message: ...
+    def offer(self, entry: WaitlistEntry, start: datetime, zone: tzinfo,
+              server: str | None = None) -> Message:
+        """`server`: the pool's server the room is on (None for one server alone)."""
 
     def booked_for_you(self, booking: Booking, zone: tzinfo, max_days: int) -> Message: ...
 
@@ -143,7 +145,7 @@ class WaitlistService(NewBookingService):
             tell = self._telling(uow, entry.account)
             if not entry.auto:
                 if tell is not None:
-                    tell.send(tell.words.offer(entry, start, tell.zone))
+                    tell.send(tell.words.offer(entry, start, tell.zone, server=self._pool_name))
                 waitlist.mark_offered(entry.id, start)
                 continue
             done.append(entry.id)
@@ -180,6 +182,11 @@ class WaitlistService(NewBookingService):
         return booking
 
     # ----- helpers -----------------------------------------------------------------
+
+    @property
+    def _pool_name(self) -> str | None:
+        """This server's name in a pool (what an offer books on); None for one server."""
+        return self.config.server.name if self.config.is_pool else None
 
     @staticmethod
     def _waitlist(uow: UnitOfWork) -> WaitlistRepository:
