@@ -39,7 +39,8 @@ def dms(app: bootstrap.App, member: str) -> list[tuple[str, OutboxItem]]:
     found = []
     for name, service in app.service.servers().items():
         with service.unit() as uow:
-            found += [(name, i) for i in uow.outbox.due(  # type: ignore[attr-defined]app.service.now() + timedelta(days=30), 100)
+            due = uow.outbox.due(app.service.now() + timedelta(days=30), 100)  # type: ignore[attr-defined]
+            found += [(name, i) for i in due
                       if i.recipient == member and "Room freed up" in i.text]
     return found
 
