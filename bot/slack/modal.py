@@ -243,7 +243,7 @@ def free_block(service: BookingService, account: Account, values: FormValues) ->
     end: datetime | str = values.length
     if values.length == UNTIL:
         end = datetime.fromtimestamp(values.until, UTC) if values.until else "1-day"
-    words = free_for_window(service, start, end, values.resources, zone)
+    words = free_for_window(service, start, end, values.resources, zone, values.server)
     return {"type": "context", "block_id": FREE_BLOCK,
             "elements": [{"type": "mrkdwn", "text": shorten(marked(words, zone), 3000)}]}
 

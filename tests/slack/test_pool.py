@@ -21,7 +21,7 @@ from tests.slack.harness import (
     SlackClient,
     SlackWorld,
 )
-from tests.slack.test_modal import IMAGE, element, form, tomorrow_at
+from tests.slack.test_modal import IMAGE, element, form, free_words, tomorrow_at
 from tests.support.heartbeats import beat
 from tests.support.pool_charts import assert_panel_per_server
 from tests.support.pool_config import write_pool_config
@@ -69,6 +69,32 @@ def test_the_modal_offers_the_servers_and_books_on_the_chosen_one(world: SlackWo
     assert posted.status == 200
     text = world.api.wait_for("chat.postMessage")[0].args["text"]
     assert text.startswith("Booked: #1 on gpu2 [booked] carol:"), text
+
+
+def test_the_modals_free_line_is_per_server_or_for_the_chosen_one(world: SlackWorld) -> None:
+    world.slack.command(BOB, "/book", "2 gpus now 2-day on gpu2")  # gpu2 has no GPU left
+    world.api.wait_for("response_url")
+    world.slack.command(CAROL, "/book", "")
+    view = world.api.wait_for("views.update")[0].args["view"]
+    lines = free_words(view).splitlines()  # Any server, no GPU (carol's default)
+    assert lines[0].startswith("Free for the whole time, "), lines
+    assert lines[1:] == ["gpu1: 62 CPUs, 40 GB, 4 GPUs (fits)",
+                         "gpu2: 58 CPUs, 24 GB, 0 GPUs (fits)"], lines
+
+    world.slack.change(CAROL, view, "gpus", "1")
+    lines = free_words(world.api.wait_for("views.update", count=2)[1].args["view"]).splitlines()
+    assert lines[1:] == ["gpu1: 62 CPUs, 40 GB, 4 GPUs (fits)",
+                         "gpu2: 58 CPUs, 24 GB, 0 GPUs (not enough GPUs)"], lines
+
+    world.slack.change(CAROL, view, "server", "gpu2", {"gpus": "1"})
+    chosen = free_words(world.api.wait_for("views.update", count=3)[2].args["view"])
+    assert chosen.startswith("On gpu2: Free for the whole time, "), chosen
+    assert chosen.endswith(": 58 CPUs, 24 GB, 0 GPUs. Not enough GPUs then: booking offers "
+                           "the earliest start that fits."), chosen
+
+    world.slack.change(CAROL, view, "server", "gpu1", {"gpus": "1"})
+    other = free_words(world.api.wait_for("views.update", count=4)[3].args["view"])
+    assert other.startswith("On gpu1: ") and other.endswith("4 GPUs. Your request fits."), other
 
 
 def test_capacity_lists_each_server_and_says_which_is_down(world: SlackWorld) -> None:
