@@ -62,7 +62,8 @@ class SlackNotifier:
         try:
             booking = self._service.get(message.booking_id)
             zone = self._service.zone_of(None)
-            line = announcement(message.kind, booking, zone)
+            line = announcement(message.kind, booking, zone,
+                                with_server=len(self._service.servers()) > 1)
             if line:
                 self._client.chat_postMessage(channel=channel, text=marked(line, zone),
                                               unfurl_links=False)
