@@ -11,7 +11,7 @@ import click
 from bot import bootstrap
 from bot.cli.callers import caller_login, trusted_caller
 from bot.cli.common import load_app, refusals
-from core.chat.maintenance_words import added_text, plan_text, removed_text, windows_text
+from core.chat.maintenance_words import added_text, plan_text, removed_text, windows_listing
 
 WINDOW_ID = click.IntRange(1, 2**63 - 1)
 
@@ -73,8 +73,9 @@ def list_windows(show_all: bool) -> None:
     """Windows not yet over, earliest first."""
     app = load_app()
     with refusals(False):
-        found = app.service.maintenance_windows(actor=_actor(app), history=show_all)
-    click.echo(windows_text(found, app.service.zone_of(None)))
+        listed = windows_listing(app.service, actor=_actor(app), zone=app.service.zone_of(None),
+                                 history=show_all)
+    click.echo(listed)
 
 
 @maintenance.command()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from core.chat.maintenance_words import added_text, plan_text, removed_text, windows_text
+from core.chat.maintenance_words import added_text, plan_text, removed_text, windows_listing
 from core.domain.model import Account, ErrorCode, Refusal
 from core.services.booking import BookingService
 
@@ -55,7 +55,7 @@ def capacity_maintenance(service: BookingService, account: Account, text: str) -
     verb, _, rest = text.strip().partition(" ")
     zone = service.zone_of(account)
     if verb.lower() in ("", "ls", "list"):
-        return windows_text(service.maintenance_windows(actor=account.name), zone, CHAT)
+        return windows_listing(service, actor=account.name, zone=zone, command=CHAT)
     number = _RM.fullmatch(rest.strip())
     if verb.lower() == "rm" and number is not None:
         return removed_text(service.remove_maintenance(int(number.group(1)), actor=account.name),

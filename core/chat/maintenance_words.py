@@ -11,14 +11,17 @@ from core.chat.messages import booking_line
 from core.domain.maintenance import MaintenanceWindow
 from core.domain.refusals import maintenance_words
 from core.domain.zones import local_time
+from core.services.booking import BookingService
 from core.services.maintenance import Affected, MaintenancePlan
 
 CLI = "booking maintenance"  # how the commands named in these words are typed
 
 
-def _window(window: MaintenanceWindow, zone: tzinfo) -> str:
+def _window(window: MaintenanceWindow, zone: tzinfo, server: str | None = None) -> str:
     words = maintenance_words(window, zone)
     number = f"#{window.id} " if window.id is not None else ""
+    if server is not None:  # a pool's: `#3 on gpu2: Maintenance of ...`
+        number = f"{number}on {server}: "
     return f"{number}{words[0].upper()}{words[1:]} (added by {window.created_by})"
 
 
@@ -60,10 +63,28 @@ def added_text(plan: MaintenancePlan, zone: tzinfo, command: str = CLI) -> str:
     return "\n".join(lines)
 
 
-def windows_text(windows: Sequence[MaintenanceWindow], zone: tzinfo, command: str = CLI) -> str:
+def windows_text(windows: Sequence[MaintenanceWindow], zone: tzinfo, command: str = CLI,
+                 servers: Sequence[str] = ()) -> str:
+    """The windows, earliest first; with `servers` (a pool's, one per window) each named."""
     if not windows:
         return f"No maintenance windows ahead. Add one with `{command} add`."
-    return "\n".join(_window(window, zone) for window in windows)
+    named = list(servers) if servers else [None] * len(windows)
+    return "\n".join(_window(window, zone, server) for window, server in zip(windows, named,
+                                                                              strict=True))
+
+
+def windows_listing(service: BookingService, *, actor: str | None, zone: tzinfo,
+                    command: str = CLI, history: bool = False) -> str:
+    """`windows_text` of the windows `actor` may list; in a pool of servers each names its
+    server (each server's windows are read on its own service)."""
+    servers = service.servers()
+    if len(servers) < 2:
+        return windows_text(service.maintenance_windows(actor=actor, history=history), zone,
+                            command)
+    found = sorted(((window, name) for name, one in servers.items()
+                    for window in one.maintenance_windows(actor=actor, history=history)),
+                   key=lambda pair: (pair[0].start, pair[0].id or 0))
+    return windows_text([w for w, _ in found], zone, command, [name for _, name in found])
 
 
 def removed_text(window: MaintenanceWindow, zone: tzinfo) -> str:

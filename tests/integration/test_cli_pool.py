@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.support.heartbeats import beat_sqlite
 from tests.support.pool_config import write_pool_config
 
 
@@ -54,3 +56,23 @@ def test_maintenance_on_one_server(booking) -> None:  # type: ignore[no-untyped-
     assert added.returncode == 0, added.stderr
     listed = booking("maintenance", "ls")
     assert "new fans" in listed.stdout, listed.stdout
+    assert listed.stdout.startswith("#1 on gpu2: Maintenance of the whole server from "), listed.stdout
+
+
+def test_capacity_says_which_server_is_down_and_json_has_up_and_seen_at(booking, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert booking("users", "add", "bob").returncode == 0  # the database exists from here
+    database = tmp_path / "db" / "booking.db"
+    beat_sqlite(database, "gpu1")
+    silent = beat_sqlite(database, "gpu2", timedelta(minutes=2))
+    shown = booking("capacity")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:2] == ["2 servers: gpu1, gpu2", "gpu1: up"], lines[:3]
+    assert lines[2].startswith("gpu2: down, not heard from since "), lines[2]
+    assert "gpu1: 62 CPUs, 40 GB, 4 GPUs" in lines, lines
+    [down] = [line for line in lines if line.startswith("gpu2 — down")]
+    assert down.startswith("gpu2 — down, not heard from since ") and down.endswith(
+        " (62 CPUs, 40 GB, 2 GPUs)"), down
+    records = json.loads(booking("capacity", "--json").stdout)
+    assert {r["server"]: r["up"] for r in records} == {"gpu1": True, "gpu2": False}
+    assert {r["seen_at"] for r in records if r["server"] == "gpu2"} == {silent.isoformat()}
