@@ -1,6 +1,7 @@
-"""`booking report` (usage per member and for the server) and `booking history N` (a
-booking's event log): an admin's (README, "Usage reports"). The use cases are
-core/services/usage_report.py, the words core/chat/report_words.py."""
+"""`booking report` (usage per member and for the server, each server of a pool) and
+`booking history N` (a booking's event log, on whichever server): an admin's (README,
+"Usage reports"). The use cases are core/services/usage_report.py, the words
+core/chat/report_words.py."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ def _require_admin(app: bootstrap.App, what: str) -> None:
 @click.option("--start", help="First day, YEAR-MONTH-DAY (with --end, instead of --month).")
 @click.option("--end", help="Last day, YEAR-MONTH-DAY, included.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print a CSV table: a row per member and "
-              "one for the server (member *).")
+              "one for the server (member *); in a pool, those for each server, then one "
+              "for the whole pool (server *).")
 @json_option
 def report(month: str | None, start: str | None, end: str | None, as_csv: bool,
            as_json: bool) -> None:
-    """GPU-, CPU- and memory-GB-hours booked and held, per member and for the server.
+    """GPU-, CPU- and memory-GB-hours booked and held, per member and for the server (in
+    a pool: for each server, then the whole pool).
 
     Months and days are the server's time zone. Held counts until a booking ended (an early
     end until it ended, a running booking until now). Cancelled bookings and no-shows

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from core.chat.admin_views import AdminView, Arrow, Line, Name, Section, Strong, Time
+from core.chat.admin_views import AdminView, Arrow, Line, Name, Section, Span, Strong, Time
 from core.domain.model import Account, ErrorCode, Refusal
 from core.domain.usage import Amount, MemberUsage
 from core.services.booking import BookingService
@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "held_gpu_hours", "held_cpu_hours", "held_memory_gb_hours", "avg_gpu_util_percent",
 )
 ALL_MEMBERS = "*"  # the member column of the server's total row in the CSV
+ALL_SERVERS = "*"  # the server column of a pool's total row
 NOTE = ("Booked: each window as booked, cut to the period. Held: until the booking ended "
         "(an early end counts until it ended; a running booking until now). Cancelled "
         "bookings and failed starts hold nothing. GPU use: the GPUs' average utilisation "
@@ -64,12 +65,15 @@ class UsageView(AdminView):
 
 
 def usage_view(report: UsageReport) -> UsageView:
+    """The report; in a pool, a section per server, then the whole pool's line."""
     zone = report.zone
     title: Line = (Strong(report.server), f": usage {report.label} (", Time(report.period.start, zone),
                    Arrow(), Time(report.period.end, zone), ")")
-    members = Section(("Per member:",), tuple((Name(m.member), _usage_line(m)) for m in report.members),
-                      empty=("No booked time in this period.",), noun="members")
-    server = Section((), ((Strong("Whole server"), _usage_line(report.total)),))
+    if report.servers:
+        usage = tuple(s for part in report.servers for s in _usage_sections(part, pooled=True))
+        usage += (Section((), ((Strong("Whole pool"), _usage_line(report.total)),)),)
+    else:
+        usage = _usage_sections(report, pooled=False)
     cancelled = Section(("Cancelled:",),
                         tuple(_dropped_line(d, "cancelled", report) for d in report.cancelled),
                         empty=("None.",), noun="cancelled bookings")
@@ -78,17 +82,36 @@ def usage_view(report: UsageReport) -> UsageView:
                      empty=("None.",), noun="no-shows")
     records = ({"period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
                 "members": [_member_record(m) for m in report.members],
-                "server": _member_record(report.total),
-                "cancelled": [_dropped_record(d) for d in report.cancelled],
-                "no_shows": [_dropped_record(d) for d in report.no_shows]},)
-    return UsageView(title, (members, server, cancelled, failed), notes=((NOTE,),),
+                **_total_records(report),
+                "cancelled": [_dropped_record(d, report) for d in report.cancelled],
+                "no_shows": [_dropped_record(d, report) for d in report.no_shows]},)
+    return UsageView(title, (*usage, cancelled, failed), notes=((NOTE,),),
                      records=records, bars=usage_bars(report))
+
+
+def _usage_sections(report: UsageReport, *, pooled: bool) -> tuple[Section, ...]:
+    """Per member and the whole server (in a pool, each titled with the server's name)."""
+    heading: Line = (Strong(report.server), " per member:") if pooled else ("Per member:",)
+    whole: Span = Strong(f"Whole {report.server}" if pooled else "Whole server")
+    members = Section(heading, tuple((Name(m.member), _usage_line(m)) for m in report.members),
+                      empty=("No booked time in this period.",), noun="members")
+    return members, Section((), ((whole, _usage_line(report.total)),))
+
+
+def _total_records(report: UsageReport) -> dict[str, Any]:
+    if not report.servers:
+        return {"server": _member_record(report.total)}
+    return {"servers": [{"server": part.server, "members": [_member_record(m) for m in part.members],
+                         "total": _member_record(part.total)} for part in report.servers],
+            "pool": _member_record(report.total)}
 
 
 def _dropped_line(dropped: Dropped, verb: str, report: UsageReport) -> Line:
     booking, zone = dropped.booking, report.zone
-    line: Line = (f"#{booking.id} ", Name(booking.account), f" {booking.resources.describe()} ",
-                  Time(booking.start, zone), Arrow(), Time(booking.end, zone))
+    where = f"on {booking.server} " if report.servers else ""
+    line: Line = (f"#{booking.id} {where}", Name(booking.account),
+                  f" {booking.resources.describe()} ", Time(booking.start, zone), Arrow(),
+                  Time(booking.end, zone))
     if dropped.at is not None:
         line += (f"; {verb} ", Time(dropped.at, zone))
     if dropped.actor and dropped.actor != booking.account and verb == "cancelled":
@@ -110,21 +133,30 @@ def _member_record(member: MemberUsage) -> dict[str, Any]:
             "avg_gpu_util_percent": None if util is None else round(util, 1)}
 
 
-def _dropped_record(dropped: Dropped) -> dict[str, Any]:
+def _dropped_record(dropped: Dropped, report: UsageReport) -> dict[str, Any]:
     booking = dropped.booking
-    return {"id": booking.id, "member": booking.account, "start": booking.start.isoformat(),
-            "end": booking.end.isoformat(), "at": dropped.at.isoformat() if dropped.at else None,
+    where = {"server": booking.server} if report.servers else {}
+    return {"id": booking.id, **where, "member": booking.account,
+            "start": booking.start.isoformat(), "end": booking.end.isoformat(),
+            "at": dropped.at.isoformat() if dropped.at else None,
             "by": dropped.actor, "reason": dropped.reason}
 
 
 def usage_csv(report: UsageReport) -> str:
-    """One row per member and one for the whole server (member `*`), hours to 3 places."""
+    """One row per member and one for the whole server (member `*`), hours to 3 places; in a
+    pool, those rows for each server, then the whole pool's (server `*`, member `*`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for member, name in [(m, m.member) for m in report.members] + [(report.total, ALL_MEMBERS)]:
+    rows: list[tuple[str, str, MemberUsage]] = []
+    for part in report.servers or (report,):
+        rows += [(part.server, m.member, m) for m in part.members]
+        rows.append((part.server, ALL_MEMBERS, part.total))
+    if report.servers:
+        rows.append((ALL_SERVERS, ALL_MEMBERS, report.total))
+    for server, name, member in rows:
         writer.writerow([
-            report.server, name, member.bookings,
+            server, name, member.bookings,
             *(f"{v:.3f}" for v in (member.booked.gpu_hours, member.booked.cpu_hours,
                                    member.booked.memory_gb_hours, member.held.gpu_hours,
                                    member.held.cpu_hours, member.held.memory_gb_hours)),
@@ -145,7 +177,8 @@ def usage_bars(report: UsageReport) -> UsageBars:
 def history_view(history: BookingHistory, zone: tzinfo) -> AdminView:
     """A booking's events, oldest first, each with when, what, who and its details."""
     booking = history.booking
-    title: Line = (f"#{booking.id} [{booking.status.value}] ", Name(booking.account),
+    where = f" on {history.server}" if history.server else ""
+    title: Line = (f"#{booking.id}{where} [{booking.status.value}] ", Name(booking.account),
                    f" {booking.resources.describe()} ", Time(booking.start, zone), Arrow(),
                    Time(booking.end, zone))
     rows = tuple(
