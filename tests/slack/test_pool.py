@@ -10,45 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bot import bootstrap
-from bot.slack import slack_adapter_from_env
-from tests.slack.blockkit import check_everything_sent
 from tests.slack.conftest import ALICE, BOB, CAROL
 from tests.slack.harness import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    FakeSlackApi,
-    SlackClient,
     SlackWorld,
 )
+from tests.slack.pool_world import pool_slack_world
 from tests.slack.test_modal import IMAGE, element, form, free_words, tomorrow_at
 from tests.support.heartbeats import beat
 from tests.support.pool_charts import assert_panel_per_server
-from tests.support.pool_config import write_pool_config
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[SlackWorld]:
-    api = FakeSlackApi().start()
-    environment = bootstrap.Environment(
-        booking_config=write_pool_config(tmp_path / "booking.yaml"),
-        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
-        slack_bot_token=BOT_TOKEN, slack_app_token=None, slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=api.base_url, booking_slack_port=0, booking_data_dir=tmp_path)
-    booking = bootstrap.build(environment)
-    adapter = slack_adapter_from_env(booking, environment, host="127.0.0.1")
-    assert adapter is not None
-    adapter.start()
-    for name, user in (("alice", ALICE), ("bob", BOB), ("carol", CAROL)):
-        booking.service.add_account(name, admin=name == "alice", slack_id=user)
-    try:
-        yield SlackWorld(booking, adapter, api,
-                         SlackClient(f"http://127.0.0.1:{adapter.port}/slack/events", api),
-                         tmp_path / "booking.db")
-        check_everything_sent(api.calls)
-    finally:
-        adapter.stop()
-        api.stop()
+    with pool_slack_world(tmp_path, {"alice": ALICE, "bob": BOB, "carol": CAROL}) as built:
+        yield built
 
 
 def test_a_dm_request_on_gpu2_lands_there_and_says_so(world: SlackWorld) -> None:

@@ -9,44 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from bot import bootstrap
-from bot.slack import slack_adapter_from_env
 from core.chat import lifecycle_messages as words
 from core.domain.model import Resources, Status
 from core.domain.passwords import PasswordDeriver
 from core.services.capacity import BookingRequest
 from core.services.outbox import OutboxSender, enqueue
 from storage.uow import SqlUnitOfWork
-from tests.slack.blockkit import check_everything_sent
 from tests.slack.conftest import BOB
-from tests.slack.harness import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, SlackClient, SlackWorld
-from tests.support.pool_config import write_pool_config
+from tests.slack.harness import SlackWorld
+from tests.slack.pool_world import pool_slack_world
 
 CHANNEL = "CLAB"
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[SlackWorld]:
-    api = FakeSlackApi().start()
-    environment = bootstrap.Environment(
-        booking_config=write_pool_config(tmp_path / "booking.yaml",
-                                         slack={"announce_channel": CHANNEL}),
-        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
-        slack_bot_token=BOT_TOKEN, slack_app_token=None, slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=api.base_url, booking_slack_port=0, booking_data_dir=tmp_path)
-    booking = bootstrap.build(environment)
-    adapter = slack_adapter_from_env(booking, environment, host="127.0.0.1")
-    assert adapter is not None
-    adapter.start()
-    booking.service.add_account("bob", slack_id=BOB)
-    try:
-        yield SlackWorld(booking, adapter, api,
-                         SlackClient(f"http://127.0.0.1:{adapter.port}/slack/events", api),
-                         tmp_path / "booking.db")
-        check_everything_sent(api.calls)
-    finally:
-        adapter.stop()
-        api.stop()
+    with pool_slack_world(tmp_path, {"bob": BOB}, slack={"announce_channel": CHANNEL}) as built:
+        yield built
 
 
 def test_a_start_and_an_end_on_gpu2_say_so(world: SlackWorld) -> None:
