@@ -10,6 +10,7 @@ from core.domain.model import Resources
 from core.domain.usage import hours_within, month_period
 from core.services.capacity import BookingRequest
 from tests.discord.conftest import ALICE, BOB, connected, slash
+from tests.discord.test_pool import pool  # noqa: F401  (the fixture: a pool of gpu1 and gpu2)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -71,5 +72,33 @@ def test_a_range_of_days_and_a_bookings_history(app: bootstrap.App) -> None:
             assert missing["content"] == "There is no booking #999; `/capacity` shows the current ones."
             refused = await discord_.reply(slash(BOB, "capacity", "history", {"booking": held.id}))
             assert refused["content"] == "Only booking admins (alice) may use /capacity."
+
+    asyncio.run(scenario())
+
+
+def test_in_a_pool_the_report_has_a_section_per_server_and_history_finds_gpu2(
+    pool: bootstrap.App,  # noqa: F811
+) -> None:
+    service = pool.service
+    on_gpu1 = service.book(BookingRequest("bob", Resources(2, 8, 2), "now", "1-day", server="gpu1"))
+    on_gpu2 = service.book(BookingRequest("bob", Resources(2, 8, 1), "now", "1-day", server="gpu2"))
+    assert (on_gpu1.server, on_gpu2.server) == ("gpu1", "gpu2")
+
+    async def scenario() -> None:
+        async with connected(pool) as discord_:
+            calls = await discord_.interact(slash(ALICE, "capacity", "report"))
+            (followup,) = [c for c in calls if c.path.startswith("/webhooks/")]
+            lines = followup.body["content"].splitlines()
+            assert lines[0].startswith("**gpu1, gpu2**: usage "), lines[0]
+            gpu1, gpu2 = lines.index("**gpu1** per member:"), lines.index("**gpu2** per member:")
+            assert lines[gpu1 + 1].startswith("• `bob` (1 booking): booked ")
+            assert lines[gpu1 + 2].startswith("• **Whole gpu1** (1 booking): booked ")
+            assert lines[gpu2 + 2].startswith("• **Whole gpu2** (1 booking): booked ")
+            assert lines[gpu2 + 3].startswith("• **Whole pool** (2 bookings): booked ")
+            assert followup.files["usage.png"].startswith(PNG_MAGIC)
+
+            history = await discord_.reply(slash(ALICE, "capacity", "history",
+                                                 {"booking": on_gpu2.id}))
+            assert history["content"].startswith(f"#{on_gpu2.id} on gpu2 [booked] `bob` "), history
 
     asyncio.run(scenario())
