@@ -14,7 +14,6 @@ from core.domain import pool_refusals, refusals
 from core.domain import restart_requests as restarts
 from core.domain.allocation import shortages, usage_in
 from core.domain.maintenance import MaintenanceWindow
-from core.domain.server_health import ServerHealth
 from core.domain.model import (
     Account,
     Booking,
@@ -22,6 +21,7 @@ from core.domain.model import (
     Status,
     Window,
 )
+from core.domain.server_health import ServerHealth
 from core.domain.time_tokens import TimeInputError, parse_duration
 from core.domain.timeparse import parse_end
 from core.services.decisions import observed
