@@ -26,21 +26,25 @@ def waitlist() -> None:
 @click.option("--image", help="One of the allowed images (default: the configured one).")
 @click.option("--command", "extra_command", help="Extra command run in the container.")
 @click.option("--auto", is_flag=True, help="Book it for the member as soon as it fits.")
+@click.option("--server", metavar="NAME", help="In a pool: the server to wait on (default: "
+              "this host's, BOOKING_SERVER, or the first).")
 def add(user_name: str, cpus: float, memory: int, gpus: int, start: str, end: str,
-        image: str | None, extra_command: str | None, auto: bool) -> None:
+        image: str | None, extra_command: str | None, auto: bool, server: str | None) -> None:
     """Wait for this request; the member is told in chat (or it is booked, with --auto)."""
     app = load_app()
     zone = member_zone(app.service, user_name)
     with refusals(False, zone):
         acting_as(app, user_name)
-        entry, fits = app.service.join_waitlist(
+        entry, fits = app.service.on(server).join_waitlist(
             user_name, Resources(cpus, memory, gpus), start, end, auto=auto, image=image,
             command=extra_command)
     if fits is not None:
         click.echo(f"It fits now, from {fits.astimezone(zone):%Y %m %d %H %M}: "
                    "book it with `booking book`; nothing was added to the waitlist.")
         return
-    click.echo(f"Waiting: {words.entry_line(entry, zone)}")
+    pooled = len(app.service.servers()) > 1
+    where = app.service.on(server).config.server.name if pooled else None
+    click.echo(f"Waiting: {words.entry_line(entry, zone, where)}")
 
 
 @waitlist.command("ls")
@@ -51,9 +55,11 @@ def list_entries(user_name: str) -> None:
     zone = member_zone(app.service, user_name)
     with refusals(False, zone):
         acting_as(app, user_name)
-        entries = app.service.waitlist(user_name)
-    for entry in entries:
-        click.echo(words.entry_line(entry, zone))
+        servers = app.service.servers()
+        entries = [(entry, name if len(servers) > 1 else None)
+                   for name, service in servers.items() for entry in service.waitlist(user_name)]
+    for entry, where in entries:
+        click.echo(words.entry_line(entry, zone, where))
     if not entries:
         click.echo(f"{user_name} waits for nothing.")
 

@@ -120,9 +120,11 @@ def listing(entries: Sequence[WaitlistEntry], zone: tzinfo,
     return "You wait for:\n" + "\n".join(lines) + "\n`waitlist clear` drops them."
 
 
-def entry_line(entry: WaitlistEntry, zone: tzinfo) -> str:
-    """One waiting request on a line (the terminal's `booking waitlist`)."""
-    return (f"#{entry.id} {entry.account}: {_what(entry)}, {_span(entry, zone)}"
+def entry_line(entry: WaitlistEntry, zone: tzinfo, server: str | None = None) -> str:
+    """One waiting request on a line (the terminal's `booking waitlist`); `server`: in a
+    pool, the server it waits on."""
+    on = f" on {server}" if server else ""
+    return (f"#{entry.id} {entry.account}: {_what(entry)}{on}, {_span(entry, zone)}"
             + (" (booked for them when it fits)" if entry.auto else " (told when it fits)"))
 
 

@@ -76,3 +76,22 @@ def test_capacity_says_which_server_is_down_and_json_has_up_and_seen_at(booking,
     records = json.loads(booking("capacity", "--json").stdout)
     assert {r["server"]: r["up"] for r in records} == {"gpu1": True, "gpu2": False}
     assert {r["seen_at"] for r in records if r["server"] == "gpu2"} == {silent.isoformat()}
+
+
+def test_waitlist_on_a_named_server_and_listed_with_it(booking) -> None:  # type: ignore[no-untyped-def]
+    for name in ("alice", "bob"):
+        assert booking("users", "add", name).returncode == 0
+    # gpu2 (2 GPUs) is full for the next day; gpu1 is empty.
+    held = booking("book", "--user", "alice", "--cpus", "1", "--memory", "1", "--gpus", "2",
+                   "--start", "now", "--end", "1-day", "--server", "gpu2")
+    assert held.returncode == 0, held.stderr
+    waiting = booking("waitlist", "add", "--user", "bob", "--cpus", "1", "--memory", "1",
+                      "--gpus", "2", "--start", "now", "--end", "1-day", "--server", "gpu2")
+    assert waiting.returncode == 0, waiting.stderr
+    assert waiting.stdout.startswith("Waiting: #1 bob: 1 CPU, 1 GB, 2 GPUs for 1 day on gpu2, ")
+    assert booking("waitlist", "ls", "--user", "bob").stdout == waiting.stdout.removeprefix(
+        "Waiting: ")
+    unknown = booking("waitlist", "add", "--user", "bob", "--cpus", "1", "--memory", "1",
+                      "--gpus", "1", "--start", "now", "--end", "1-day", "--server", "gpu9")
+    assert unknown.returncode == 1
+    assert "There is no server `gpu9`; the servers are gpu1, gpu2." in unknown.stderr
