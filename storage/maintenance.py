@@ -45,6 +45,23 @@ class SqlMaintenance:
         ).fetchall()
         return sorted(map(_window, rows), key=lambda w: (w.start, w.id or 0))
 
+    _POOL_BETWEEN = (
+        "SELECT server.name, maintenance.id, maintenance.start_us, maintenance.end_us, "
+        "maintenance.gpu_ids, maintenance.reason, maintenance.created_by FROM maintenance "
+        "JOIN server ON server.id = maintenance.server_id "
+        "WHERE maintenance.end_us > :start AND maintenance.start_us < :end"
+    )
+
+    def pool_between(self, start: datetime, end: datetime) -> dict[str, list[MaintenanceWindow]]:
+        """`between` for every server of the pool at once, by server name."""
+        found: dict[str, list[MaintenanceWindow]] = {}
+        for server, *row in self._driver.execute(
+                self._POOL_BETWEEN, {"start": micros(start), "end": micros(end)}).fetchall():
+            found.setdefault(server, []).append(_window(tuple(row)))
+        for windows in found.values():
+            windows.sort(key=lambda w: (w.start, w.id or 0))
+        return found
+
     def get(self, window_id: int) -> MaintenanceWindow | None:
         row = self._driver.execute(
             f"SELECT {_COLUMNS} FROM maintenance WHERE server_id = :server AND id = :id",

@@ -174,6 +174,21 @@ class SqlBookings:
         )
         return rows.fetchall()
 
+    _POOL_SPANS = (
+        "SELECT server.name, booking.id, account_id, start_us, end_us, cpus, memory, gpu_ids, "
+        "port FROM booking JOIN server ON server.id = booking.server_id "
+        f"WHERE end_us > :start AND start_us < :end AND {HOLDING_STATUS_SQL}"
+    )
+
+    def pool_spans_between(self, start: datetime, end: datetime) -> dict[str, list[Span]]:
+        """`spans_between` for every server of the pool at once, by server name (what a
+        request that names no server reads to choose one)."""
+        found: dict[str, list[Span]] = {}
+        for server, *span in self._driver.execute(
+                self._POOL_SPANS, {"start": micros(start), "end": micros(end)}).fetchall():
+            found.setdefault(server, []).append(tuple(span))
+        return found
+
     def get(self, booking_id: int) -> Booking | None:
         found = self._query(BookingRow.id == booking_id)
         return found[0] if found else None

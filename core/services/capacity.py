@@ -131,12 +131,14 @@ class CapacityService(AccountSettingsService):
         return None
 
     def room_left(self, account: Account, request: BookingRequest, window: Window,
+                  spans: list[Span], windows: list[MaintenanceWindow],
                   ) -> tuple[int, float, int] | None:
         """What would stay free (GPUs, CPUs, GB) at the window's busiest moment if `request`
-        were booked here, or None when it does not fit; read without the server's lock
-        (the booking itself decides again under it)."""
-        with self._uow() as uow:
-            spans, _ = self._holding(uow, window.start, window.end)
+        were booked here, given what holds this server then (`spans`: its bookings' spans,
+        read without the server's lock; `windows`: its maintenance windows), or None when it
+        does not fit. The booking itself decides again under the lock."""
+        if windows:
+            spans = [*spans, *spans_of(windows, self.host)]
         load = load_in(micros(window.start), micros(window.end), spans, account.id)
         if self._problem(account, request, load.own, load.usage) is not None:
             return None

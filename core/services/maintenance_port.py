@@ -14,6 +14,9 @@ class MaintenanceRepository(Protocol):
     def between(self, start: datetime, end: datetime) -> list[MaintenanceWindow]:
         """Windows that overlap [start, end), earliest first."""
 
+    def pool_between(self, start: datetime, end: datetime) -> dict[str, list[MaintenanceWindow]]:
+        """`between` for every server of a pool at once, by server name."""
+
     def get(self, window_id: int) -> MaintenanceWindow | None: ...
 
     def add(self, *, start: datetime, end: datetime, gpu_ids: tuple[int, ...], reason: str,
@@ -29,3 +32,9 @@ def repository(uow: object) -> MaintenanceRepository | None:
 def windows_between(uow: object, start: datetime, end: datetime) -> list[MaintenanceWindow]:
     found = repository(uow)
     return [] if found is None else found.between(start, end)
+
+
+def pool_windows_between(uow: object, start: datetime, end: datetime,
+                         ) -> dict[str, list[MaintenanceWindow]]:
+    found = repository(uow)
+    return {} if found is None else found.pool_between(start, end)

@@ -18,12 +18,13 @@ from collections.abc import Mapping
 
 from core.domain import pool_refusals, refusals
 from core.domain.maintenance import MaintenanceWindow
-from core.domain.model import Booking, ErrorCode, Refusal, Window
+from core.domain.model import Account, Booking, ErrorCode, Refusal, Window
 from core.domain.server_health import ServerHealth
 from core.domain.waitlist_match import WaitlistEntry
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from core.services.decisions import DecisionObserver
+from core.services.maintenance_port import pool_windows_between
 from core.services.pool_watch import HeartbeatRepository
 
 # Refusals that another server may not give: the request is tried there next.
@@ -94,7 +95,7 @@ class BookingPool(BookingService):
         account = self.account(request.user)
         window = self.parse_window(account, request.start, request.end)
         refused: list[tuple[str, Refusal]] = []
-        for name in self._order(request, window):
+        for name in self._order(account, request, window):
             try:
                 return self._services[name].book(request, actor=actor)
             except Refusal as refusal:
@@ -103,7 +104,7 @@ class BookingPool(BookingService):
                 refused.append((name, refusal))
         raise pool_refusals.no_server_fits(refused, self.zone_of(account))
 
-    def _order(self, request: BookingRequest, window: Window) -> list[str]:
+    def _order(self, account: Account, request: BookingRequest, window: Window) -> list[str]:
         """The servers to try: those where the request fits, least room left first, then
         the others as configured (their refusals make the answer). A server too small for
         the request even when empty is left out, unless all are (its refusal says why)."""
@@ -111,8 +112,11 @@ class BookingPool(BookingService):
         big_enough = {name: service for name, service in self._services.items()
                       if want.gpus <= service.host.gpus and want.cpus <= service.host.cpus
                       and want.memory <= service.host.memory} or {self.home: self.on(None)}
-        account = self.account(request.user)
-        left = {name: service.room_left(account, request, window)
+        with self._uow() as uow:  # one read of every server's bookings and windows
+            spans = uow.bookings.pool_spans_between(window.start, window.end)
+            windows = pool_windows_between(uow, window.start, window.end)
+        left = {name: service.room_left(account, request, window, spans.get(name, []),
+                                        windows.get(name, []))
                 for name, service in big_enough.items()}
         fits = sorted((room, index, name) for index, (name, room) in enumerate(left.items())
                       if room is not None)

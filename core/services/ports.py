@@ -28,6 +28,9 @@ class BookingRepository(Protocol):
 
     def get(self, booking_id: int) -> Booking | None: ...
 
+    def pool_spans_between(self, start: datetime, end: datetime) -> dict[str, list[Span]]:
+        """`spans_between` for every server of a pool at once, by server name."""
+
     def server_of(self, booking_id: int) -> str | None:
         """The name of the server a booking is on, any server of the pool (None: no such
         booking)."""

@@ -33,12 +33,11 @@ write lock, so this is not the figure the issue asks for). The PostgreSQL URL is
 guessed: pass it. The threads share one process and its GIL, as in `booking serve`; on
 a small shared machine the figures are mostly CPU time: run it when nothing else runs.
 
-The PostgreSQL engine gets one pooled connection per member (`--connections`). With
-the engine `booking serve` makes (`--connections 0`: SQLAlchemy's 5 + 10 overflow),
-the members beyond 15 wait for a connection, and the pool's queue is not fair: threads
-that give a connection back take it again at once, so some members wait for the whole
-round (their first request's time is the round's length) and, past 30 s, fail with
-the pool's timeout.
+The PostgreSQL engine gets one pooled connection per member, so the figures are the
+decisions', not a queue for connections. `--connections 0` uses the engine `booking
+serve` makes (storage/engine.py: 10 + 30 overflow): 50 members booking with no pause
+then wait for connections, and SQLAlchemy's queue is not fair (a thread that gives a
+connection back takes it again at once), so some wait past the pool's 30 s timeout.
 """
 
 from __future__ import annotations
@@ -67,7 +66,7 @@ from core.services.capacity import BookingRequest
 from storage.engine import make_engine
 
 # `--connections`: the size of the PostgreSQL engine's connection pool that `build` makes
-# (0: `make_engine`'s own, SQLAlchemy's default of 5 + 10 overflow).
+# (0: `make_engine`'s own, as `booking serve` has it).
 _CONNECTIONS = [0]
 
 
@@ -330,7 +329,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--connections", type=int, default=None,
                         help="PostgreSQL connections in the engine's pool (default: one per "
-                        "member; 0: the engine `booking serve` makes, 5 + 10 overflow)")
+                        "member; 0: the engine `booking serve` makes, 10 + 30 overflow)")
     args = parser.parse_args()
     _CONNECTIONS[0] = args.members if args.connections is None else max(0, args.connections)
     if args.servers < 1 or args.gpus < 2 or args.members < 1 or args.seconds <= 0 \
@@ -342,7 +341,7 @@ def main() -> None:
                   "not the figure issue 14 asks for)")
     print(f"database: {where}")
     if args.postgres:
-        print(f"connection pool: {_CONNECTIONS[0] or '5 + 10 overflow (as booking serve)'}")
+        print(f"connection pool: {_CONNECTIONS[0] or '10 + 30 overflow (as booking serve)'}")
     with tempfile.TemporaryDirectory() as top:
         rounds = [("main", args.servers, args.seconds, args.unnamed_share)] + [
             (f"s{n}", n, args.scaling_seconds, args.scaling_unnamed_share) for n in args.scaling]

@@ -225,3 +225,19 @@ def test_the_pool_reads_every_servers_heartbeat(tmp_path: Path) -> None:
     health = {h.name: h for h in app.service.health()}
     assert health["big"].seen_at == now and not health["big"].is_down(now)
     assert health["small"].is_down(now)
+
+
+def test_an_unnamed_request_keeps_clear_of_a_servers_maintenance(pool: BookingService) -> None:
+    # Both empty, two GPUs would fill the small server; its maintenance then sends them on.
+    pool.on("small").add_maintenance("in 2 days", "3-day", None, "new fans", actor=None)
+    decided: list[Refusal | None] = []
+
+    class Decisions:
+        def observe(self, action: str, seconds: float, refusal: Refusal | None) -> None:
+            decided.append(refusal)
+
+    pool.observe_decisions(Decisions())
+    assert pool.book(ask("ann", 2)).server == "big"
+    assert decided == [None]  # chosen at once: the small server was never tried
+    # A window elsewhere in time leaves it as before.
+    assert pool.book(ask("ben", 2, start="in 7 days")).server == "small"
