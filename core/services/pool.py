@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.domain import pool_refusals, refusals
+from core.domain.allocation import from_micros, micros
 from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Window
 from core.domain.server_health import ServerHealth
@@ -94,20 +95,34 @@ class BookingPool(BookingService):
                 raise
         account = self.account(request.user)
         window = self.parse_window(account, request.start, request.end)
+        fits, rest = self._order(account, request, window)
         refused: list[tuple[str, Refusal]] = []
-        for name in self._order(account, request, window):
+        for name in fits + rest[:1]:  # the first that fits nowhere checks everything else
             try:
                 return self._services[name].book(request, actor=actor)
             except Refusal as refusal:
                 if refusal.code not in _ROOM:
                     raise
                 refused.append((name, refusal))
+        if len(rest) > 1:
+            more, freed = self._refusals(account, request, window, rest[1:])
+            refused += more
+            for name in freed:  # room freed there since the first read: decided for real
+                try:
+                    return self._services[name].book(request, actor=actor)
+                except Refusal as refusal:
+                    if refusal.code not in _ROOM:
+                        raise
+                    refused.append((name, refusal))
+        order = list(self._services)
+        refused.sort(key=lambda pair: order.index(pair[0]))
         raise pool_refusals.no_server_fits(refused, self.zone_of(account))
 
-    def _order(self, account: Account, request: BookingRequest, window: Window) -> list[str]:
-        """The servers to try: those where the request fits, least room left first, then
-        the others as configured (their refusals make the answer). A server too small for
-        the request even when empty is left out, unless all are (its refusal says why)."""
+    def _order(self, account: Account, request: BookingRequest, window: Window,
+               ) -> tuple[list[str], list[str]]:
+        """The servers where the request fits, least room left first, and those where it
+        does not, as configured. A server too small for the request even when empty is
+        left out, unless all are (the home server's refusal then says why)."""
         want = request.resources
         big_enough = {name: service for name, service in self._services.items()
                       if want.gpus <= service.host.gpus and want.cpus <= service.host.cpus
@@ -120,8 +135,27 @@ class BookingPool(BookingService):
                 for name, service in big_enough.items()}
         fits = sorted((room, index, name) for index, (name, room) in enumerate(left.items())
                       if room is not None)
-        return [name for _room, _index, name in fits] + [
-            name for name, room in left.items() if room is None]
+        return ([name for _room, _index, name in fits],
+                [name for name, room in left.items() if room is None])
+
+    def _refusals(self, account: Account, request: BookingRequest, window: Window,
+                  names: list[str]) -> tuple[list[tuple[str, Refusal]], list[str]]:
+        """Why the request fits none of `names`, with each one's earliest start, from one
+        read of every server up to the horizon (not a locked decision per server); and the
+        servers among them where it fits after all (room freed since the first read)."""
+        until = from_micros(self._horizon() + micros(window.end) - micros(window.start))
+        with self._uow() as uow:
+            spans = uow.bookings.pool_spans_between(window.start, until)
+            windows = pool_windows_between(uow, window.start, until)
+        found, freed = [], []
+        for name in names:
+            refusal = self._services[name].refusal_here(
+                account, request, window, spans.get(name, []), windows.get(name, []))
+            if refusal is None:
+                freed.append(name)
+            else:
+                found.append((name, refusal))
+        return found, freed
 
     # ----- one booking ----------------------------------------------------------------
 

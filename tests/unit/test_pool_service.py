@@ -241,3 +241,15 @@ def test_an_unnamed_request_keeps_clear_of_a_servers_maintenance(pool: BookingSe
     assert decided == [None]  # chosen at once: the small server was never tried
     # A window elsewhere in time leaves it as before.
     assert pool.book(ask("ben", 2, start="in 7 days")).server == "small"
+
+
+def test_fitting_nowhere_blames_a_servers_maintenance(pool: BookingService) -> None:
+    pool.book(ask("ann", 4, server="big", end="2-day"))
+    pool.on("small").add_maintenance("in 3 days", "1-day", None, "new fans", actor=None)
+    with pytest.raises(Refusal) as caught:
+        pool.book(ask("cat", 2))
+    big, small = caught.value.reason.split(" small: ")
+    assert big.startswith("No server has room for that. big: Not enough free")
+    assert small.startswith("That window overlaps maintenance") and "new fans" in small
+    # The maintenance ends after one day, before the big server frees up: offered there.
+    assert caught.value.server == "small"
