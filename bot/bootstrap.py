@@ -132,20 +132,24 @@ def build(environment: Environment | None = None) -> App:
 def _inventory(engine: Engine, server_id: int, config: Config, *, local: bool) -> GpuInventory:
     """A server's GPUs: NVML's (or the configured count) on the host that runs it; for
     another server of a pool, its configured count or, with `gpus: auto`, what its own
-    `serve` last read from NVML (its heartbeat)."""
+    `serve` last read from NVML (its heartbeat), with the NVLink pairs it read. The pool
+    follows later heartbeats too (BookingPool.heard)."""
     configured = config.capacity.gpus
     if local:
         return gpu_inventory(configured)
-    if configured != "auto":
-        return GpuInventory(configured)
     with Session(engine) as session:
-        heard = next((health.gpus for health in SqlHeartbeats(session).all()
-                      if health.server_id == server_id), None)
+        heard = next((health for health in SqlHeartbeats(session).all()
+                      if health.server_id == server_id and health.gpus is not None), None)
+    if configured != "auto":  # its NVLink pairs, where its host counted as many GPUs
+        links = heard.nvlinks if heard is not None and heard.gpus == configured else frozenset()
+        return GpuInventory(configured, links)
     if heard is None:
         log.warning("server %s has `gpus: auto` and has not reported its GPUs yet; counting "
-                    "none until its `booking serve --server %s` runs (then restart this one)",
+                    "none until its `booking serve --server %s` beats",
                     config.server.name, config.server.name)
-    return GpuInventory(heard or 0)
+        return GpuInventory(0)
+    assert heard.gpus is not None
+    return GpuInventory(heard.gpus, heard.nvlinks)
 
 
 def _password_deriver(environment: Environment) -> Callable[[], PasswordDeriver]:

@@ -25,15 +25,18 @@ def _utcnow() -> datetime:
 
 
 def start_heartbeat(engine: Engine, server_id: int, gpus: int | None, stop: threading.Event,
-                    every: float = 10.0, clock: Callable[[], datetime] = _utcnow) -> threading.Thread:
-    """Beat at once, then every `every` seconds until `stop` is set."""
+                    every: float = 10.0, clock: Callable[[], datetime] = _utcnow,
+                    nvlinks: frozenset[frozenset[int]] = frozenset()) -> threading.Thread:
+    """Beat at once, then every `every` seconds until `stop` is set, with this host's GPU
+    count and NVLink pairs (the other hosts decide for this server with them)."""
     host = socket.gethostname()[:255] or None
 
     def beat() -> None:
         failing = False
         while True:
             try:
-                record_heartbeat(engine, server_id, gpus=gpus, host=host, now=clock())
+                record_heartbeat(engine, server_id, gpus=gpus, host=host, now=clock(),
+                                 nvlinks=nvlinks)
                 if failing:
                     log.info("heartbeat of server %s recorded again", server_id)
                 failing = False

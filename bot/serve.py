@@ -161,7 +161,8 @@ def _watch_pool(app: App, stop: threading.Event) -> None:
     watches the others' beats, telling admins and members when one goes quiet."""
     assert app.engine is not None
     engine, server_id, config = app.engine, app.server_id, app.config
-    start_heartbeat(engine, server_id, gpus=app.service.on(None).host.gpus, stop=stop)
+    inventory = app.service.on(None).inventory
+    start_heartbeat(engine, server_id, gpus=inventory.count, stop=stop, nvlinks=inventory.nvlinks)
     uow = cast(Callable[[], PoolUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
     watch = PoolWatch(uow=uow, words=pool_words,
                       clock=utcnow, admins=partial(admin_names, config=config),
@@ -170,7 +171,7 @@ def _watch_pool(app: App, stop: threading.Event) -> None:
 
     def heard(health: list[ServerHealth]) -> None:
         if isinstance(pool, BookingPool):
-            pool.heard({server.name: server.gpus for server in health})
+            pool.heard(health)
 
     start_pool_watch(watch, stop, heard=heard)
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from core.domain.gpus import links_from_text, links_text
 from core.domain.model import HOLDING
 from core.domain.server_health import HeldBooking, ServerHealth
 from storage.tables import AccountRow, BookingRow, ServerHeartbeatRow, ServerRow
@@ -26,16 +27,19 @@ class SqlHeartbeats:
     def _sqlite(self) -> bool:
         return self._session.get_bind().dialect.name == "sqlite"
 
-    def beat(self, server_id: int, at: datetime, gpus: int | None, host: str | None) -> None:
+    def beat(self, server_id: int, at: datetime, gpus: int | None, host: str | None,
+             nvlinks: frozenset[frozenset[int]] = frozenset()) -> None:
         """The server was heard from at `at`. down_told_at is left as it is: the pool watch
         sees a fresh beat after a told one as the server being back, tells, then clears it."""
         dialect: Any = sqlite if self._sqlite() else postgresql
         host = host[:255] if host else host
         statement = dialect.insert(_TABLE).values(
-            server_id=server_id, seen_at=at, gpus=gpus, host=host)
+            server_id=server_id, seen_at=at, gpus=gpus, host=host,
+            nvlinks=links_text(nvlinks)[:2000] or None)
         statement = statement.on_conflict_do_update(
             index_elements=[_TABLE.c.server_id],
             set_={"seen_at": statement.excluded.seen_at, "gpus": statement.excluded.gpus,
+                  "nvlinks": statement.excluded.nvlinks,
                   "host": statement.excluded.host},
         )
         self._session.connection().execute(statement)
@@ -53,13 +57,15 @@ class SqlHeartbeats:
         """Every server, by name; one never heard from has seen_at None."""
         statement = (
             select(col(ServerRow.id), col(ServerRow.name), col(ServerHeartbeatRow.seen_at),
-                   col(ServerHeartbeatRow.gpus), col(ServerHeartbeatRow.down_told_at))
+                   col(ServerHeartbeatRow.gpus), col(ServerHeartbeatRow.down_told_at),
+                   col(ServerHeartbeatRow.nvlinks))
             .outerjoin(ServerHeartbeatRow, col(ServerHeartbeatRow.server_id) == col(ServerRow.id))
             .order_by(col(ServerRow.name))
         )
         return [
-            ServerHealth(name=name, seen_at=seen, gpus=gpus, down_told_at=told, server_id=sid)
-            for sid, name, seen, gpus, told in self._session.execute(statement)
+            ServerHealth(name=name, seen_at=seen, gpus=gpus, down_told_at=told, server_id=sid,
+                         nvlinks=links_from_text(links, gpus or 0))
+            for sid, name, seen, gpus, told, links in self._session.execute(statement)
         ]
 
     def mark_down_told(self, server_id: int, at: datetime | None) -> None:
@@ -86,8 +92,8 @@ class SqlHeartbeats:
 
 
 def record_heartbeat(engine: Engine, server_id: int, *, gpus: int | None, host: str | None,
-                     now: datetime) -> None:
+                     now: datetime, nvlinks: frozenset[frozenset[int]] = frozenset()) -> None:
     """One beat of this host's server, in its own short transaction."""
     with Session(engine) as session:
-        SqlHeartbeats(session).beat(server_id, now, gpus, host)
+        SqlHeartbeats(session).beat(server_id, now, gpus, host, nvlinks)
         session.commit()

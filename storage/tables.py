@@ -203,5 +203,7 @@ class ServerHeartbeatRow(SQLModel, table=True):
     server_id: int = Field(foreign_key="server.id", primary_key=True)
     seen_at: datetime
     gpus: int | None = None  # the GPU count the host read (NVML or config)
+    # The GPU pairs NVML says share an NVLink, as `0-1,2-3` (core/domain/gpus.py).
+    nvlinks: str | None = Field(default=None, max_length=2000)
     host: str | None = Field(default=None, max_length=255)  # the process's hostname
     down_told_at: datetime | None = None

@@ -22,6 +22,8 @@ class ServerHealth:
     gpus: int | None = None
     down_told_at: datetime | None = None  # when admins and members were told it is down
     server_id: int | None = None
+    # The GPU pairs its host's NVML says share an NVLink (core/domain/gpus.py).
+    nvlinks: frozenset[frozenset[int]] = frozenset()
 
     def is_down(self, now: datetime) -> bool:
         """Not heard from for more than DOWN_AFTER, or never heard from."""

@@ -62,12 +62,12 @@ class AccountService:
     def now(self) -> datetime:
         return self._clock()
 
-    def recount_gpus(self, count: int) -> None:
-        """The server has `count` GPUs now (another pool host's NVML count, heard through its
-        heartbeat); the next decision uses it."""
-        if count != self.inventory.count:
-            self.inventory = GpuInventory(count, self.inventory.nvlinks)
-            self.host = self.config.host_resources(count)
+    def recount_gpus(self, inventory: GpuInventory) -> None:
+        """The server's GPUs are `inventory` now (what another pool host's NVML read, heard
+        through its heartbeat); the next decision uses it."""
+        if inventory != self.inventory:
+            self.inventory, self._nvlinks = inventory, inventory.nvlinks
+            self.host = self.config.host_resources(inventory.count)
 
     def observe_decisions(self, observer: DecisionObserver) -> None:
         """Tell `observer` about every booking decision (`book`, `extend`) from now on."""

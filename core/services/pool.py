@@ -14,10 +14,11 @@ offers the earliest start on any of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from core.domain import pool_refusals, refusals
 from core.domain.allocation import from_micros, micros
+from core.domain.gpus import GpuInventory
 from core.domain.maintenance import MaintenanceWindow
 from core.domain.model import Account, Booking, ErrorCode, Refusal, Window
 from core.domain.server_health import ServerHealth
@@ -70,13 +71,17 @@ class BookingPool(BookingService):
             found = [] if heartbeats is None else heartbeats.all()
         return [health for health in found if health.name in self._services]
 
-    def heard(self, gpus: Mapping[str, int | None]) -> None:
-        """What each server's host last read from NVML (its heartbeat): servers configured
-        with `gpus: auto`, other than this host's own, are counted with it."""
-        for name, service in self._services.items():
-            count = gpus.get(name)
-            if name != self.home and service.config.capacity.gpus == "auto" and count is not None:
-                service.recount_gpus(count)
+    def heard(self, health: Iterable[ServerHealth]) -> None:
+        """What each server's host last read from NVML (its heartbeat): the other servers'
+        NVLink pairs, and the count of those configured with `gpus: auto`."""
+        for server in health:
+            service = self._services.get(server.name)
+            if service is None or server.name == self.home or server.gpus is None:
+                continue
+            configured = service.config.capacity.gpus
+            count = server.gpus if configured == "auto" else configured
+            links = server.nvlinks if count == server.gpus else frozenset()
+            service.recount_gpus(GpuInventory(count, links))
 
     def observe_decisions(self, observer: DecisionObserver) -> None:
         for service in self._services.values():

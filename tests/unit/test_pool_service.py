@@ -17,7 +17,9 @@ import yaml
 
 from bot import bootstrap
 from core.domain.allocation import usage_in
+from core.domain.gpus import links_from_text, links_text
 from core.domain.model import ErrorCode, Refusal, Resources
+from core.domain.server_health import ServerHealth
 from core.services.booking import BookingService
 from core.services.capacity import BookingRequest
 from core.services.pool import BookingPool
@@ -204,16 +206,19 @@ def test_a_remote_auto_server_is_counted_from_its_heartbeat(tmp_path: Path) -> N
     with pytest.raises(Refusal):
         pool.book(ask("ann", 1, server="small"))
     # Its host beats with what NVML read there: the pool counts them from then on.
-    pool.heard({"small": 2, "big": 99})
+    pool.heard([ServerHealth("small", pool.now(), gpus=2, nvlinks=frozenset({frozenset({0, 1})})),
+                ServerHealth("big", pool.now(), gpus=99)])
     assert pool.servers()["small"].host.gpus == 2
+    assert pool.servers()["small"].inventory.nvlinks == {frozenset({0, 1})}
     assert pool.servers()["big"].host.gpus == 4  # configured: a number stays
     assert pool.book(ask("ann", 2, server="small")).gpu_ids == (0, 1)
     # A process started later reads the last beat at once.
     assert app.engine is not None
     record_heartbeat(app.engine, ensure_server(app.engine, "small"), gpus=3, host="small",
-                     now=pool.now())
+                     now=pool.now(), nvlinks=frozenset({frozenset({1, 2})}))
     again = build(tmp_path, url, data).service
     assert again.servers()["small"].host.gpus == 3
+    assert again.servers()["small"].inventory.nvlinks == {frozenset({1, 2})}
 
 
 def test_the_pool_reads_every_servers_heartbeat(tmp_path: Path) -> None:
@@ -253,3 +258,26 @@ def test_fitting_nowhere_blames_a_servers_maintenance(pool: BookingService) -> N
     assert small.startswith("That window overlaps maintenance") and "new fans" in small
     # The maintenance ends after one day, before the big server frees up: offered there.
     assert caught.value.server == "small"
+
+
+def test_another_servers_nvlink_pairs_come_with_its_heartbeat(tmp_path: Path) -> None:
+    data = pool_config()
+    data["servers"][1]["capacity"]["gpus"] = 4  # a number in the file: the count stays
+    url = f"sqlite:///{tmp_path / 'links.db'}"
+    app = build(tmp_path, url, data)
+    assert app.engine is not None
+    app.service.add_account("ann")
+    # Its host read GPUs 2 and 3 joined by NVLink: a two-GPU booking there gets them.
+    record_heartbeat(app.engine, ensure_server(app.engine, "small"), gpus=4, host="small",
+                     now=app.service.now(), nvlinks=frozenset({frozenset({2, 3})}))
+    pool = build(tmp_path, url, data).service
+    assert pool.book(ask("ann", 2, server="small")).gpu_ids == (2, 3)
+
+
+def test_nvlink_pairs_written_and_read_back() -> None:
+    pairs = frozenset({frozenset({0, 1}), frozenset({3, 2})})
+    assert links_text(pairs) == "0-1,2-3"
+    assert links_from_text("0-1,2-3", 4) == pairs
+    # Only pairs of GPUs the host has, and nothing else, whatever the row holds.
+    assert links_from_text("0-1,2-9,3-3,x-1,-,1-2-3," + "9" * 5000, 4) == {frozenset({0, 1})}
+    assert links_from_text(None, 4) == frozenset()

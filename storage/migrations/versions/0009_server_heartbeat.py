@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("server_id", sa.Integer(), nullable=False),
         sa.Column("seen_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("gpus", sa.Integer(), nullable=True),
+        sa.Column("nvlinks", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("host", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("down_told_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["server_id"], ["server.id"]),
