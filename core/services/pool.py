@@ -102,26 +102,32 @@ class BookingPool(BookingService):
         window = self.parse_window(account, request.start, request.end)
         fits, rest = self._order(account, request, window)
         refused: list[tuple[str, Refusal]] = []
-        for name in fits + rest[:1]:  # the first that fits nowhere checks everything else
+        # Where it fits, least room left first; then the first where it does not, which
+        # checks everything else (limits, image...) in a locked decision.
+        booked = self._first_to_book(fits + rest[:1], request, actor, refused)
+        if booked is None and len(rest) > 1:
+            more, freed = self._refusals(account, request, window, rest[1:])
+            refused += more
+            # Room freed there since the first read: decided for real.
+            booked = self._first_to_book(freed, request, actor, refused)
+        if booked is not None:
+            return booked
+        order = list(self._services)
+        refused.sort(key=lambda pair: order.index(pair[0]))
+        raise pool_refusals.no_server_fits(refused, self.zone_of(account))
+
+    def _first_to_book(self, names: list[str], request: BookingRequest, actor: str | None,
+                       refused: list[tuple[str, Refusal]]) -> Booking | None:
+        """The booking on the first of `names` that takes it; each refusal for lack of room
+        is added to `refused`, any other is raised."""
+        for name in names:
             try:
                 return self._services[name].book(request, actor=actor)
             except Refusal as refusal:
                 if refusal.code not in _ROOM:
                     raise
                 refused.append((name, refusal))
-        if len(rest) > 1:
-            more, freed = self._refusals(account, request, window, rest[1:])
-            refused += more
-            for name in freed:  # room freed there since the first read: decided for real
-                try:
-                    return self._services[name].book(request, actor=actor)
-                except Refusal as refusal:
-                    if refusal.code not in _ROOM:
-                        raise
-                    refused.append((name, refusal))
-        order = list(self._services)
-        refused.sort(key=lambda pair: order.index(pair[0]))
-        raise pool_refusals.no_server_fits(refused, self.zone_of(account))
+        return None
 
     def _order(self, account: Account, request: BookingRequest, window: Window,
                ) -> tuple[list[str], list[str]]:

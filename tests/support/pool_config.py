@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from bot import bootstrap
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,3 +31,15 @@ def write_pool_config(path: Path, **overrides: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def build_pool(tmp_path: Path, *members: str, **overrides: Any) -> bootstrap.App:
+    """The app on a pool config (`write_pool_config`) and a fresh SQLite database, with
+    `members` added."""
+    app = bootstrap.build(bootstrap.Environment(
+        booking_config=write_pool_config(tmp_path / "booking.yaml", **overrides),
+        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
+        booking_data_dir=tmp_path, booking_secret="s3cret"))
+    for name in members:
+        app.service.add_account(name)
+    return app

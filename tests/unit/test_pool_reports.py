@@ -19,18 +19,12 @@ from core.domain.model import Refusal
 from core.services.usage_report import UsageReport, usage_reports
 from tests.integration.test_cli import booking  # noqa: F401  (the fixture)
 from tests.integration.test_usage_report import Plain
-from tests.support.pool_config import write_pool_config
+from tests.support.pool_config import build_pool, write_pool_config
 
 
 @pytest.fixture
 def pool(tmp_path: Path) -> Iterator[bootstrap.App]:
-    app = bootstrap.build(bootstrap.Environment(
-        booking_config=write_pool_config(tmp_path / "booking.yaml"),
-        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
-        booking_data_dir=tmp_path, booking_secret="s3cret"))
-    for name in ("alice", "bob", "carol", "dave"):  # alice: the config's admin
-        app.service.add_account(name)
-    yield app
+    yield build_pool(tmp_path, "alice", "bob", "carol", "dave")  # alice: the config's admin
 
 
 def say(app: bootstrap.App, user: str, text: str) -> str:

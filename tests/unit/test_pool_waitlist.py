@@ -15,18 +15,12 @@ from core.chat.actions import Action
 from core.chat.messages import Reply
 from core.domain.model import Status
 from core.services.outbox import OutboxItem
-from tests.support.pool_config import write_pool_config
+from tests.support.pool_config import build_pool
 
 
 @pytest.fixture
 def pool(tmp_path: Path) -> Iterator[bootstrap.App]:
-    app = bootstrap.build(bootstrap.Environment(
-        booking_config=write_pool_config(tmp_path / "booking.yaml"),
-        booking_database_url=f"sqlite:///{tmp_path / 'booking.db'}",
-        booking_data_dir=tmp_path, booking_secret="s3cret"))
-    for name in ("bob", "carol", "dave"):
-        app.service.add_account(name)
-    yield app
+    yield build_pool(tmp_path, "bob", "carol", "dave")
 
 
 def say(app: bootstrap.App, user: str, text: str) -> Reply:
