@@ -10,7 +10,7 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 
 $(VENV)/.synced: $(TOOLS)/bin/uv pyproject.toml uv.lock
-	$(TOOLS)/bin/uv sync --frozen --python $(PYTHON)
+	$(TOOLS)/bin/uv sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 .PHONY: install run test lint
