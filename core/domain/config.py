@@ -7,10 +7,18 @@ problem; the command line prints it and exits without a traceback.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+    with_config,
+)
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from core.domain.config_sections import (
@@ -219,6 +227,20 @@ class Config(StrictSection):
         object.__setattr__(self, "volumes", entry.volumes)
         object.__setattr__(self, "images", entry.images)
         object.__setattr__(self, "limits", entry.limits)
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The file's own form, so that a dump validates again: `server` and `capacity` for
+        one server (without the `servers` derived from them), `servers` for a pool (which
+        server a `for_server` view is seen from is not part of the file)."""
+        data: dict[str, Any] = handler(self)
+        capacity = data.pop("capacity_section", None)
+        if self.capacity_section is None:
+            data.pop("server", None)
+        else:
+            data.pop("servers", None)
+            data["capacity"] = capacity
+        return data
 
     @property
     def capacity(self) -> CapacitySection:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.domain.config import ConfigError
+from core.domain.config import Config, ConfigError
 from core.runtime.config_file import load_config
 
 
@@ -85,3 +85,15 @@ def test_each_servers_mistakes_are_named_by_their_place(tmp_path: Path) -> None:
         "(top level): servers: gpu1 listed twice; give each server its own name")
     assert problem(tmp_path, pool(GPU1, {**GPU2, "colour": "red"})) == (
         "servers.1.colour: unknown key")
+
+
+def test_a_dump_validates_again_in_either_form(tmp_path: Path) -> None:
+    one = load_config(Path(__file__).parents[2] / "cfg" / "booking.yaml")
+    pooled = load_config(write(tmp_path, pool(GPU1, GPU2)))
+    for config in (one, pooled, one.model_copy(update={"admins": ["bob"]})):
+        again = Config.model_validate(config.model_dump())
+        assert again == config and again.servers == config.servers
+    # Tests and benchmarks change a dumped file and load it again.
+    data = one.model_dump()
+    data["booking"]["slot_minutes"] = 1
+    assert Config.model_validate(data).booking.slot_minutes == 1
