@@ -48,6 +48,8 @@ OLD_SYSTEM_MS = {100: 8.5, 1_000: 53.0, 10_000: 405.0}
 
 
 def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 

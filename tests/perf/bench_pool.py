@@ -43,7 +43,6 @@ connection back takes it again at once), so some wait past the pool's 30 s timeo
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -56,6 +55,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+
+# Run as a script, this folder is on the import path: the single-server benchmark's helpers.
+from bench_booking import fresh_postgres, percentile
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -86,13 +88,6 @@ LENGTHS = ("2-hour", "4-hour", "6-hour", "12-hour", "1-day")
 CAPACITY = {"cpus": 64, "ram": 512, "swap": 0}
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def ms(values: list[float], share: float) -> str:
     if not values:
         return "-"
@@ -118,19 +113,8 @@ def fresh_database(postgres: str | None, folder: Path, part: str) -> tuple[str, 
     """A database nothing has used yet, and how to drop it."""
     if postgres is None:
         return f"sqlite:///{folder / f'{part}.db'}", lambda: None
-    name = f"booking_bench_pool_{part}_{os.getpid()}"
-    admin = create_engine(make_url(postgres).set(drivername="postgresql+psycopg"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(postgres).set(database=name).render_as_string(hide_password=False), drop
+    server = make_url(postgres).set(drivername="postgresql+psycopg")
+    return fresh_postgres(server.render_as_string(hide_password=False), f"pool_{part}")
 
 
 @dataclass
