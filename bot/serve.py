@@ -66,7 +66,7 @@ def build_scheduler(app: App, stop: threading.Event, metrics: Metrics | None = N
     assert app.environment is not None and app.engine is not None
     engine, server_id = app.engine, app.server_id
     uow = cast(Callable[[], SchedulerUnitOfWork], lambda: SqlUnitOfWork(engine, server_id))
-    pool = len(app.service.servers()) > 1
+    pool = app.service.config.is_pool
     pool_uow = cast(Callable[[], SchedulerUnitOfWork],
                     lambda: SqlUnitOfWork(engine, server_id, whole_pool=pool))
     env = app.environment
@@ -107,7 +107,7 @@ def serve(app: App, *, stdin: TextIO | None = None, stop: threading.Event | None
         app.conversation.calendar_link = feeds.link_for
     scheduler = build_scheduler(app, stop, feeds.metrics if feeds is not None else None)
     app.change_listeners.append(scheduler.changed)
-    pool = len(app.service.servers()) > 1
+    pool = app.service.config.is_pool
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         # Only raise: setting `stop` here could deadlock when the signal lands

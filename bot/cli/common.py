@@ -145,7 +145,7 @@ def show(service: BookingService, bookings: list[Booking], as_json: bool) -> Non
         click.echo("No bookings.")
     else:
         for booking in bookings:
-            click.echo(booking_line(booking, zone(booking), len(service.servers()) > 1))
+            click.echo(booking_line(booking, zone(booking), service.config.is_pool))
 
 
 def show_one(service: BookingService, booking: Booking, as_json: bool, verb: str) -> None:
@@ -153,4 +153,4 @@ def show_one(service: BookingService, booking: Booking, as_json: bool, verb: str
     if as_json:
         click.echo(json.dumps(booking_dict(booking, zone), indent=2))
     else:
-        click.echo(f"{verb}: {booking_line(booking, zone, len(service.servers()) > 1)}")
+        click.echo(f"{verb}: {booking_line(booking, zone, service.config.is_pool)}")

@@ -42,7 +42,7 @@ def add(user_name: str, cpus: float, memory: int, gpus: int, start: str, end: st
         click.echo(f"It fits now, from {fits.astimezone(zone):%Y %m %d %H %M}: "
                    "book it with `booking book`; nothing was added to the waitlist.")
         return
-    pooled = len(app.service.servers()) > 1
+    pooled = app.service.config.is_pool
     where = app.service.on(server).config.server.name if pooled else None
     click.echo(f"Waiting: {words.entry_line(entry, zone, where)}")
 

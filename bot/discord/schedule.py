@@ -31,8 +31,9 @@ def schedule_group(
     service: BookingService, engine: ConversationEngine, respond: Responder
 ) -> app_commands.Group:
     host = service.host
+    where = "the lab's servers" if service.config.is_pool else service.config.server.name
     group = app_commands.Group(
-        name="schedule", description=f"Book CPUs, memory and GPUs on {service.config.server.name}"
+        name="schedule", description=f"Book CPUs, memory and GPUs on {where}"[:100]
     )
 
     async def run_book(interaction: discord.Interaction, start: str | None, end: str | None,
@@ -47,7 +48,7 @@ def schedule_group(
             return
         await respond(interaction, lambda account: bookings.book(engine, account, form))
 
-    book = (_pool_book(group, service, run_book) if len(service.servers()) > 1
+    book = (_pool_book(group, service, run_book) if service.config.is_pool
             else _one_server_book(group, host, run_book))
 
     @book.autocomplete("start")

@@ -63,7 +63,7 @@ class SlackNotifier:
             booking = self._service.get(message.booking_id)
             zone = self._service.zone_of(None)
             line = announcement(message.kind, booking, zone,
-                                with_server=len(self._service.servers()) > 1)
+                                with_server=self._service.config.is_pool)
             if line:
                 self._client.chat_postMessage(channel=channel, text=marked(line, zone),
                                               unfurl_links=False)

@@ -59,7 +59,7 @@ class EngineBase:
     @property
     def _pooled(self) -> bool:
         """A pool of servers (config `servers:`): replies name each booking's server."""
-        return len(self._service.servers()) > 1
+        return self._service.config.is_pool
 
     def _current(self, booking: Booking) -> bool:
         return booking.holds_resources and booking.end > self._service.now()

@@ -15,9 +15,9 @@ from core.services.booking import BookingService
 def pool_health(service: BookingService) -> dict[str, ServerHealth]:
     """Each server of a pool by name, in the pool's order (one whose `serve` never beat:
     seen_at None); {} for one server, or a store that keeps no heartbeats."""
-    names = list(service.servers())
-    if len(names) < 2:
+    if not service.config.is_pool:
         return {}
+    names = service.config.server_names
     found = {health.name: health for health in service.health()}
     if not found:
         return {}

@@ -13,11 +13,12 @@ import pytest
 from bot import bootstrap
 from bot.discord.board import Board
 from bot.discord.client import BookingBot
+from bot.discord.schedule import schedule_group
 from tests.discord.conftest import ALICE, BOB, connected, slash
 from tests.discord.test_command_tree import _options, _payload, rule_breaks
 from tests.support.heartbeats import beat
 from tests.support.pool_charts import assert_panel_per_server
-from tests.support.pool_config import write_pool_config
+from tests.support.pool_config import build_pool, write_pool_config
 
 
 @pytest.fixture
@@ -105,3 +106,9 @@ def test_a_server_never_heard_from_is_down_yet_and_one_server_shows_no_state(
             assert content.startswith("**gpu1**: 62 CPUs, 40 GB, 4 GPUs\nFree in the next 2 days:")
             assert " up" not in content and "down" not in content
     asyncio.run(scenario())
+
+
+def test_the_command_describes_the_pool_not_one_server(tmp_path: Path) -> None:
+    app = build_pool(tmp_path)
+    group = schedule_group(app.service, app.conversation, respond=None)  # type: ignore[arg-type]
+    assert group.description == "Book CPUs, memory and GPUs on the lab's servers"
