@@ -24,6 +24,7 @@ from core.chat.conversation import ConversationEngine
 from core.domain.config import Config, ConfigError
 from core.domain.gpus import GpuInventory
 from core.domain.passwords import PasswordDeriver
+from core.domain.server_health import ServerHealth
 from core.runtime.config_file import load_config
 from core.runtime.gpu_inventory import gpu_inventory
 from core.runtime.secret_file import load_secret
@@ -110,12 +111,14 @@ def build(environment: Environment | None = None) -> App:
         for listener in listeners:
             listener(booking_id)
 
+    heard = _heartbeats(engine) if config.is_pool else {}
+
     def service_of(name: str) -> BookingService:
         view = config.for_server(name)
         service = BookingService(
             config=view,
             uow=partial(SqlUnitOfWork, engine, ids[name]),
-            gpus=_inventory(engine, ids[name], view, local=name == home),
+            gpus=_inventory(view, heard.get(name), local=name == home),
             notices=notice_words,
             on_change=changed,
         )
@@ -129,7 +132,14 @@ def build(environment: Environment | None = None) -> App:
                environment, engine, ids[home], listeners)
 
 
-def _inventory(engine: Engine, server_id: int, config: Config, *, local: bool) -> GpuInventory:
+def _heartbeats(engine: Engine) -> dict[str, ServerHealth]:
+    """Each server's last heartbeat that carried its GPUs, by name."""
+    with Session(engine) as session:
+        return {health.name: health for health in SqlHeartbeats(session).all()
+                if health.gpus is not None}
+
+
+def _inventory(config: Config, heard: ServerHealth | None, *, local: bool) -> GpuInventory:
     """A server's GPUs: NVML's (or the configured count) on the host that runs it; for
     another server of a pool, its configured count or, with `gpus: auto`, what its own
     `serve` last read from NVML (its heartbeat), with the NVLink pairs it read. The pool
@@ -137,9 +147,6 @@ def _inventory(engine: Engine, server_id: int, config: Config, *, local: bool) -
     configured = config.capacity.gpus
     if local:
         return gpu_inventory(configured)
-    with Session(engine) as session:
-        heard = next((health for health in SqlHeartbeats(session).all()
-                      if health.server_id == server_id and health.gpus is not None), None)
     if configured != "auto":  # its NVLink pairs, where its host counted as many GPUs
         links = heard.nvlinks if heard is not None and heard.gpus == configured else frozenset()
         return GpuInventory(configured, links)
